@@ -1,0 +1,334 @@
+"""postcli.toml -> typed settings.
+
+Owns finding the workspace, reading postcli.toml and `.env`, and checking every key: all
+problems are reported at once, each with its line. Secrets are never read from the file; they
+come from the environment (see `secret`). This module must not import anything above it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from postcli.errors import ConfigError
+
+CONFIG_NAME = "postcli.toml"
+
+# Secrets postcli reads, all from the environment; used to redact them from any output.
+SECRET_VARIABLES = (
+    "POSTCLI_SMTP_PASSWORD",
+    "BUTTONDOWN_API_KEY",
+    "RESEND_API_KEY",
+    "MAILCHIMP_API_KEY",
+    "LISTMONK_API_USER",
+    "LISTMONK_API_TOKEN",
+)
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    name: str = "My Newsletter"
+    from_: str = "My Newsletter <hello@example.com>"
+    reply_to: str | None = None
+    url: str | None = None
+    web_url: str | None = None
+    lang: str = "en"
+    timezone: str = "UTC"
+    unsubscribe_url: str | None = None
+    assets_url: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """The upgrade block closing the free variant; `[premium]`, overridable per issue."""
+
+    upgrade_url: str = ""
+    heading: str = "Upgrade to premium"
+    text: str = "Premium readers get the whole issue."
+    benefits: tuple[str, ...] = ()
+    button: str = "Upgrade"
+
+    def merged(self, overrides: dict[str, Any]) -> Upgrade:
+        values = {k: v for k, v in overrides.items() if v is not None}
+        if "benefits" in values:
+            values["benefits"] = tuple(values["benefits"])
+        return Upgrade(**{**self.__dict__, **values})
+
+
+@dataclass(frozen=True)
+class Render:
+    inliner: str = "css-inline"  # css-inline | premailer
+
+
+@dataclass(frozen=True)
+class Schedule:
+    max_lateness_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    newsletter: Newsletter = field(default_factory=Newsletter)
+    premium: Upgrade = field(default_factory=Upgrade)
+    provider: str = "file"
+    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    render: Render = field(default_factory=Render)
+    schedule: Schedule = field(default_factory=Schedule)
+    path: Path | None = None
+
+    @property
+    def issues_dir(self) -> Path:
+        return self.root / "issues"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def assets_dir(self) -> Path:
+        return self.root / "assets"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".postcli"
+
+    def provider_settings(self, name: str | None = None) -> dict[str, Any]:
+        return dict(self.providers.get(name or self.provider, {}))
+
+
+# Known keys per table: name -> (type or types, required). `from` is `from_` in Python.
+_STR = (str,)
+_NEWSLETTER_KEYS: dict[str, tuple[type, ...]] = {
+    "name": _STR,
+    "from": _STR,
+    "reply_to": _STR,
+    "url": _STR,
+    "web_url": _STR,
+    "lang": _STR,
+    "timezone": _STR,
+    "unsubscribe_url": _STR,
+    "assets_url": _STR,
+}
+UPGRADE_KEYS: dict[str, tuple[type, ...]] = {
+    "upgrade_url": _STR,
+    "heading": _STR,
+    "text": _STR,
+    "benefits": (list,),
+    "button": _STR,
+}
+_TABLES = ("newsletter", "premium", "provider", "providers", "render", "schedule")
+
+
+def find_root(start: Path | None = None) -> Path | None:
+    """The first folder holding postcli.toml, walking up from `start`."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder
+    return None
+
+
+def _key_line(text: str, table: str | None, key: str) -> int | None:
+    """The line of `key` inside `[table]` (or at top level), for messages; None if not found."""
+    lines = text.splitlines()
+    current: str | None = None
+    key_re = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    for number, line in enumerate(lines, start=1):
+        header = re.match(r"^\s*\[+\s*([^\]]+?)\s*\]+", line)
+        if header:
+            current = header.group(1)
+            if table and key == "" and current == table:
+                return number
+            continue
+        if current == table and key and key_re.match(line):
+            return number
+    return None
+
+
+class _Problems:
+    """Collects every problem in the file, so one run reports them all."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path, self.text, self.items = path, text, []  # type: ignore[var-annotated]
+
+    def add(self, table: str | None, key: str, message: str) -> None:
+        line = _key_line(self.text, table, key) if key else _key_line(self.text, table, "")
+        self.items.append((line, message))
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        first_line = self.items[0][0]
+        lines = [f"{self.path}:{line or '?'}: {message}" for line, message in self.items]
+        raise ConfigError(
+            self.items[0][1] if len(self.items) == 1 else f"{len(self.items)} problems:\n"
+            + "\n".join(lines),
+            path=self.path,
+            line=first_line,
+            hint="fix postcli.toml; DESIGN section 5 lists every key",
+        )
+
+
+def _check_table(
+    problems: _Problems,
+    table: str,
+    data: Any,
+    known: dict[str, tuple[type, ...]],
+) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        problems.add(None, table, f"[{table}] must be a table")
+        return {}
+    clean: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in known:
+            problems.add(
+                table, key, f"unknown key '{key}' in [{table}]; known: {', '.join(known)}"
+            )
+        elif not isinstance(value, known[key]):
+            problems.add(table, key, f"'{key}' in [{table}] must be a {known[key][0].__name__}")
+        else:
+            clean[key] = value
+    return clean
+
+
+def load_dotenv_file(root: Path) -> None:
+    """Load `<root>/.env` into the environment; variables already set win."""
+    env_file = root / ".env"
+    if env_file.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(env_file, override=False)
+
+
+def load(root: Path) -> Settings:
+    """Read `<root>/postcli.toml` (absent means all defaults) and `.env`."""
+    path = root / CONFIG_NAME
+    load_dotenv_file(root)
+    if not path.is_file():
+        return Settings(root=root)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=path, hint="save it as UTF-8") from exc
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(
+            f"not valid TOML: {exc}",
+            path=path,
+            line=int(match.group(1)) if match else None,
+            hint="see https://toml.io for the syntax",
+        ) from exc
+    return parse(raw, root=root, path=path, text=text)
+
+
+def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Settings:
+    problems = _Problems(path, text)
+    for table in raw:
+        if table not in _TABLES:
+            problems.add(None, table, f"unknown table [{table}]; known: {', '.join(_TABLES)}")
+
+    newsletter_raw = _check_table(problems, "newsletter", raw.get("newsletter", {}), _NEWSLETTER_KEYS)
+    if "from" in newsletter_raw:
+        newsletter_raw["from_"] = newsletter_raw.pop("from")
+    newsletter = Newsletter(**newsletter_raw)
+    try:
+        ZoneInfo(newsletter.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.add(
+            "newsletter",
+            "timezone",
+            f"unknown time zone '{newsletter.timezone}'; use an IANA name like 'Asia/Seoul'",
+        )
+    for key in ("unsubscribe_url", "assets_url", "url", "web_url"):
+        value = getattr(newsletter, key)
+        if value and not re.match(r"^https?://", value):
+            problems.add("newsletter", key, f"'{key}' must be an http(s) URL, not '{value}'")
+
+    premium_raw = _check_table(problems, "premium", raw.get("premium", {}), UPGRADE_KEYS)
+    if not all(isinstance(b, str) for b in premium_raw.get("benefits", [])):
+        problems.add("premium", "benefits", "'benefits' must be a list of strings")
+        premium_raw.pop("benefits")
+    premium = Upgrade().merged(premium_raw)
+
+    provider_raw = _check_table(problems, "provider", raw.get("provider", {}), {"name": _STR})
+    provider = os.environ.get("POSTCLI_PROVIDER") or provider_raw.get("name", "file")
+
+    providers = raw.get("providers", {})
+    if not isinstance(providers, dict) or not all(isinstance(v, dict) for v in providers.values()):
+        problems.add(None, "providers", "[providers.NAME] must be tables")
+        providers = {}
+
+    render_raw = _check_table(problems, "render", raw.get("render", {}), {"inliner": _STR})
+    if render_raw.get("inliner", "css-inline") not in ("css-inline", "premailer"):
+        problems.add("render", "inliner", "'inliner' must be 'css-inline' or 'premailer'")
+        render_raw.pop("inliner")
+
+    schedule_raw = _check_table(
+        problems, "schedule", raw.get("schedule", {}), {"max_lateness": (str, int, float)}
+    )
+    schedule = Schedule()
+    if "max_lateness" in schedule_raw:
+        try:
+            schedule = Schedule(max_lateness_hours=parse_duration(schedule_raw["max_lateness"]) / 3600)
+        except ValueError as exc:
+            problems.add("schedule", "max_lateness", str(exc))
+
+    problems.raise_if_any()
+    return Settings(
+        root=root,
+        newsletter=newsletter,
+        premium=premium,
+        provider=provider,
+        providers=providers,
+        render=Render(**render_raw),
+        schedule=schedule,
+        path=path,
+    )
+
+
+def parse_duration(value: str | int | float) -> float:
+    """'90s', '5m', '24h', '2d' (or a number of hours) -> seconds."""
+    if isinstance(value, int | float):
+        return float(value) * 3600
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", value)
+    if not match:
+        raise ValueError(f"'{value}' is not a duration; write it like '90s', '5m', '24h' or '2d'")
+    return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def secret(name: str) -> str | None:
+    """A secret from the environment (and `.env`); never from postcli.toml."""
+    value = os.environ.get(name)
+    return value or None
+
+
+def secret_values() -> list[str]:
+    """Every secret currently set, longest first, for redaction."""
+    values = {os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)}
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str) -> str:
+    """`text` with every known secret replaced by '***'."""
+    for value in secret_values():
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
