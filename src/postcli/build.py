@@ -30,7 +30,9 @@ def load(settings: Settings, issue_arg: str | Path) -> Issue:
     return load_issue(resolve_issue_path(str(issue_arg), settings.issues_dir))
 
 
-def render(settings: Settings, issue_arg: str | Path, *, resolve: UrlResolver | None = None) -> BuildResult:
+def render(
+    settings: Settings, issue_arg: str | Path, *, resolve: UrlResolver | None = None
+) -> BuildResult:
     """Parse and render, writing nothing."""
     issue = load(settings, issue_arg)
     return BuildResult(issue, render_issue(issue, settings, resolve=resolve), None, ())

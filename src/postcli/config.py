@@ -178,8 +178,9 @@ class _Problems:
         first_line = self.items[0][0]
         lines = [f"{self.path}:{line or '?'}: {message}" for line, message in self.items]
         raise ConfigError(
-            self.items[0][1] if len(self.items) == 1 else f"{len(self.items)} problems:\n"
-            + "\n".join(lines),
+            self.items[0][1]
+            if len(self.items) == 1
+            else f"{len(self.items)} problems:\n" + "\n".join(lines),
             path=self.path,
             line=first_line,
             hint="fix postcli.toml; DESIGN section 5 lists every key",
@@ -198,9 +199,7 @@ def _check_table(
     clean: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
-            problems.add(
-                table, key, f"unknown key '{key}' in [{table}]; known: {', '.join(known)}"
-            )
+            problems.add(table, key, f"unknown key '{key}' in [{table}]; known: {', '.join(known)}")
         elif not isinstance(value, known[key]):
             problems.add(table, key, f"'{key}' in [{table}] must be a {known[key][0].__name__}")
         else:
@@ -245,7 +244,9 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         if table not in _TABLES:
             problems.add(None, table, f"unknown table [{table}]; known: {', '.join(_TABLES)}")
 
-    newsletter_raw = _check_table(problems, "newsletter", raw.get("newsletter", {}), _NEWSLETTER_KEYS)
+    newsletter_raw = _check_table(
+        problems, "newsletter", raw.get("newsletter", {}), _NEWSLETTER_KEYS
+    )
     if "from" in newsletter_raw:
         newsletter_raw["from_"] = newsletter_raw.pop("from")
     newsletter = Newsletter(**newsletter_raw)
@@ -287,7 +288,9 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
     schedule = Schedule()
     if "max_lateness" in schedule_raw:
         try:
-            schedule = Schedule(max_lateness_hours=parse_duration(schedule_raw["max_lateness"]) / 3600)
+            schedule = Schedule(
+                max_lateness_hours=parse_duration(schedule_raw["max_lateness"]) / 3600
+            )
         except ValueError as exc:
             problems.add("schedule", "max_lateness", str(exc))
 

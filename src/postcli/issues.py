@@ -126,6 +126,27 @@ class Issue:
         return self.body_line + body_index
 
 
+class _SchemeLinkify:
+    """Bare URLs become links only when they carry a scheme (https://, mailto:).
+
+    Fuzzy matching would turn words like "Node.js" into links, and its pre-test regex is the
+    costliest step of a render; a scheme check in plain Python is a fraction of that.
+    """
+
+    _pretest = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+
+    def __init__(self) -> None:
+        from linkify_it import LinkifyIt
+
+        self._linkify = LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": False})
+
+    def pretest(self, text: str) -> bool:
+        return ("//" in text or "mailto:" in text) and bool(self._pretest.search(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._linkify, name)
+
+
 @cache
 def markdown() -> MarkdownIt:
     """The one Markdown parser: CommonMark plus tables, strikethrough, autolinks, footnotes."""
@@ -134,6 +155,7 @@ def markdown() -> MarkdownIt:
 
     md = MarkdownIt("commonmark", {"html": True, "linkify": True, "xhtmlOut": True})
     md.enable(["table", "strikethrough", "linkify"])
+    md.linkify = _SchemeLinkify()
     md.use(footnote_plugin)
     for name in BLOCK_NAMES:
         md.use(container_plugin, name)
@@ -231,9 +253,10 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
     def fail(message: str, line: int, hint: str | None = None) -> IssueError:
         return IssueError(message, path=path, line=line, hint=hint)
 
+    loader = _YamlLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark else 2
@@ -241,6 +264,8 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
         raise fail(f"front matter is not valid YAML: {problem}", line) from exc
     except yaml.YAMLError as exc:
         raise fail(f"front matter is not valid YAML: {exc}", 2) from exc
+    finally:
+        loader.dispose()
     if data is None:
         data, node = {}, None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | None):
@@ -263,7 +288,9 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
         value = data.get(key)
         if value is None:
             if required:
-                raise fail(f"front matter has no '{key}'", 2, f"add '{key}: ...' to the front matter")
+                raise fail(
+                    f"front matter has no '{key}'", 2, f"add '{key}: ...' to the front matter"
+                )
             return None
         if isinstance(value, bool | dict | list):
             raise fail(f"'{key}' must be text", lines[key])
@@ -295,9 +322,13 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
         raise fail("'upgrade' must be a mapping", lines.get("upgrade", 2), _upgrade_hint())
     for key, value in upgrade.items():
         if key not in UPGRADE_KEYS:
-            raise fail(f"unknown key '{key}' under 'upgrade'", lines.get("upgrade", 2), _upgrade_hint())
+            raise fail(
+                f"unknown key '{key}' under 'upgrade'", lines.get("upgrade", 2), _upgrade_hint()
+            )
         if not isinstance(value, UPGRADE_KEYS[key]):
-            raise fail(f"'upgrade.{key}' must be a {UPGRADE_KEYS[key][0].__name__}", lines["upgrade"])
+            raise fail(
+                f"'upgrade.{key}' must be a {UPGRADE_KEYS[key][0].__name__}", lines["upgrade"]
+            )
 
     return FrontMatter(
         title=title,
@@ -310,6 +341,10 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
         upgrade=dict(upgrade),
         lines=lines,
     )
+
+
+# libyaml's loader where PyYAML has it (it keeps line marks too), else the pure-Python one.
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _upgrade_hint() -> str:

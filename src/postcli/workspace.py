@@ -43,7 +43,9 @@ name = "file"   # writes .eml files to outbox/; see the docs for smtp and HTTP p
 """
 
 
-def init_workspace(folder: Path, *, name: str = "My Newsletter", lang: str = "en", timezone: str = "UTC") -> list[Path]:
+def init_workspace(
+    folder: Path, *, name: str = "My Newsletter", lang: str = "en", timezone: str = "UTC"
+) -> list[Path]:
     """Create postcli.toml, issues/, templates/, assets/ and .gitignore; never overwrite."""
     config = folder / CONFIG_NAME
     if config.exists():
@@ -55,7 +57,8 @@ def init_workspace(folder: Path, *, name: str = "My Newsletter", lang: str = "en
     folder.mkdir(parents=True, exist_ok=True)
     created = [config]
     config.write_text(
-        CONFIG_TEMPLATE.format(name=name.replace('"', '\\"'), lang=lang, timezone=timezone), encoding="utf-8"
+        CONFIG_TEMPLATE.format(name=name.replace('"', '\\"'), lang=lang, timezone=timezone),
+        encoding="utf-8",
     )
     for sub in ("issues", "templates", "assets"):
         (folder / sub).mkdir(exist_ok=True)
@@ -66,9 +69,15 @@ def init_workspace(folder: Path, *, name: str = "My Newsletter", lang: str = "en
     gitignore = folder / ".gitignore"
     if gitignore.exists():
         existing = gitignore.read_text(encoding="utf-8")
-        missing = [line for line in GITIGNORE.splitlines() if line and not line.startswith("#") and line not in existing]
+        missing = [
+            line
+            for line in GITIGNORE.splitlines()
+            if line and not line.startswith("#") and line not in existing
+        ]
         if missing:
-            gitignore.write_text(existing.rstrip("\n") + "\n" + "\n".join(missing) + "\n", encoding="utf-8")
+            gitignore.write_text(
+                existing.rstrip("\n") + "\n" + "\n".join(missing) + "\n", encoding="utf-8"
+            )
     else:
         gitignore.write_text(GITIGNORE, encoding="utf-8")
     created.append(gitignore)
@@ -118,7 +127,11 @@ def new_issue(
         )
     text = templates.render(
         "issue.md.j2",
-        {"title": title, "title_yaml": json.dumps(title, ensure_ascii=False), "send_at": json.dumps(send_at) if send_at else None},
+        {
+            "title": title,
+            "title_yaml": json.dumps(title, ensure_ascii=False),
+            "send_at": json.dumps(send_at) if send_at else None,
+        },
         settings.templates_dir,
     )
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,9 @@ class State:
         if self.workspace:
             root = Path(self.workspace).resolve()
             if not root.is_dir():
-                raise ConfigError("no such folder", path=self.workspace, hint="-C takes a workspace folder")
+                raise ConfigError(
+                    "no such folder", path=self.workspace, hint="-C takes a workspace folder"
+                )
             return root
         found = find_root()
         if found is None:

@@ -29,12 +29,17 @@ def build(
                 "out": str(result.out_dir),
                 "files": [str(f) for f in result.files],
                 "variants": {
-                    v.value: {"subject": e.subject, "html_bytes": e.html_bytes, "text_bytes": e.text_bytes}
+                    v.value: {
+                        "subject": e.subject,
+                        "html_bytes": e.html_bytes,
+                        "text_bytes": e.text_bytes,
+                    }
                     for v, e in result.emails.items()
                 },
             }
         )
         return
     for variant, email in result.emails.items():
-        st.say(f"{variant.value:8} {email.html_bytes / 1000:6.1f} kB HTML  {email.text_bytes / 1000:6.1f} kB text")
+        html_kb, text_kb = email.html_bytes / 1000, email.text_bytes / 1000
+        st.say(f"{variant.value:8} {html_kb:6.1f} kB HTML  {text_kb:6.1f} kB text")
     typer.echo(str(result.out_dir))

@@ -23,7 +23,9 @@ def new(
     title: str = typer.Argument(..., help="The issue's title."),
     day: str = typer.Option(None, "--date", help="The issue's date, YYYY-MM-DD (default: today)."),
     send_at: str = typer.Option(None, "--send-at", help="When to send, like '2026-12-01 09:00'."),
-    slug: str = typer.Option(None, "--slug", help="The file name's slug (default: from the title)."),
+    slug: str = typer.Option(
+        None, "--slug", help="The file name's slug (default: from the title)."
+    ),
 ) -> None:
     """Create issues/DATE-slug.md from the issue template and print its path."""
     from postcli.workspace import new_issue

@@ -82,7 +82,9 @@ def make_resolver(issue: Issue, settings: Settings) -> md.UrlResolver:
             relative = found.relative_to(assets_dir).as_posix()
             return urljoin(assets_url if assets_url.endswith("/") else assets_url + "/", relative)
         if kind == "a" and site_url and found is None:
-            return urljoin(site_url if site_url.endswith("/") else site_url + "/", posixpath.normpath(url))
+            return urljoin(
+                site_url if site_url.endswith("/") else site_url + "/", posixpath.normpath(url)
+            )
         return url
 
     return resolve
@@ -93,7 +95,9 @@ def date_text(issue: Issue, strings: dict[str, object]) -> str | None:
     if day is None:
         return None
     months = strings.get("months") or []
-    month_name = months[day.month - 1] if isinstance(months, list) and len(months) == 12 else str(day.month)
+    month_name = (
+        months[day.month - 1] if isinstance(months, list) and len(months) == 12 else str(day.month)
+    )
     return str(strings.get("date_format", "{year}-{month:02d}-{day:02d}")).format(
         year=day.year, month=day.month, day=day.day, month_name=month_name
     )
@@ -153,9 +157,15 @@ def render_variant(
         "upgrade": upgrade,
         "tags": list(front.tags),
     }
-    mjml_source = templates.render(HTML_TEMPLATE, {**context, "body": Markup(html_fragment)}, workspace_templates)
-    html = mjml.compile_mjml(mjml_source, templates.template_path(HTML_TEMPLATE, workspace_templates))
-    text = templates.render(TEXT_TEMPLATE, {**context, "body": text_body.rstrip()}, workspace_templates)
+    mjml_source = templates.render(
+        HTML_TEMPLATE, {**context, "body": Markup(html_fragment)}, workspace_templates
+    )
+    html = mjml.compile_mjml(
+        mjml_source, templates.template_path(HTML_TEMPLATE, workspace_templates)
+    )
+    text = templates.render(
+        TEXT_TEMPLATE, {**context, "body": text_body.rstrip()}, workspace_templates
+    )
     return RenderedEmail(
         issue_id=issue.id,
         variant=variant,
@@ -209,4 +219,3 @@ def meta(issue: Issue, emails: dict[Variant, RenderedEmail]) -> dict[str, object
 
 def meta_json(issue: Issue, emails: dict[Variant, RenderedEmail]) -> str:
     return json.dumps(meta(issue, emails), ensure_ascii=False, indent=2) + "\n"
-

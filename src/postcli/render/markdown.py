@@ -75,7 +75,9 @@ def variant_block_tokens(issue: Issue, variant: Variant) -> list[Token]:
         if index in skip:
             index = skip[index]
             continue
-        kept.append(issue.tokens[index].copy(children=None))
+        token = issue.tokens[index]
+        # Inline tokens get their children from the variant's own inline parse: copy them.
+        kept.append(token.copy(children=None) if token.type == "inline" else token)
         index += 1
     return kept
 
@@ -134,7 +136,7 @@ def _figure_image(children: Sequence[Token]) -> Token:
 
 def prepare_html_tokens(tokens: list[Token], resolve: UrlResolver) -> list[Token]:
     """Resolve URLs for sending and mark figures; the tokens are this variant's own copies."""
-    out = []
+    out: list[Token] = []
     for index, token in enumerate(tokens):
         if token.type == "paragraph_open" and _is_figure(tokens, index):
             token = token.copy(meta={**(token.meta or {}), "figure": True})
@@ -174,7 +176,9 @@ def _install_html_rules() -> None:
             return '<div class="figure">'
         return str(self.renderToken(tokens, idx, options, env))
 
-    def paragraph_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
+    def paragraph_close(
+        self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any
+    ) -> str:
         if tokens[idx].meta.get("figure"):
             # The caption is the image's title: "Image credit: ..." and the like.
             for back in range(idx - 1, -1, -1):
@@ -277,7 +281,10 @@ class _TextRenderer:
     def list(self, node: SyntaxTreeNode) -> str:
         start = int(node.attrs.get("start", 1)) if node.type == "ordered_list" else 1
         tight = all(
-            getattr(p, "hidden", False) for item in node.children for p in item.children if p.type == "paragraph"
+            getattr(p, "hidden", False)
+            for item in node.children
+            for p in item.children
+            if p.type == "paragraph"
         )
         items = []
         for offset, item in enumerate(node.children):
@@ -285,7 +292,11 @@ class _TextRenderer:
             inner = ("\n" if tight else "\n\n").join(self.blocks(item.children))
             lines = inner.split("\n")
             indent = " " * len(marker)
-            items.append(marker + lines[0] + "".join(f"\n{indent}{line}" if line else "\n" for line in lines[1:]))
+            items.append(
+                marker
+                + lines[0]
+                + "".join(f"\n{indent}{line}" if line else "\n" for line in lines[1:])
+            )
         return ("\n" if tight else "\n\n").join(items)
 
     def table(self, node: SyntaxTreeNode) -> str:
@@ -293,16 +304,23 @@ class _TextRenderer:
         header_rows = 0
         for section in node.children:
             for row in section.children:
-                rows.append([self.inline(cell.children[0]) if cell.children else "" for cell in row.children])
+                rows.append(
+                    [
+                        self.inline(cell.children[0]) if cell.children else ""
+                        for cell in row.children
+                    ]
+                )
             if section.type == "thead":
                 header_rows = len(rows)
         if not rows:
             return ""
         columns = max(len(r) for r in rows)
-        widths = [max(display_width(r[i]) if i < len(r) else 0 for r in rows) for i in range(columns)]
+        widths = [
+            max(display_width(r[i]) if i < len(r) else 0 for r in rows) for i in range(columns)
+        ]
         lines = []
-        for number, row in enumerate(rows):
-            cells = [_pad(row[i] if i < len(row) else "", widths[i]) for i in range(columns)]
+        for number, texts in enumerate(rows):
+            cells = [_pad(texts[i] if i < len(texts) else "", widths[i]) for i in range(columns)]
             lines.append(" | ".join(cells).rstrip())
             if number + 1 == header_rows:
                 lines.append("-+-".join("-" * w for w in widths))

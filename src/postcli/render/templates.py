@@ -18,7 +18,9 @@ BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 
 @cache
 def environment(workspace_templates: Path | None) -> jinja2.Environment:
-    search = [str(workspace_templates)] if workspace_templates and workspace_templates.is_dir() else []
+    search = (
+        [str(workspace_templates)] if workspace_templates and workspace_templates.is_dir() else []
+    )
     search.append(str(BUILTIN_DIR))
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
@@ -81,21 +83,32 @@ def _template_line(exc: BaseException) -> int | None:
 
 
 def read_text(name: str, workspace_templates: Path | None) -> str:
-    return template_path(name, workspace_templates).read_text(encoding="utf-8")
+    path = template_path(name, workspace_templates)
+    return _read_cached(path, path.stat().st_mtime_ns)
+
+
+@cache
+def _read_cached(path: Path, mtime_ns: int) -> str:
+    """File text, re-read only when the file changes (preview re-renders on every save)."""
+    del mtime_ns  # part of the cache key only
+    return path.read_text(encoding="utf-8")
 
 
 def strings(lang: str, workspace_templates: Path | None) -> dict[str, Any]:
     """The template words for `lang` (falling back to English for missing ones)."""
     path = template_path("strings.toml", workspace_templates)
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8"))
+        table = _toml_cached(path, path.stat().st_mtime_ns)
     except tomllib.TOMLDecodeError as exc:
         raise TemplateError(f"not valid TOML: {exc}", path=path) from exc
-    base = dict(tomllib.loads(read_builtin("strings.toml")).get("en", {}))
+    builtin = BUILTIN_DIR / "strings.toml"
+    base = dict(_toml_cached(builtin, builtin.stat().st_mtime_ns).get("en", {}))
     base.update(table.get("en", {}))
     base.update(table.get(lang.split("-")[0], {}))
     return base
 
 
-def read_builtin(name: str) -> str:
-    return (BUILTIN_DIR / name).read_text(encoding="utf-8")
+@cache
+def _toml_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
+    del mtime_ns  # part of the cache key only
+    return tomllib.loads(path.read_text(encoding="utf-8"))
