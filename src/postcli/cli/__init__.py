@@ -13,6 +13,7 @@ import typer
 
 from postcli import __version__
 from postcli.cli import build as build_cmd
+from postcli.cli import cron as cron_cmd
 from postcli.cli import init as init_cmd
 from postcli.cli import new as new_cmd
 from postcli.cli._context import State
@@ -59,6 +60,7 @@ def root(
 app.command("init")(init_cmd.init)
 app.command("new")(new_cmd.new)
 app.command("build")(build_cmd.build)
+app.command("cron")(cron_cmd.cron)
 
 
 def _show_error(error: PostcliError) -> None:
