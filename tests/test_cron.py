@@ -1,4 +1,4 @@
-"""`postcli cron`: the printed line, and --install against a crontab that keeps its table in a file."""
+"""`postcli cron`: the printed line, and --install against a crontab kept in a file."""
 
 from __future__ import annotations
 
