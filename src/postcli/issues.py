@@ -259,6 +259,12 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and any(
+            what in (exc.context or "") for what in ("quoted scalar", "flow")
+        ):
+            # An unclosed quote or bracket: the parser gives up lines later; the line to fix
+            # is the one that opened it.
+            mark = exc.context_mark
         line = mark.line + 2 if mark else 2
         problem = exc.problem or "invalid YAML"
         raise fail(f"front matter is not valid YAML: {problem}", line) from exc

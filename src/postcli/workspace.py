@@ -85,10 +85,10 @@ def init_workspace(
 
 
 def slugify(title: str) -> str:
-    """ASCII words of the title if it has any, else its words as they are (Hangul stays)."""
+    """The title's words, lower-cased and joined by '-': letters of any script (Hangul stays, so
+    a mixed title like '중국 AI의 확장' keeps its meaning) and digits; punctuation goes."""
     normal = unicodedata.normalize("NFKC", title).lower()
-    ascii_words = re.findall(r"[a-z0-9]+", normal)
-    words = ascii_words or re.findall(r"\w+", normal)
+    words = re.findall(r"[^\W_]+", normal)
     slug = "-".join(words)[:60].strip("-")
     return slug or "issue"
 

@@ -13,9 +13,13 @@ import typer
 
 from postcli import __version__
 from postcli.cli import build as build_cmd
+from postcli.cli import check as check_cmd
 from postcli.cli import cron as cron_cmd
 from postcli.cli import init as init_cmd
 from postcli.cli import new as new_cmd
+from postcli.cli import preview as preview_cmd
+from postcli.cli import send as send_cmd
+from postcli.cli import status as status_cmd
 from postcli.cli._context import State
 from postcli.errors import ExitCode, PostcliError
 
@@ -60,7 +64,11 @@ def root(
 app.command("init")(init_cmd.init)
 app.command("new")(new_cmd.new)
 app.command("build")(build_cmd.build)
+app.command("preview")(preview_cmd.preview)
+app.command("check")(check_cmd.check)
 app.command("cron")(cron_cmd.cron)
+app.command("send")(send_cmd.send)
+app.command("status")(status_cmd.status)
 
 
 def _show_error(error: PostcliError) -> None:

@@ -13,7 +13,7 @@ import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from markupsafe import Markup
 
@@ -55,7 +55,7 @@ def is_absolute_url(url: str) -> bool:
 
 def local_file(issue: Issue, settings: Settings, url: str) -> Path | None:
     """The workspace file a relative URL names (relative to the issue, then the root)."""
-    path = urlsplit(url).path
+    path = unquote(urlsplit(url).path)  # the Markdown parser percent-encodes spaces, Hangul
     if not path:
         return None
     for base in (issue.path.parent, settings.root):
@@ -79,7 +79,7 @@ def make_resolver(issue: Issue, settings: Settings) -> md.UrlResolver:
             return url
         found = local_file(issue, settings, url)
         if found is not None and assets_url and found.is_relative_to(assets_dir):
-            relative = found.relative_to(assets_dir).as_posix()
+            relative = quote(found.relative_to(assets_dir).as_posix())
             return urljoin(assets_url if assets_url.endswith("/") else assets_url + "/", relative)
         if kind == "a" and site_url and found is None:
             return urljoin(

@@ -1,0 +1,1 @@
+"""postcli's benchmarks: `python -m bench` (or `make bench`). Not part of the installed package."""

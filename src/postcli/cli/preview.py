@@ -1,0 +1,58 @@
+"""`postcli preview ISSUE [--port N] [--host H] [--no-open]`."""
+
+from __future__ import annotations
+
+import typer
+
+from postcli.cli._context import state
+
+DEFAULT_PORT = 8765
+
+
+def preview(
+    ctx: typer.Context,
+    issue: str = typer.Argument(..., help="The issue: a path or an id like 2026-12-01-slug."),
+    port: int = typer.Option(
+        DEFAULT_PORT, "--port", help="Port to serve on; a free one is used if it is taken."
+    ),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to serve on. Anything but 127.0.0.1 shares drafts."
+    ),
+    no_open: bool = typer.Option(False, "--no-open", help="Do not open a browser."),
+) -> None:
+    """Serve a live preview: free and premium side by side, rebuilt on every save."""
+    import signal
+    import webbrowser
+
+    from postcli.issues import resolve_issue_path
+    from postcli.preview import start
+
+    st = state(ctx)
+    root = st.root()
+    # Only the issue has to exist to start; a broken issue, config or template shows in the page.
+    issue_path = resolve_issue_path(issue, root / "issues")
+    running = start(root, issue_path, host=host, port=port)
+    if running.port_changed:
+        st.say(f"Port {port} is taken; using {running.server.port}.")
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        st.say(f"Warning: serving on {host}: anyone who can reach it sees the premium edition.")
+    error = running.session.state()["error"]
+    if error:
+        st.say(f"Build failed: {error['location'] or ''} {error['message']}".replace("  ", " "))
+    st.say(f"Previewing {issue_path.stem} (Ctrl-C to stop)")
+    typer.echo(running.url)
+    if not no_open:
+        webbrowser.open(running.url)
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        while not running.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    st.say("Preview stopped.")

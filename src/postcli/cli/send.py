@@ -1,0 +1,112 @@
+"""`postcli send ISSUE [--at T | --now] [--test ADDR] [--variant free|premium] [--dry-run] [--yes]`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from postcli.cli._context import State, print_json, state
+
+
+def _progress(st: State) -> tuple[Any, Any]:
+    """(callback, closer): a progress bar on a terminal, plain lines otherwise."""
+    if st.quiet:
+        return None, lambda: None
+    if sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(
+            TextColumn("{task.description:8}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        tasks: dict[str, Any] = {}
+
+        def on_bar(variant: str, done: int, total: int) -> None:
+            if variant not in tasks:
+                bar.start()
+                tasks[variant] = bar.add_task(variant, total=total)
+            bar.update(tasks[variant], completed=done)
+
+        return on_bar, bar.stop
+
+    last: dict[str, int] = {}
+
+    def on_line(variant: str, done: int, total: int) -> None:
+        step = max(1, total // 10)
+        if total and (done == total or done - last.get(variant, 0) >= step):
+            last[variant] = done
+            typer.echo(f"{variant}: {done}/{total}", err=True)
+
+    return on_line, lambda: None
+
+
+def send(
+    ctx: typer.Context,
+    issue: str = typer.Argument(..., help="The issue: a path or an id like 2026-12-01-slug."),
+    at: str = typer.Option(
+        None, "--at", help="Send at this time ('2026-12-01 09:00', newsletter time zone; or '+2h')."
+    ),
+    now: bool = typer.Option(False, "--now", help="Send now, even if the issue has a later send_at."),
+    test: str = typer.Option(
+        None, "--test", metavar="ADDR", help="Send a [TEST] copy to this one address only."
+    ),
+    variant: str = typer.Option(None, "--variant", help="Only this variant: free or premium."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Do everything but send; print what would happen."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
+    force: bool = typer.Option(False, "--force", help="Send again what the ledger says was sent or scheduled."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Send the issue through the configured provider (the file outbox by default)."""
+    from postcli.errors import UsageError
+    from postcli.issues import Variant
+    from postcli.send import SendOptions, execute, plan_send
+
+    st = state(ctx)
+    if at and now:
+        raise UsageError("--at and --now exclude each other", hint="pick one")
+    if variant is not None and variant not in ("free", "premium"):
+        raise UsageError(f"--variant '{variant}' is neither free nor premium")
+    if test and (at or force):
+        raise UsageError("--test sends one copy now; it takes neither --at nor --force")
+    options = SendOptions(
+        at=at,
+        now=now,
+        test=test,
+        variant=Variant(variant) if variant else None,
+        dry_run=dry_run,
+        force=force,
+    )
+    plan = plan_send(st.settings(), issue, options)
+    for note in plan.notes:
+        st.say(note)
+    for line in plan.lines():
+        st.say(line)
+    if plan.needs_confirmation and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                "no terminal to confirm the send on", hint="pass --yes to send without asking"
+            )
+        if not typer.confirm("Send?", default=False, err=True):
+            st.say("Nothing sent.")
+            return
+    on_progress, stop = _progress(st)
+    try:
+        report = execute(plan, progress=on_progress)
+    finally:
+        stop()
+    if as_json:
+        print_json(report.to_json())
+    else:
+        for line in report.summary():
+            typer.echo(line)
+    if report.error is not None:
+        raise report.error
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)

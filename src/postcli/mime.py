@@ -1,0 +1,270 @@
+"""RenderedEmail -> an RFC 5322 message, one per recipient, with the stdlib `email` package only.
+
+Owns the shape of every message postcli sends itself (the `smtp` and `file` providers):
+multipart/alternative with the plain text first and the HTML last, both UTF-8 and encoded for a
+7-bit transport, RFC 2047 headers, the deterministic Message-ID, and the per-recipient
+unsubscribe link with `List-Unsubscribe` / `List-Unsubscribe-Post` (RFC 2369, RFC 8058).
+Pure: no network, no files, no clock unless no `date` is given.
+"""
+
+from __future__ import annotations
+
+import binascii
+import dataclasses
+import hashlib
+import html
+import re
+from datetime import UTC, datetime
+from email import policy as email_policy
+from email.headerregistry import Address, HeaderRegistry, UnstructuredHeader
+from email.message import EmailMessage, MIMEPart
+from email.policy import Policy
+from email.utils import getaddresses, parseaddr
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from postcli.render import RenderedEmail
+
+
+class _TokenListHeader(UnstructuredHeader):
+    """A header of `<token>, <token>` (List-Unsubscribe, Message-ID), folded between tokens only.
+
+    The default folding would RFC 2047-encode a long URL, which no mail client could then use,
+    or move a Message-ID to a continuation line; a token may exceed 78 characters (RFC 5322
+    allows lines of 998).
+    """
+
+    def fold(self, *, policy: Policy) -> str:
+        tokens = [t.strip() for t in str(self).split(", ")]
+        name = self.name  # type: ignore[attr-defined]  # BaseHeader supplies it
+        return f"{name}: " + f",{policy.linesep} ".join(tokens) + policy.linesep
+
+
+# Lines of at most 78 characters, CRLF, and never 8-bit bodies: the `email` package then picks
+# quoted-printable or base64 (whichever is shorter) for any part with long or non-ASCII lines,
+# so no line on the wire comes near SMTP's 998-character limit and no server needs 8BITMIME.
+class _Registry(HeaderRegistry):
+    """The stdlib registry, remembering the header class it makes for each name: the stock one
+    makes a new class on every lookup, i.e. several times for every header of every message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+_HEADERS = _Registry()
+for _name in ("list-unsubscribe", "message-id"):
+    _HEADERS.map_to_type(_name, _TokenListHeader)  # type: ignore[arg-type]
+POLICY = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
+
+PLACEHOLDER = "{email}"
+_ID_SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def unsubscribe_link(unsubscribe_template: str | None, recipient: str) -> str | None:
+    """The recipient's own unsubscribe URL: `{email}` in the template replaced by the address,
+    URL-quoted (so `+` and `&` survive a query string). None without a template."""
+    if not unsubscribe_template:
+        return None
+    return unsubscribe_template.replace(PLACEHOLDER, quote(recipient.strip(), safe="@"))
+
+
+def _html_forms(url: str) -> list[str]:
+    """The ways an HTML template may have escaped `url` in an attribute: Jinja2/MarkupSafe's
+    (`&#39;`, `&#34;`), the stdlib's (`&#x27;`, `&quot;`), and as written."""
+    jinja = (
+        url.replace("&", "&amp;")
+        .replace(">", "&gt;")
+        .replace("<", "&lt;")
+        .replace("'", "&#39;")
+        .replace('"', "&#34;")
+    )
+    forms = [jinja, html.escape(url, quote=True), html.escape(url, quote=False), url]
+    return list(dict.fromkeys(forms))  # unique, in order
+
+
+def personalize(
+    email: RenderedEmail, unsubscribe_template: str | None, recipient: str
+) -> RenderedEmail:
+    """`email` with the rendered unsubscribe URL (the template, `{email}` in it) replaced by the
+    recipient's own, HTML-escaped in the HTML and as is in the text.
+
+    Without a template, or one without `{email}`, every recipient shares one link and `email`
+    comes back unchanged.
+    """
+    if not unsubscribe_template or PLACEHOLDER not in unsubscribe_template:
+        return email
+    own = unsubscribe_link(unsubscribe_template, recipient)
+    assert own is not None
+    body_html = email.html
+    own_html = html.escape(own, quote=True)
+    for form in _html_forms(unsubscribe_template):
+        if form in body_html:
+            body_html = body_html.replace(form, own_html)
+    body_text = email.text.replace(unsubscribe_template, own)
+    return dataclasses.replace(email, html=body_html, text=body_text)
+
+
+def message_id(issue_id: str, variant: str, recipient: str | None, domain: str) -> str:
+    """`<issue.variant.digest@domain>`: the same (issue, variant, recipient) always gets the same
+    Message-ID, so a message sent twice (after a crash in flight) can be recognised as one."""
+    key = "\x00".join((issue_id, str(variant), (recipient or "").strip().lower()))
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]
+    readable = re.sub(r"-{2,}", "-", _ID_SAFE_RE.sub("-", issue_id)).strip("-.")[:40] or "issue"
+    host = _ascii_domain(domain) or "postcli.invalid"
+    return f"<{readable}.{variant}.{digest}@{host}>"
+
+
+def _ascii_domain(domain: str) -> str:
+    domain = domain.strip().strip("<>").lower().rstrip(".")
+    if "@" in domain:
+        domain = domain.rpartition("@")[2]
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return ""
+    return _ID_SAFE_RE.sub("-", domain)
+
+
+def _one_line(value: str) -> str:
+    """Header text on one line: a subject with a newline in it must not end the header."""
+    return _SPACE_RE.sub(" ", value).strip()
+
+
+def _address(value: str, header: str) -> Address:
+    """'Name <a@b>' or 'a@b' -> Address; a Korean display name is kept and RFC 2047-encoded."""
+    name, addr = parseaddr(_one_line(value))
+    if not addr or "@" not in addr:
+        raise ValueError(f"{header} '{value}' is not an email address")
+    local, _, domain = addr.rpartition("@")
+    return Address(display_name=name, username=local, domain=domain)
+
+
+def list_id_header(list_id: str) -> str:
+    """RFC 2919 List-Id: 'Name <id>' stays; a bare id is put in angle brackets."""
+    list_id = _one_line(list_id)
+    return list_id if list_id.endswith(">") else f"<{list_id.strip('<>')}>"
+
+
+def build_message(
+    email: RenderedEmail,
+    *,
+    sender: str,
+    to: str,
+    reply_to: str | None,
+    unsubscribe_url: str | None,
+    message_id: str,
+    date: datetime | None = None,
+    subject_prefix: str = "",
+    list_id: str | None = None,
+    unsubscribe_mailto: str | None = None,
+) -> EmailMessage:
+    """One message of `email` for `to`: multipart/alternative (text/plain, then text/html).
+
+    `unsubscribe_url` is the recipient's own link (see `personalize`): it goes into
+    `List-Unsubscribe`, with `List-Unsubscribe-Post: List-Unsubscribe=One-Click` when it is
+    http(s), as RFC 8058 asks. `unsubscribe_mailto`, an address, adds a `mailto:` alternative.
+    Raises ValueError for an address that is none.
+    """
+    # Headers that every recipient shares are parsed once per send (see _shared_header); the
+    # per-recipient ones are made from values, not parsed: a send of 10,000 messages is bound
+    # by the network, not by building them.
+    message = EmailMessage(policy=POLICY)
+    subject = f"{subject_prefix} {email.subject}" if subject_prefix else email.subject
+    message["Subject"] = _shared_header("Subject", subject)
+    message["From"] = _shared_header("From", sender)
+    message["To"] = _address(to, "To")
+    if reply_to:
+        message["Reply-To"] = _shared_header("Reply-To", reply_to)
+    when = date or datetime.now(UTC)
+    message["Date"] = when if when.tzinfo else when.replace(tzinfo=UTC)
+    message["Message-ID"] = message_id
+    targets = []
+    if unsubscribe_url:
+        targets.append(f"<{unsubscribe_url}>")
+    if unsubscribe_mailto:
+        mailto = unsubscribe_mailto.removeprefix("mailto:")
+        targets.append(f"<mailto:{mailto}?subject=unsubscribe>")
+    if targets:
+        message["List-Unsubscribe"] = ", ".join(targets)
+        if unsubscribe_url and unsubscribe_url.lower().startswith(("https://", "http://")):
+            message["List-Unsubscribe-Post"] = _shared_header(
+                "List-Unsubscribe-Post", "List-Unsubscribe=One-Click"
+            )
+    if list_id:
+        message["List-Id"] = _shared_header("List-Id", list_id)
+    message["MIME-Version"] = _shared_header("MIME-Version", "1.0")
+    message["Content-Type"] = _shared_header("Content-Type", _ALTERNATIVE)
+    message.set_payload([_text_part("plain", email.text), _text_part("html", email.html)])
+    return message
+
+
+# "=_" can never occur in quoted-printable (which writes "=" as "=3D") nor in base64, so this
+# boundary cannot collide with the encoded parts and needs no per-message search.
+BOUNDARY = "=_postcli_alternative_2b7e1516"
+_ALTERNATIVE = f'multipart/alternative; boundary="{BOUNDARY}"'
+
+
+@lru_cache(maxsize=64)
+def _shared_header(name: str, value: str) -> Any:
+    """A parsed header object, built once for a value that every recipient shares."""
+    if name in ("From", "Reply-To"):
+        addresses = [_address(one, name) for one in _split_addresses(value)]
+        if not addresses:
+            raise ValueError(f"{name} '{value}' is not an email address")
+        return POLICY.header_factory(name, addresses)
+    if name == "List-Id":
+        value = list_id_header(value)
+    return POLICY.header_factory(name, _one_line(value))
+
+
+def _text_part(subtype: str, text: str) -> MIMEPart:
+    """A UTF-8 text part, quoted-printable or base64, whichever is shorter (as the email package
+    chooses), encoded by binascii rather than the package's pure-Python encoder."""
+    data = text.encode("utf-8")
+    # quoted-printable writes a non-ASCII byte or "=" in 3 characters, and breaks lines at 76;
+    # base64 writes 4 characters for every 3 bytes. UTF-8 makes len(data) - len(text) about
+    # two thirds of the non-ASCII bytes.
+    escaped = (len(data) - len(text)) * 3 // 2 + data.count(b"=")
+    quoted_length = len(data) + 2 * escaped + 3 * len(data) // 76
+    if quoted_length <= len(data) * 4 // 3 * 77 // 76:
+        encoded, cte = binascii.b2a_qp(data, istext=True), "quoted-printable"
+    else:
+        encoded, cte = _base64_lines(data), "base64"
+    part = MIMEPart(policy=POLICY)
+    part["Content-Type"] = _shared_header("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part["Content-Transfer-Encoding"] = _shared_header("Content-Transfer-Encoding", cte)
+    part.set_payload(encoded.decode("ascii"))
+    return part
+
+
+def _base64_lines(data: bytes) -> bytes:
+    """base64 in lines of 76 (RFC 2045), in one C call plus slicing."""
+    flat = binascii.b2a_base64(data, newline=False)
+    return b"\n".join([flat[i : i + 76] for i in range(0, len(flat), 76)]) + b"\n"
+
+
+def _split_addresses(value: str) -> list[str]:
+    pairs = getaddresses([value])
+    return [f"{name} <{addr}>" if name else addr for name, addr in pairs if addr]
+
+
+def envelope_address(value: str) -> str:
+    """The bare address of 'Name <a@b>' (or of 'a@b'), for the SMTP envelope."""
+    return parseaddr(_one_line(value))[1]
+
+
+def as_bytes(message: EmailMessage) -> bytes:
+    """The message as it goes on the wire (CRLF line ends, 7-bit)."""
+    return message.as_bytes(policy=POLICY)

@@ -1,0 +1,180 @@
+"""The `smtp` provider: one personalised message per subscriber over one reused SMTP connection.
+
+Owns the `[providers.smtp]` settings and turns the SMTP session's errors into provider errors.
+The per-recipient loop, with its ledger steps, is `postcli.send`'s, shared with the `file`
+provider; the connection itself (STARTTLS/TLS, AUTH, reconnects, the rate cap) is
+`postcli.smtp_session`'s. The password comes only from POSTCLI_SMTP_PASSWORD and is never put in
+a message, a log line or a file.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, ClassVar
+
+from postcli.config import Settings, _key_line, secret
+from postcli.errors import ConfigError, ProviderRefused, ProviderUnavailable
+from postcli.providers.base import Features, RecipientRefused
+from postcli.providers.file import check_keys, require_unsubscribe_url, subscribers_path
+
+PASSWORD_VARIABLE = "POSTCLI_SMTP_PASSWORD"
+SECURITY = ("none", "starttls", "tls")
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+
+
+class _LazySession:
+    """Opens the SMTP session on the first delivery, so a run with nothing left to send never
+    connects, and maps the session's errors onto provider errors."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._stack = ExitStack()
+        self._session: Any = None
+
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        from postcli import smtp_session as smtp
+
+        try:
+            if self._session is None:
+                self._session = self._stack.enter_context(self._make())
+            self._session.send(message, sender=sender, recipient=recipient)
+        except smtp.RecipientRefused as exc:
+            raise RecipientRefused(str(exc), recipient=recipient) from None
+        except (ProviderRefused, ProviderUnavailable):
+            raise
+        except OSError as exc:  # a socket error the session did not wrap
+            raise ProviderUnavailable(
+                f"SMTP connection failed: {exc}", hint="check host and port; run again later"
+            ) from None
+
+    def close(self) -> None:
+        try:
+            self._stack.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection must not hide the real error
+            pass
+
+
+class SmtpProvider:
+    """Sends through an SMTP server: the newsletter's own, or a relay's."""
+
+    name: ClassVar[str] = "smtp"
+    features: ClassVar[Features] = Features(per_recipient=True)
+    unsubscribe_tag: ClassVar[str | None] = None
+    KEYS: ClassVar[tuple[str, ...]] = (
+        "host",
+        "port",
+        "security",
+        "username",
+        "subscribers",
+        "rate",
+        "timeout",
+        "ca_file",
+    )
+
+    def __init__(self, settings: Settings, *, client: Any = None) -> None:
+        self.settings = settings
+        options = check_keys(settings, self.name, self.KEYS)
+        text = settings.path.read_text(encoding="utf-8") if settings.path else ""
+
+        def bad(key: str, message: str) -> ConfigError:
+            return ConfigError(
+                message,
+                path=settings.path,
+                line=_key_line(text, "providers.smtp", key) or _key_line(text, "providers.smtp", ""),
+                hint="see the docs on sending: [providers.smtp]",
+            )
+
+        self.host = options.get("host")
+        if not isinstance(self.host, str) or not self.host.strip():
+            raise bad("host", "[providers.smtp] needs 'host', the SMTP server's name")
+        self.security = options.get("security", "starttls")
+        if self.security not in SECURITY:
+            raise bad("security", f"'security' in [providers.smtp] must be one of {', '.join(SECURITY)}")
+        self.port = options.get("port", DEFAULT_PORTS[self.security])
+        if not isinstance(self.port, int) or isinstance(self.port, bool) or not 0 < self.port < 65536:
+            raise bad("port", "'port' in [providers.smtp] must be a port number like 587")
+        self.username = options.get("username")
+        if self.username is not None and not isinstance(self.username, str):
+            raise bad("username", "'username' in [providers.smtp] must be text")
+        rate = options.get("rate")
+        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0):
+            raise bad("rate", "'rate' in [providers.smtp] must be messages per second (0: no cap)")
+        self.rate = float(rate) if rate else None
+        timeout = options.get("timeout", 30)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise bad("timeout", "'timeout' in [providers.smtp] must be seconds, like 30")
+        self.timeout = float(timeout)
+        ca_file = options.get("ca_file")
+        self.ca_file: Path | None = None
+        if ca_file is not None:
+            if not isinstance(ca_file, str):
+                raise bad("ca_file", "'ca_file' in [providers.smtp] must be a path")
+            path = Path(ca_file).expanduser()
+            self.ca_file = path if path.is_absolute() else settings.root / path
+        self.subscribers_file = subscribers_path(settings, self.name, options)
+        if self.subscribers_file is None:
+            raise bad("subscribers", "[providers.smtp] needs 'subscribers', the CSV of who gets mail")
+
+    def validate(self) -> None:
+        require_unsubscribe_url(self.settings, self.name)
+        if self.username and not secret(PASSWORD_VARIABLE):
+            raise ConfigError(
+                f"{PASSWORD_VARIABLE} is not set, and [providers.smtp] names a username",
+                path=self.settings.path,
+                hint=f"export {PASSWORD_VARIABLE}=... (or put it in .env); never in postcli.toml",
+            )
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise ConfigError(
+                "'ca_file' in [providers.smtp] names no file",
+                path=self.ca_file,
+                hint="point it at the PEM file of the CA that signed the server's certificate",
+            )
+
+    def describe(self) -> str:
+        who = f" as {self.username}" if self.username else ""
+        return f"SMTP {self.host}:{self.port} ({self.security}){who}"
+
+    def subscribers(self) -> list[Any]:
+        from postcli.subscribers import load_subscribers
+
+        assert self.subscribers_file is not None
+        return load_subscribers(self.subscribers_file)
+
+    def variant_copy(self, issue_id: str, variant: str, message: EmailMessage) -> None:
+        """SMTP keeps no copy of its own; the ledger is the record."""
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        if self.ca_file is None:
+            return None
+        try:
+            return ssl.create_default_context(cafile=str(self.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"cannot read 'ca_file': {exc}", path=self.ca_file, hint="it must be a PEM file"
+            ) from None
+
+    def _session(self) -> Any:
+        from postcli.smtp_session import SmtpSession
+
+        return SmtpSession(
+            host=self.host,
+            port=self.port,
+            security=self.security,
+            username=self.username,
+            password=secret(PASSWORD_VARIABLE) if self.username else None,
+            timeout=self.timeout,
+            rate=self.rate,
+            ssl_context=self.ssl_context(),
+        )
+
+    @contextmanager
+    def open_transport(self, issue_id: str, *, test_variant: str | None = None) -> Iterator[_LazySession]:
+        session = _LazySession(self._session)
+        try:
+            yield session
+        finally:
+            session.close()

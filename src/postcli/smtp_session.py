@@ -1,0 +1,483 @@
+"""One SMTP connection, reused for every message of a send, with the stdlib `smtplib`.
+
+Owns the SMTP conversation: the security mode (none, STARTTLS, implicit TLS), authentication,
+the rate cap, reconnecting when the server drops the connection or answers 421, and turning the
+server's replies into postcli's errors:
+
+    SmtpError (a PostcliError)
+     ├── SmtpAuthError        exit 3: the server refused the login (535 ...) or cannot do it
+     ├── SmtpRefused          exit 3: the server refused the sender or the connection setup
+     │    └── RecipientRefused    a permanent 5xx for one recipient; the others can go on
+     └── SmtpTemporaryError   exit 4: 4xx after retries, or the server cannot be reached
+
+It knows nothing of issues, subscribers or the ledger: the `smtp` provider decides what a
+refusal means for a send. The password is never put in an exception, a log record or a repr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from types import TracebackType
+from typing import Literal
+
+from postcli.errors import PostcliError, ProviderRefused, ProviderUnavailable
+
+log = logging.getLogger("postcli.smtp")
+
+Security = Literal["none", "starttls", "tls"]
+SECURITY_MODES: tuple[Security, ...] = ("none", "starttls", "tls")
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+class SmtpError(PostcliError):
+    """Something the SMTP server said or did; `code` is its reply code when there was one."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        recipient: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.recipient = recipient
+
+
+class SmtpAuthError(SmtpError, ProviderRefused):
+    """The login failed or cannot be done: fix the username, password or security mode."""
+
+
+class SmtpRefused(SmtpError, ProviderRefused):
+    """A permanent refusal that is not about one recipient (the sender, TLS, the setup)."""
+
+
+class RecipientRefused(SmtpRefused):
+    """A permanent (5xx) refusal of one recipient, at RCPT TO or after DATA."""
+
+
+class SmtpTemporaryError(SmtpError, ProviderUnavailable):
+    """A 4xx reply that did not go away on retry, or a server that cannot be reached."""
+
+
+class _Dropped(Exception):
+    """The connection is gone (dropped, or closed by a 421); reconnect and retry."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reply_text(reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return " ".join(text.split())
+
+
+class SmtpSession:
+    """One reused SMTP connection; a context manager that connects on entry and quits on exit.
+
+    `rate` caps messages per second (None: no cap). `max_reconnects` is how many times one
+    message may reconnect-and-retry after a dropped connection or a 421 (and how many retries a
+    4xx gets) before SmtpTemporaryError. `clock` and `sleep` are replaceable for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        security: Security,
+        username: str | None,
+        password: str | None,
+        timeout: float = 30.0,
+        rate: float | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        max_reconnects: int = 3,
+        retry_backoff: float = 1.0,
+        local_hostname: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if security not in SECURITY_MODES:
+            raise SmtpRefused(
+                f"unknown SMTP security '{security}'",
+                hint="set security in [providers.smtp] to none, starttls or tls",
+            )
+        if rate is not None and rate <= 0:
+            raise SmtpRefused(
+                f"the SMTP rate must be above 0, not {rate}",
+                hint="set rate in [providers.smtp] to messages per second, or remove it",
+            )
+        self.host = host
+        self.port = int(port)
+        self.security: Security = security
+        self.username = username or None
+        self._password = _Secret(password) if password else None
+        self.timeout = timeout
+        self.rate = rate
+        self.ssl_context = ssl_context
+        self.max_reconnects = max(0, int(max_reconnects))
+        self.retry_backoff = retry_backoff
+        self.local_hostname = local_hostname
+        self._clock = clock
+        self._sleep = sleep
+        self._smtp: smtplib.SMTP | None = None
+        self._next_slot: float | None = None
+        self.connections = 0  # connections opened so far (a reused session opens one)
+        self.sent = 0  # messages the server accepted
+
+    def __repr__(self) -> str:
+        user = f" as {self.username}" if self.username else ""
+        return f"<SmtpSession {self.security} {self.host}:{self.port}{user}>"
+
+    # -- the connection ---------------------------------------------------------------------
+
+    def __enter__(self) -> SmtpSession:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._smtp is not None
+
+    def connect(self) -> None:
+        """Open the connection (once; a reconnect goes through here too), secure it, log in.
+
+        A server that cannot be reached is retried `max_reconnects` times, then
+        SmtpTemporaryError; a refused login is SmtpAuthError at once.
+        """
+        if self._smtp is not None:
+            return
+        attempt = 0
+        while True:
+            try:
+                self._open()
+                return
+            except _Dropped as dropped:
+                if attempt >= self.max_reconnects:
+                    raise self._unreachable(dropped.reason) from None
+                attempt += 1
+                self._backoff(attempt)
+
+    def close(self) -> None:
+        """QUIT politely; a connection that is already gone is just forgotten."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _abandon(self) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _open(self) -> None:
+        if self.local_hostname is None:
+            self.local_hostname = socket.getfqdn()  # once: it can be a slow DNS lookup
+        context = self.ssl_context
+        if context is None and self.security != "none":
+            context = ssl.create_default_context()
+        where = f"{self.host}:{self.port}"
+        smtp: smtplib.SMTP | None = None
+        try:
+            if self.security == "tls":
+                smtp = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    local_hostname=self.local_hostname,
+                    timeout=self.timeout,
+                    context=context,
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
+                )
+            smtp.ehlo()
+            if self.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise SmtpRefused(
+                        f"the SMTP server at {where} does not offer STARTTLS",
+                        hint='set security = "tls" (often port 465) or check host and port',
+                    )
+                smtp.starttls(context=context)
+                smtp.ehlo()
+            if self.username:
+                self._login(smtp)
+        except ssl.SSLCertVerificationError as exc:
+            _close_quietly(smtp)
+            raise SmtpRefused(
+                f"the TLS certificate of {where} is not trusted: {exc.verify_message}",
+                hint="check the host name; for a private CA, point SSL_CERT_FILE at its bundle",
+            ) from None
+        except ssl.SSLError as exc:
+            _close_quietly(smtp)
+            raise SmtpRefused(
+                f"TLS with {where} failed: {exc.reason or exc}",
+                hint='check security: "tls" is implicit TLS (port 465), "starttls" is port 587',
+            ) from None
+        except SmtpError:
+            _close_quietly(smtp)
+            raise
+        except smtplib.SMTPResponseException as exc:
+            _close_quietly(smtp)
+            if exc.smtp_code == 421 or 400 <= exc.smtp_code < 500:
+                raise _Dropped(f"{exc.smtp_code} {_reply_text(exc.smtp_error)}") from None
+            raise SmtpRefused(
+                f"the SMTP server at {where} refused the connection: "
+                f"{exc.smtp_code} {self._clean(exc.smtp_error)}"
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            _close_quietly(smtp)
+            raise _Dropped(self._clean(str(exc) or type(exc).__name__)) from None
+        self._smtp = smtp
+        self.connections += 1
+        log.debug("connected to %s (%s), connection %d", where, self.security, self.connections)
+
+    def _login(self, smtp: smtplib.SMTP) -> None:
+        where = f"{self.host}:{self.port}"
+        if self._password is None:
+            raise SmtpAuthError(
+                f"a username is set for {where} but no password",
+                hint="set POSTCLI_SMTP_PASSWORD in the environment or .env",
+            )
+        if self.security == "none" and self.host not in _LOOPBACK:
+            log.warning(
+                "logging in to %s without TLS: the password crosses the network in clear", where
+            )
+        try:
+            smtp.login(self.username or "", self._password.value)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SmtpAuthError(
+                f"the SMTP server at {where} refused the login of '{self.username}': "
+                f"{exc.smtp_code} {self._clean(exc.smtp_error)}",
+                code=exc.smtp_code,
+                hint="check username in [providers.smtp] and POSTCLI_SMTP_PASSWORD",
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise SmtpAuthError(
+                f"the SMTP server at {where} offers no login on this connection",
+                hint='many servers allow AUTH only after TLS: try security = "starttls" or "tls"',
+            ) from None
+        except smtplib.SMTPException as exc:
+            if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code < 500:
+                raise
+            raise SmtpAuthError(
+                f"login at {where} failed: {self._clean(str(exc))}",
+                hint="check username, POSTCLI_SMTP_PASSWORD and security in [providers.smtp]",
+            ) from None
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+        """Send `message` to `recipient` in one SMTP transaction; return once the server said 250.
+
+        A dropped connection or a 421 reconnects and retries this message; a 4xx is retried;
+        a 5xx for the recipient is RecipientRefused; see the module docstring for the rest.
+        """
+        if not sender.isascii():
+            raise SmtpRefused(
+                f"the sender address {sender} is not ASCII, which needs SMTPUTF8",
+                hint="use an ASCII address in 'from' under [newsletter]",
+            )
+        if not recipient.isascii():
+            raise RecipientRefused(
+                f"the address {recipient} is not ASCII, which needs SMTPUTF8",
+                recipient=recipient,
+            )
+        data = _wire_bytes(message)
+        self._pace()
+        reconnects = 0
+        temporary = 0
+        while True:
+            try:
+                if self._smtp is None:
+                    self.connect()
+                self._transaction(data, sender, recipient)
+                self.sent += 1
+                return
+            except _Dropped as dropped:
+                self._abandon()
+                if reconnects >= self.max_reconnects:
+                    raise self._unreachable(dropped.reason, recipient) from None
+                reconnects += 1
+                log.info(
+                    "connection to %s:%d lost (%s); reconnecting (%d of %d)",
+                    self.host,
+                    self.port,
+                    dropped.reason,
+                    reconnects,
+                    self.max_reconnects,
+                )
+                if reconnects > 1:
+                    self._backoff(reconnects - 1)
+            except _Temporary as again:
+                if temporary >= self.max_reconnects:
+                    raise SmtpTemporaryError(
+                        f"the SMTP server deferred the message to {recipient}: {again.reply}",
+                        code=again.code,
+                        recipient=recipient,
+                        hint="the server asked to try later; run the same command again",
+                    ) from None
+                temporary += 1
+                log.info(
+                    "%s for %s; retrying (%d of %d)",
+                    again.reply,
+                    recipient,
+                    temporary,
+                    self.max_reconnects,
+                )
+                self._backoff(temporary)
+
+    def _transaction(self, data: bytes, sender: str, recipient: str) -> None:
+        smtp = self._smtp
+        assert smtp is not None
+        # postcli's messages are 7-bit; one built elsewhere with 8-bit parts needs 8BITMIME.
+        options = [] if data.isascii() or not smtp.has_extn("8bitmime") else ["BODY=8BITMIME"]
+        try:
+            code, reply = smtp.mail(sender, options)
+            if code != 250:
+                self._failed("mail", code, reply, sender, recipient)
+            code, reply = smtp.rcpt(recipient)
+            if code not in (250, 251):
+                self._failed("rcpt", code, reply, sender, recipient)
+            code, reply = smtp.data(data)
+            if code != 250:
+                self._failed("data", code, reply, sender, recipient)
+        except smtplib.SMTPDataError as exc:  # DATA itself was not answered with 354
+            self._failed("data", exc.smtp_code, exc.smtp_error, sender, recipient)
+        except smtplib.SMTPServerDisconnected as exc:
+            raise _Dropped(str(exc) or "the server closed the connection") from None
+        except OSError as exc:  # timeouts, resets
+            raise _Dropped(str(exc) or type(exc).__name__) from None
+
+    def _failed(
+        self, stage: str, code: int, reply: bytes | str, sender: str, recipient: str
+    ) -> None:
+        text = f"{code} {self._clean(reply)}"
+        if code == 421 or code == -1:
+            raise _Dropped(text)
+        self._reset()
+        if 400 <= code < 500:
+            raise _Temporary(code, text)
+        if stage == "mail":
+            raise SmtpRefused(
+                f"the SMTP server refused the sender {sender}: {text}",
+                code=code,
+                hint="check 'from' in [newsletter]: the server must allow you to send as it",
+            )
+        what = "the recipient" if stage == "rcpt" else "the message to"
+        raise RecipientRefused(
+            f"the SMTP server refused {what} {recipient}: {text}", code=code, recipient=recipient
+        )
+
+    def _reset(self) -> None:
+        """RSET after a failed transaction, so the next one starts clean on this connection."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._abandon()
+
+    # -- rate, backoff, messages --------------------------------------------------------------
+
+    def _pace(self) -> None:
+        """Start at most `rate` messages a second: each waits for its slot, 1/rate apart."""
+        if not self.rate:
+            return
+        now = self._clock()
+        slot = now if self._next_slot is None else max(self._next_slot, now)
+        if slot > now:
+            self._sleep(slot - now)
+        self._next_slot = slot + 1.0 / self.rate
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(self.retry_backoff * 2 ** (attempt - 1), 30.0)
+        if delay > 0:
+            self._sleep(delay)
+
+    def _unreachable(self, reason: str, recipient: str | None = None) -> SmtpTemporaryError:
+        return SmtpTemporaryError(
+            f"cannot reach the SMTP server at {self.host}:{self.port}: {self._clean(reason)}",
+            recipient=recipient,
+            hint="check host, port and security in [providers.smtp], or run again later",
+        )
+
+    def _clean(self, reply: bytes | str) -> str:
+        """A server reply or error text, on one line, with the password taken out."""
+        text = _reply_text(reply)
+        if self._password is not None:
+            for form in self._password.forms():
+                text = text.replace(form, "***")
+        return text
+
+
+class _Secret:
+    """The password: its repr and str never show it, so no log or traceback of locals can."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = __repr__
+
+    def forms(self) -> tuple[str, ...]:
+        """The password as it could appear in a server's echo: plain and base64."""
+        import base64
+
+        encoded = base64.b64encode(self.value.encode("utf-8")).decode("ascii")
+        return (self.value, encoded) if len(self.value) >= 3 else ()
+
+
+class _Temporary(Exception):
+    def __init__(self, code: int, reply: str) -> None:
+        super().__init__(reply)
+        self.code = code
+        self.reply = reply
+
+
+def _close_quietly(smtp: smtplib.SMTP | None) -> None:
+    if smtp is not None:
+        with contextlib.suppress(OSError):
+            smtp.close()
+
+
+def _wire_bytes(message: EmailMessage) -> bytes:
+    """The message flattened for DATA in its own policy, CRLF line ends, Bcc removed (as
+    smtplib.send_message does)."""
+    if message["Bcc"] is not None or message["Resent-Bcc"] is not None:
+        message = _copy_without_bcc(message)
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+def _copy_without_bcc(message: EmailMessage) -> EmailMessage:
+    import copy
+
+    clone = copy.copy(message)
+    del clone["Bcc"]
+    del clone["Resent-Bcc"]
+    return clone

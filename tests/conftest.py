@@ -1,0 +1,89 @@
+"""Fixtures shared by the whole suite: a throw-away copy of the sample workspace, the command
+line run in-process, and the `--update-golden` option that refreshes tests/golden/."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_FILES = ("postcli.toml",)
+SAMPLE_FOLDERS = ("issues", "assets", "templates")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="Rewrite tests/golden/ from the current output instead of comparing with it.",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def copy_sample_workspace(root: Path) -> Path:
+    """Copy the repository's sample workspace (config, issues, assets, templates) to `root`."""
+    root.mkdir(parents=True)
+    for name in SAMPLE_FILES:
+        if (REPO / name).is_file():
+            shutil.copy2(REPO / name, root / name)
+    for name in SAMPLE_FOLDERS:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, root / name)
+    return root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A throw-away copy of the sample workspace, for one test."""
+    return copy_sample_workspace(tmp_path / "newsletter")
+
+
+@pytest.fixture(scope="module")
+def module_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the sample workspace shared by one module's tests, which must not change it."""
+    return copy_sample_workspace(tmp_path_factory.mktemp("sample") / "newsletter")
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_cli(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., CliResult]:
+    """Run `postcli ARGS...` in this process; returns its exit code, stdout and stderr."""
+    from postcli.cli import main
+
+    def run(*args: str | Path, cwd: Path | None = None) -> CliResult:
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capsys.readouterr()  # drop whatever an earlier step printed
+        try:
+            main([str(a) for a in args])
+        except SystemExit as done:
+            code = done.code
+        else:
+            pytest.fail("postcli.cli.main returned instead of exiting with a code")
+        captured = capsys.readouterr()
+        # As the interpreter does: None is 0, a message is 1.
+        exit_code = code if isinstance(code, int) else 0 if code is None else 1
+        return CliResult(exit_code, captured.out, captured.err)
+
+    return run
