@@ -54,13 +54,18 @@ def is_absolute_url(url: str) -> bool:
 
 
 def local_file(issue: Issue, settings: Settings, url: str) -> Path | None:
-    """The workspace file a relative URL names (relative to the issue, then the root)."""
+    """The workspace file a relative URL names (relative to the issue, then the root).
+
+    A root-relative URL (`/logo.png`) is looked up from the workspace root, and nothing outside
+    the workspace is ever returned."""
     path = unquote(urlsplit(url).path)  # the Markdown parser percent-encodes spaces, Hangul
     if not path:
         return None
-    for base in (issue.path.parent, settings.root):
-        candidate = (base / path).resolve()
-        if candidate.is_file():
+    root = settings.root.resolve()
+    bases = (root,) if path.startswith("/") else (issue.path.parent, root)
+    for base in bases:
+        candidate = (base / path.lstrip("/")).resolve()
+        if candidate.is_file() and candidate.is_relative_to(root):
             return candidate
     return None
 
