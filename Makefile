@@ -24,7 +24,8 @@ install-test: $(VENV)/.installed-test
 
 demo: install
 	@for issue in $(DEMO_ISSUES); do $(BIN)/postcli build $$issue || exit $$?; done
-	@echo "Open build/<issue>/free.html and premium.html in a browser."
+	@for issue in $(DEMO_ISSUES); do $(BIN)/postcli send $$issue --yes --now || exit $$?; done
+	@echo "Open build/<issue>/free.html and premium.html in a browser, outbox/<issue>/*.eml in a mail client."
 
 test: install-test
 	$(BIN)/python -m pytest

@@ -3,6 +3,8 @@ line run in-process, and the `--update-golden` option that refreshes tests/golde
 
 from __future__ import annotations
 
+import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,19 +70,32 @@ class CliResult:
 def run_cli(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., CliResult]:
-    """Run `postcli ARGS...` in this process; returns its exit code, stdout and stderr."""
+    """Run `postcli ARGS...` in this process; returns its exit code, stdout and stderr.
+
+    Each run is hermetic: variables a workspace's `.env` loads and the log handler a command
+    installs are undone afterwards, so one test's secrets or streams never reach the next.
+    """
     from postcli.cli import main
 
     def run(*args: str | Path, cwd: Path | None = None) -> CliResult:
         if cwd is not None:
             monkeypatch.chdir(cwd)
         capsys.readouterr()  # drop whatever an earlier step printed
+        environ = dict(os.environ)
+        logger = logging.getLogger("postcli")
+        handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
         try:
             main([str(a) for a in args])
         except SystemExit as done:
             code = done.code
         else:
             pytest.fail("postcli.cli.main returned instead of exiting with a code")
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
+            logger.handlers[:] = handlers
+            logger.setLevel(level)
+            logger.propagate = propagate
         captured = capsys.readouterr()
         # As the interpreter does: None is 0, a message is 1.
         exit_code = code if isinstance(code, int) else 0 if code is None else 1

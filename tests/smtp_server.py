@@ -1,7 +1,6 @@
 """A real SMTP server on 127.0.0.1 for tests (aiosmtpd in a thread), with faults on demand.
 
     from smtp_server import SmtpTestServer
-    pytest_plugins = ("smtp_server",)  # in a test module: the two fixtures below
 
     with SmtpTestServer(starttls=True, auth=("me", "secret"), refuse={"bad@example.com"}) as srv:
         ... send to srv.host:srv.port, trusting srv.client_context() (or srv.ca_path) ...
@@ -14,8 +13,12 @@ password)` requires AUTH PLAIN/LOGIN before MAIL. Faults: `refuse` (550 at RCPT)
 these recipients), `fail_421_at=N` (421 instead of 250 for the Nth message, then the server hangs
 up), `drop_after=N` (hang up right after the 250 for the Nth message), `drop_before_reply_at=N`
 (keep the Nth message but hang up before its 250: the sender cannot know it arrived), `delay`
-(seconds before every reply). "The Nth message" counts every DATA the server got, from 1, each
-fault firing once. Everything received is recorded, thread-safely, in `messages`.
+(seconds before every reply). "The Nth message" counts every DATA the server got, from 1; the
+numbered faults take one number or several (a set, a range). Everything received is recorded,
+thread-safely, in `messages`; `connections` counts the client connections.
+
+The fixtures `smtp_server` (plain, no faults) and `smtp_server_factory` (any options) live here
+too: import them into a test module to use them.
 
 Run it by hand with `python tests/smtp_server.py [--port 2525]` to watch postcli send.
 """

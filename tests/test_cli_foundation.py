@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,10 +15,12 @@ from postcli import __version__
 from postcli.errors import ExitCode
 from postcli.issues import load_issue
 
-Run = Callable[..., "CliResult"]  # noqa: F821  (the run_cli fixture from conftest)
+Run = Callable[..., Any]  # the run_cli fixture (conftest.py): returns exit_code, stdout, stderr
 
 
-def assert_user_error(result, *, path: Path, line: int | None, words: str, code: int = 1) -> None:
+def assert_user_error(
+    result: Any, *, path: Path, line: int | None, words: str, code: int = 1
+) -> None:
     """One `error: FILE:LINE: message` line (and maybe a hint), the right code, no traceback."""
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
@@ -26,7 +29,7 @@ def assert_user_error(result, *, path: Path, line: int | None, words: str, code:
     assert first.startswith(f"error: {where}"), first
     assert words in first, first
     rest = result.stderr.splitlines()[1:]
-    assert all(line.startswith("  hint: ") for line in rest), result.stderr
+    assert all(extra.startswith("  hint: ") for extra in rest), result.stderr
 
 
 # --- bad issues -------------------------------------------------------------------------------
@@ -96,6 +99,51 @@ def test_no_workspace(tmp_path: Path, run_cli: Run) -> None:
     assert result.exit_code == 1
     assert "no postcli.toml here or in any folder above" in result.stderr
     assert "postcli init" in result.stderr
+
+
+# --- bad postcli.toml ---------------------------------------------------------------------------
+
+
+def edit_config(workspace: Path, old: str, new: str) -> Path:
+    path = workspace / "postcli.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def config_line(path: Path, start: str) -> int:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return next(number for number, line in enumerate(lines, 1) if line.startswith(start))
+
+
+def test_config_unknown_key(workspace: Path, run_cli: Run) -> None:
+    path = edit_config(workspace, 'lang = "ko"\n', 'lang = "ko"\ncolour = "red"\n')
+    result = run_cli("-C", workspace, "build", "2026-12-08-open-weights-week")
+    line = config_line(path, "colour")
+    assert_user_error(result, path=path, line=line, words="unknown key 'colour' in [newsletter]")
+    assert "timezone" in result.stderr  # the known keys are listed
+
+
+def test_config_not_toml(workspace: Path, run_cli: Run) -> None:
+    path = edit_config(workspace, 'lang = "ko"', "lang = ko")
+    result = run_cli("-C", workspace, "build", "2026-12-08-open-weights-week")
+    assert_user_error(result, path=path, line=config_line(path, "lang"), words="not valid TOML")
+
+
+def test_config_reports_every_problem_at_once(workspace: Path, run_cli: Run) -> None:
+    edit_config(workspace, 'lang = "ko"\n', 'lang = "ko"\ncolour = "red"\n')
+    path = edit_config(workspace, 'timezone = "Asia/Seoul"', 'timezone = "Mars/Olympus"')
+    result = run_cli("-C", workspace, "build", "2026-12-08-open-weights-week")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{path}:{config_line(path, 'colour')}: unknown key 'colour'" in result.stderr
+    assert f"{path}:{config_line(path, 'timezone')}: unknown time zone" in result.stderr
+
+
+def test_workspace_option_names_a_missing_folder(tmp_path: Path, run_cli: Run) -> None:
+    missing = tmp_path / "nowhere"
+    result = run_cli("-C", missing, "build", "x")
+    assert_user_error(result, path=missing, line=None, words="no such folder")
 
 
 # --- bad templates ----------------------------------------------------------------------------

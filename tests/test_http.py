@@ -37,7 +37,9 @@ def make(
     )
 
 
-def sequence(*steps: object) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
+def sequence(
+    *steps: object,
+) -> tuple[Callable[[httpx.Request], httpx.Response], list[httpx.Request]]:
     """A handler answering with each step in turn: a Response, or an exception to raise."""
     seen: list[httpx.Request] = []
     queue = list(steps)
@@ -142,7 +144,10 @@ def test_a_post_is_repeated_when_it_never_left_or_carries_an_idempotency_key() -
     assert make(handler).post("/campaigns", json={}).status_code == 201
     assert len(seen) == 2
     handler, seen = sequence(httpx.ReadTimeout("timed out"), httpx.Response(201))
-    assert make(handler).post("/emails", json={}, idempotency_key="postcli:x:free:abc").status_code == 201
+    assert (
+        make(handler).post("/emails", json={}, idempotency_key="postcli:x:free:abc").status_code
+        == 201
+    )
     assert [r.headers["Idempotency-Key"] for r in seen] == ["postcli:x:free:abc"] * 2
 
 

@@ -10,6 +10,8 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from postcli.issues import Variant
 from postcli.mime import (
@@ -119,6 +121,20 @@ def test_from_and_reply_to_keep_korean_display_names() -> None:
     from_line = next(line for line in header_block.split("\r\n") if line.startswith("From:"))
     assert "=?utf-8?" in from_line and from_line.endswith("<hello@example.com>")
     assert envelope_address(SENDER) == "hello@example.com"
+
+
+def test_names_with_commas_and_several_reply_to_addresses() -> None:
+    parsed = received(
+        build(
+            sender='"Park, Ji-sung" <park@example.com>',
+            to='"김, 철수" <kim@example.com>',
+            reply_to='"Ed, Itor" <ed@example.com>, help@example.com',
+        )
+    )
+    assert parsed["From"].addresses[0].display_name == "Park, Ji-sung"
+    assert parsed["To"].addresses[0].display_name == "김, 철수"
+    replies = [(a.display_name, a.addr_spec) for a in parsed["Reply-To"].addresses]
+    assert replies == [("Ed, Itor", "ed@example.com"), ("", "help@example.com")]
 
 
 def test_reply_to_is_left_out_when_not_set() -> None:
@@ -281,3 +297,33 @@ def test_rendered_sample_issue_is_personalised(module_workspace: Path) -> None:
         assert "{email}" not in own.html + own.text
         parsed = received(build(email_, to="kim+a@example.com"))
         assert str(parsed["Subject"]) == email_.subject
+
+
+# Pieces that trip encoders: "=" and trailing spaces (quoted-printable), a lone dot (SMTP's end
+# of data), "From " (mbox quoting), tabs, Hangul, an emoji outside the BMP.
+BODY_TEXT = st.lists(
+    st.sampled_from(["a", "bc", " ", "=", ".", "-", "\t", "가나다", "😀", "\n", "From ", ".\n"]),
+    max_size=200,
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(text_body=BODY_TEXT, html_body=BODY_TEXT)
+def test_parts_decode_back_to_exactly_what_was_rendered(text_body: str, html_body: str) -> None:
+    """Whatever encoding is chosen, a client decodes the very text and HTML postcli rendered
+    (line ends aside: on the wire every line ends in CRLF)."""
+    email_ = RenderedEmail("i", Variant.FREE, "s", None, html_body, text_body, False)
+    message = build_message(
+        email_,
+        sender=SENDER,
+        to="a@example.com",
+        reply_to=None,
+        unsubscribe_url=None,
+        message_id="<x@example.com>",
+    )
+    raw = as_bytes(message)
+    assert raw.isascii()
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    text_part, html_part = received(message).iter_parts()
+    for part, expected in ((text_part, text_body), (html_part, html_body)):
+        assert part.get_content().replace("\r\n", "\n") == expected

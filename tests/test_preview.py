@@ -373,6 +373,33 @@ def test_saving_issue_config_or_template_rebuilds(workspace: Path) -> None:
     assert not running.thread.is_alive() and not running.watcher.is_alive()
 
 
+def test_a_templates_folder_made_while_previewing_is_watched_too(workspace: Path) -> None:
+    import shutil
+
+    shutil.rmtree(workspace / "templates")
+    running = start(workspace, issue_file(workspace), run_checks=False)
+    try:
+        assert running.watcher is not None and running.watcher.ready.wait(10)
+        session = running.session
+        chart = workspace / "assets" / "2026-12-01" / "chart-1.png"
+        before = session.state()["variants"][1]["html"]
+        chart.write_bytes(chart.read_bytes())  # a new version of an image: a new URL
+        wait_until(lambda: session.state()["variants"][1]["html"] != before)
+
+        (workspace / "templates").mkdir()
+        time.sleep(0.3)  # the watcher starts watching the new folder
+        builtin = session.state()["variants"][1]["html"]
+        assert "#abcdef" not in builtin
+        from postcli.render.templates import BUILTIN_DIR
+
+        css = (BUILTIN_DIR / "content.css").read_text(encoding="utf-8")
+        css += "\nh2 { color: #abcdef; }\n"
+        (workspace / "templates" / "content.css").write_text(css, encoding="utf-8")
+        wait_until(lambda: "#abcdef" in session.state()["variants"][1]["html"])
+    finally:
+        running.stop()
+
+
 # --- the command ----------------------------------------------------------------------------
 
 

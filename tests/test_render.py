@@ -250,6 +250,18 @@ def test_markdown_extensions(workspace: Path) -> None:
     assert "    code <here>" in premium.text
 
 
+def test_bare_urls_become_links_only_with_a_scheme(workspace: Path) -> None:
+    body = (
+        "Read [the post](https://example.com/post) or https://example.com/bare, "
+        "mailto:editor@example.com, but not Node.js or example.org.\n"
+    )
+    html = body_of(render(workspace, body)[Variant.PREMIUM].html)
+    assert 'href="https://example.com/post"' in html
+    assert 'href="https://example.com/bare"' in html
+    assert 'href="mailto:editor@example.com"' in html
+    assert 'href="http://Node.js"' not in html and "example.org</a>" not in html
+
+
 def test_subject_and_preheader_fields(workspace: Path) -> None:
     front = "title: The title\nsubtitle: The subtitle\nsubject: The subject line"
     email = render(workspace, "Body.\n", front=front)[Variant.FREE]

@@ -40,7 +40,9 @@ The premium part: {SECRET}.
 """
 
 
-def write_issue(root: Path, *, audience: str = "all", issue_id: str = ISSUE_ID, extra: str = "") -> str:
+def write_issue(
+    root: Path, *, audience: str = "all", issue_id: str = ISSUE_ID, extra: str = ""
+) -> str:
     path = root / "issues" / f"{issue_id}.md"
     text = ISSUE.format(audience=audience)
     if audience == "free":
@@ -49,7 +51,9 @@ def write_issue(root: Path, *, audience: str = "all", issue_id: str = ISSUE_ID, 
     return issue_id
 
 
-def write_subscribers(root: Path, count: int, *, premium_every: int = 3, name: str = "subscribers.csv") -> list[tuple[str, str]]:
+def write_subscribers(
+    root: Path, count: int, *, premium_every: int = 3, name: str = "subscribers.csv"
+) -> list[tuple[str, str]]:
     """`count` subscribers, every `premium_every`th premium; returns (email, tier) pairs."""
     rows = []
     for i in range(count):
@@ -97,7 +101,9 @@ def live_sends(root: Path) -> list[Any]:
 # -- the file provider ------------------------------------------------------------------------
 
 
-def test_send_writes_one_eml_per_variant_and_a_second_run_does_nothing(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_send_writes_one_eml_per_variant_and_a_second_run_does_nothing(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
     assert result.exit_code == 0, result.output
@@ -158,7 +164,9 @@ def test_subscribers_get_their_tiers_variant_with_their_own_unsubscribe_link(
     assert "{email}" not in free_text + free_html
 
 
-def test_bad_subscriber_rows_are_listed_and_nothing_is_sent(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_bad_subscriber_rows_are_listed_and_nothing_is_sent(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     (workspace / "subscribers.csv").write_text(
         "email,name,tier\nok@example.org,OK,free\nnot-an-address,Bad,free\nx@example.org,X,gold\n",
@@ -172,7 +180,9 @@ def test_bad_subscriber_rows_are_listed_and_nothing_is_sent(workspace: Path, run
     assert not (workspace / "outbox").exists() and live_sends(workspace) == []
 
 
-def test_dry_run_says_what_would_happen_and_changes_nothing(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_dry_run_says_what_would_happen_and_changes_nothing(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     write_subscribers(workspace, 5)
     configure(workspace, '[providers.file]\nsubscribers = "subscribers.csv"')
@@ -184,9 +194,13 @@ def test_dry_run_says_what_would_happen_and_changes_nothing(workspace: Path, run
     assert not (workspace / "outbox").exists() and live_sends(workspace) == []
 
 
-def test_a_test_send_goes_to_one_address_and_is_not_a_send(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_a_test_send_goes_to_one_address_and_is_not_a_send(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
-    result = run_cli("-C", workspace, "send", ISSUE_ID, "--test", "me@elsewhere.net", "--variant", "premium")
+    result = run_cli(
+        "-C", workspace, "send", ISSUE_ID, "--test", "me@elsewhere.net", "--variant", "premium"
+    )
     assert result.exit_code == 0, result.output
     copy = parse(workspace / "outbox" / ISSUE_ID / "test" / "premium-me@elsewhere.net.eml")
     assert copy["Subject"] == f"[TEST] {SUBJECT}"
@@ -199,7 +213,9 @@ def test_a_test_send_goes_to_one_address_and_is_not_a_send(workspace: Path, run_
     assert [t["target"] for t in status["tests"]] == ["me@elsewhere.net"]
 
 
-def test_a_future_time_is_scheduled_in_the_ledger_for_send_due(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_a_future_time_is_scheduled_in_the_ledger_for_send_due(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--at", "+2h", "--yes")
     assert result.exit_code == 0, result.output
@@ -234,7 +250,9 @@ def test_send_at_in_the_front_matter_schedules_and_at_in_the_past_is_refused(
 ) -> None:
     write_issue(workspace)
     path = workspace / "issues" / f"{ISSUE_ID}.md"
-    path.write_text(path.read_text("utf-8").replace("audience: all", 'send_at: "2099-01-01 09:00"'), "utf-8")
+    path.write_text(
+        path.read_text("utf-8").replace("audience: all", 'send_at: "2099-01-01 09:00"'), "utf-8"
+    )
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
     assert result.exit_code == 0 and "2099-01-01 09:00 KST" in result.stdout
     past = run_cli("-C", workspace, "send", ISSUE_ID, "--at", "2020-01-01 09:00", "--yes")
@@ -243,13 +261,18 @@ def test_send_at_in_the_front_matter_schedules_and_at_in_the_past_is_refused(
     assert both.exit_code == 2
 
 
-def test_variant_option_and_audience_choose_what_goes(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_variant_option_and_audience_choose_what_goes(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--variant", "free", "--yes")
     assert result.exit_code == 0
     assert sorted(p.name for p in (workspace / "outbox" / ISSUE_ID).iterdir()) == ["free.eml"]
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
-    assert "already sent" in result.output and (workspace / "outbox" / ISSUE_ID / "premium.eml").is_file()
+    assert (
+        "already sent" in result.output
+        and (workspace / "outbox" / ISSUE_ID / "premium.eml").is_file()
+    )
 
     premium_only = write_issue(workspace, audience="premium", issue_id="2026-12-29-premium-only")
     write_subscribers(workspace, 6)
@@ -263,7 +286,9 @@ def test_variant_option_and_audience_choose_what_goes(workspace: Path, run_cli: 
     assert wrong.exit_code == 2 and "audience" in wrong.stderr
 
 
-def test_force_sends_again_with_new_message_ids(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_force_sends_again_with_new_message_ids(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     assert run_cli("-C", workspace, "send", ISSUE_ID, "--yes").exit_code == 0
     first = parse(workspace / "outbox" / ISSUE_ID / "free.eml")["Message-ID"]
@@ -283,18 +308,26 @@ def test_failed_checks_refuse_to_send(workspace: Path, run_cli: Callable[..., An
     assert not (workspace / "outbox").exists() and live_sends(workspace) == []
 
 
-def test_file_and_smtp_need_an_unsubscribe_url(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_file_and_smtp_need_an_unsubscribe_url(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     config = workspace / "postcli.toml"
     config.write_text(
-        "\n".join(l for l in config.read_text("utf-8").splitlines() if not l.startswith("unsubscribe_url")),
+        "\n".join(
+            line
+            for line in config.read_text("utf-8").splitlines()
+            if not line.startswith("unsubscribe_url")
+        ),
         "utf-8",
     )
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
     assert result.exit_code == 1 and "unsubscribe_url" in result.stderr
 
 
-def test_an_unknown_provider_is_named_with_the_known_ones(workspace: Path, run_cli: Callable[..., Any]) -> None:
+def test_an_unknown_provider_is_named_with_the_known_ones(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
     write_issue(workspace)
     set_provider(workspace, "carrier-pigeon")
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
@@ -304,7 +337,9 @@ def test_an_unknown_provider_is_named_with_the_known_ones(workspace: Path, run_c
     assert "postcli.toml:" in result.stderr
 
 
-def run_postcli(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_postcli(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "postcli", "-C", str(root), *args],
         capture_output=True,
@@ -319,7 +354,9 @@ def test_a_killed_file_send_resumes_without_writing_anyone_twice(workspace: Path
     write_issue(workspace)
     rows = write_subscribers(workspace, 120)
     configure(workspace, '[providers.file]\nsubscribers = "subscribers.csv"')
-    killed = run_postcli(workspace, "send", ISSUE_ID, "--yes", env={"POSTCLI_TEST_KILL_AFTER_SENT": "30"})
+    killed = run_postcli(
+        workspace, "send", ISSUE_ID, "--yes", env={"POSTCLI_TEST_KILL_AFTER_SENT": "30"}
+    )
     assert killed.returncode == -signal.SIGKILL
     to = workspace / "outbox" / ISSUE_ID / "to"
     assert len(list(to.glob("*.eml"))) == 30
@@ -367,7 +404,12 @@ class FakeEsp:
         remote_id = campaign.remote_id
         if remote_id is None:
             remote_id = f"c{len(self.campaigns) + 1}"
-            self.campaigns[remote_id] = {"name": campaign.name, "status": "draft", "html": campaign.email.html}
+            self.campaigns[remote_id] = {
+                "name": campaign.name,
+                "status": "draft",
+                "html": campaign.email.html,
+                "extra": campaign.extra,
+            }
             checkpoint(remote_id)
             if type(self).fail_after_create:
                 type(self).fail_after_create = False
@@ -404,7 +446,9 @@ def test_a_campaign_provider_gets_one_campaign_per_variant_with_its_merge_tag(
     assert result.exit_code == 0, result.output
     assert len(fake_esp.campaigns) == 2
     names = sorted(c["name"] for c in fake_esp.campaigns.values())
-    assert names[0].startswith(f"postcli:{ISSUE_ID}:free:") and names[1].startswith(f"postcli:{ISSUE_ID}:premium:")
+    assert names[0].startswith(f"postcli:{ISSUE_ID}:free:") and names[1].startswith(
+        f"postcli:{ISSUE_ID}:premium:"
+    )
     assert all("{{ unsubscribe_url }}" in c["html"] for c in fake_esp.campaigns.values())
     assert "sent to 42 subscribers" in result.stdout
     assert "already sent" in run_cli("-C", workspace, "send", ISSUE_ID, "--yes").output
@@ -439,3 +483,90 @@ def test_a_native_schedule_is_handed_to_the_provider_and_tests_go_through_it(
     test = run_cli("-C", workspace, "send", ISSUE_ID, "--test", "me@example.net")
     assert test.exit_code == 0
     assert sorted(fake_esp.tests) == [("me@example.net", f"[TEST] {SUBJECT}")] * 2
+
+
+class FakePost(FakeEsp):
+    """A provider that gates premium content itself: one post for everyone."""
+
+    name: ClassVar[str] = "fakepost"
+    features: ClassVar[Features] = Features(self_gated=True, find_by_name=True)
+
+
+def test_a_self_gated_provider_gets_one_post_with_both_variants(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
+    write_issue(workspace)
+    FakePost.campaigns = {}
+    providers.register("fakepost", FakePost)
+    set_provider(workspace, "fakepost")
+    try:
+        result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
+    finally:
+        providers.unregister("fakepost")
+    assert result.exit_code == 0, result.output
+    (post,) = FakePost.campaigns.values()
+    assert post["name"].startswith(f"postcli:{ISSUE_ID}:all:")
+    assert SECRET in post["html"]
+    assert SECRET not in post["extra"]["free_email"].html
+    with Ledger.open(workspace / ".postcli") as ledger:
+        assert [s.variant for s in ledger.sends()] == ["all"]
+
+
+class _Terminal:
+    """A stdin that says it is a terminal and answers the prompt with `answer`."""
+
+    def __init__(self, answer: str) -> None:
+        import io
+
+        self._lines = io.StringIO(answer + "\n")
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, *args: Any) -> str:
+        return self._lines.readline(*args)
+
+    def read(self, *args: Any) -> str:
+        return self._lines.read(*args)
+
+
+@pytest.mark.parametrize(("answer", "sent"), [("n", False), ("y", True)])
+def test_on_a_terminal_send_asks_first(
+    workspace: Path,
+    run_cli: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+    sent: bool,
+) -> None:
+    write_issue(workspace)
+    monkeypatch.setattr(sys, "stdin", _Terminal(answer))
+    result = run_cli("-C", workspace, "send", ISSUE_ID)
+    assert result.exit_code == 0, result.output
+    assert "Send?" in result.stderr
+    assert (workspace / "outbox" / ISSUE_ID / "free.eml").exists() is sent
+    if not sent:
+        assert "Nothing sent." in result.stderr and live_sends(workspace) == []
+
+
+def test_send_json_reports_each_variant(workspace: Path, run_cli: Callable[..., Any]) -> None:
+    write_issue(workspace)
+    result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["issue"] == ISSUE_ID and data["provider"] == "file" and data["error"] is None
+    assert {r["variant"]: r["action"] for r in data["results"]} == {
+        "free": "sent",
+        "premium": "sent",
+    }
+
+
+def test_force_makes_a_new_campaign_on_a_campaign_provider(
+    workspace: Path, run_cli: Callable[..., Any], fake_esp: type[FakeEsp]
+) -> None:
+    write_issue(workspace)
+    assert run_cli("-C", workspace, "send", ISSUE_ID, "--variant", "free", "--yes").exit_code == 0
+    result = run_cli("-C", workspace, "send", ISSUE_ID, "--variant", "free", "--yes", "--force")
+    assert result.exit_code == 0, result.output
+    names = [c["name"] for c in fake_esp.campaigns.values()]
+    assert len(names) == 2 and names[1] == names[0] + "-r2"
+    assert {c["status"] for c in fake_esp.campaigns.values()} == {"sent"}

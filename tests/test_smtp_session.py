@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from smtp_server import SmtpTestServer
 
+import smtp_server as exported
 from postcli.errors import ExitCode, ProviderRefused, ProviderUnavailable
 from postcli.smtp_session import (
     RecipientRefused,
@@ -19,12 +19,32 @@ from postcli.smtp_session import (
     SmtpSession,
     SmtpTemporaryError,
 )
-
-pytest_plugins = ("smtp_server",)  # the smtp_server and smtp_server_factory fixtures
+from smtp_server import SmtpTestServer
 
 SENDER = "hello@example.com"
 PASSWORD = "s3cr3t-Pa55word"
 Factory = Callable[..., SmtpTestServer]
+
+
+@pytest.fixture
+def plain_server() -> Iterator[SmtpTestServer]:
+    with SmtpTestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., SmtpTestServer]]:
+    servers: list[SmtpTestServer] = []
+
+    def make(**options: Any) -> SmtpTestServer:
+        server = SmtpTestServer(**options)
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
 
 
 def message(to: str, subject: str = "안녕하세요") -> EmailMessage:
@@ -72,22 +92,22 @@ def send_to(session: SmtpSession, *recipients: str) -> None:
         session.send(message(recipient), sender=SENDER, recipient=recipient)
 
 
-def test_plain_sends_over_one_reused_connection(smtp_server: SmtpTestServer) -> None:
+def test_plain_sends_over_one_reused_connection(plain_server: SmtpTestServer) -> None:
     recipients = [f"reader{i}@example.com" for i in range(20)]
-    with session_for(smtp_server) as session:
+    with session_for(plain_server) as session:
         send_to(session, *recipients)
     assert session.sent == 20 and session.connections == 1
-    assert smtp_server.connections == 1
-    assert smtp_server.count_by_recipient() == dict.fromkeys(recipients, 1)
-    first = smtp_server.messages[0]
+    assert plain_server.connections == 1
+    assert plain_server.count_by_recipient() == dict.fromkeys(recipients, 1)
+    first = plain_server.messages[0]
     assert first.mail_from == SENDER and first.rcpt_tos == ("reader0@example.com",)
     assert str(first.message["Subject"]) == "안녕하세요"
     assert first.message.get_content().strip() == "hello reader0@example.com"
     assert not session.connected  # the context manager said QUIT
 
 
-def test_starttls_with_login(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(starttls=True, auth=("me", PASSWORD))
+def test_starttls_with_login(make_server: Factory) -> None:
+    server = make_server(starttls=True, auth=("me", PASSWORD))
     with session_for(server) as session:
         send_to(session, "a@example.com", "b@example.com")
     assert server.count_by_recipient() == {"a@example.com": 1, "b@example.com": 1}
@@ -95,27 +115,29 @@ def test_starttls_with_login(smtp_server_factory: Factory) -> None:
     assert server.connections == 1
 
 
-def test_implicit_tls_with_login(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(tls=True, auth=("me", PASSWORD))
+def test_implicit_tls_with_login(make_server: Factory) -> None:
+    server = make_server(tls=True, auth=("me", PASSWORD))
     with session_for(server) as session:
         send_to(session, "a@example.com")
     assert server.count_by_recipient() == {"a@example.com": 1}
     assert server.messages[0].authenticated_as == "me"
 
 
-def test_login_is_needed_where_the_server_requires_it(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(auth=("me", PASSWORD))
-    with session_for(server, username=None, password=None) as session, pytest.raises(SmtpRefused):
+def test_login_is_needed_where_the_server_requires_it(make_server: Factory) -> None:
+    server = make_server(auth=("me", PASSWORD))
+    session = session_for(server, username=None, password=None)
+    with session, pytest.raises(SmtpAuthError, match="requires a login") as caught:
         send_to(session, "a@example.com")
+    assert caught.value.code == 530 and caught.value.exit_code == ExitCode.REFUSED
     assert server.messages == []
 
 
 def test_wrong_password_is_an_auth_error_that_never_shows_the_password(
-    smtp_server_factory: Factory,
+    make_server: Factory,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server = smtp_server_factory(starttls=True, auth=("me", PASSWORD))
+    server = make_server(starttls=True, auth=("me", PASSWORD))
     wrong = "Wr0ng-" + PASSWORD
     monkeypatch.setattr(logging.getLogger("postcli"), "propagate", True)  # the CLI turns it off
     caplog.set_level(logging.DEBUG)
@@ -130,11 +152,11 @@ def test_wrong_password_is_an_auth_error_that_never_shows_the_password(
 
 
 def test_password_never_in_logs_or_repr_when_it_works(
-    smtp_server_factory: Factory,
+    make_server: Factory,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server = smtp_server_factory(tls=True, auth=("me", PASSWORD))
+    server = make_server(tls=True, auth=("me", PASSWORD))
     monkeypatch.setattr(logging.getLogger("postcli"), "propagate", True)
     caplog.set_level(logging.DEBUG)
     session = session_for(server)
@@ -145,36 +167,36 @@ def test_password_never_in_logs_or_repr_when_it_works(
     assert PASSWORD not in caplog.text + repr(session) + str(vars(session))
 
 
-def test_username_without_password(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(auth=("me", PASSWORD))
+def test_username_without_password(make_server: Factory) -> None:
+    server = make_server(auth=("me", PASSWORD))
     with pytest.raises(SmtpAuthError, match="no password") as caught:
         session_for(server, password=None).connect()
     assert "POSTCLI_SMTP_PASSWORD" in (caught.value.hint or "")
 
 
-def test_login_before_starttls_is_refused_with_a_hint(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(starttls=True, auth=("me", PASSWORD))
+def test_login_before_starttls_is_refused_with_a_hint(make_server: Factory) -> None:
+    server = make_server(starttls=True, auth=("me", PASSWORD))
     with pytest.raises(SmtpAuthError) as caught:
         session_for(server, security="none").connect()
     assert "starttls" in (caught.value.hint or "")
 
 
-def test_starttls_against_a_server_without_it(smtp_server: SmtpTestServer) -> None:
+def test_starttls_against_a_server_without_it(plain_server: SmtpTestServer) -> None:
     with pytest.raises(SmtpRefused, match="STARTTLS") as caught:
-        session_for(smtp_server, security="starttls").connect()
+        session_for(plain_server, security="starttls").connect()
     assert caught.value.exit_code == ExitCode.REFUSED
 
 
-def test_untrusted_certificate(smtp_server_factory: Factory) -> None:
+def test_untrusted_certificate(make_server: Factory) -> None:
     import ssl
 
-    server = smtp_server_factory(tls=True)
+    server = make_server(tls=True)
     with pytest.raises(SmtpRefused, match="not trusted"):
         session_for(server, ssl_context=ssl.create_default_context(cafile=None)).connect()
 
 
-def test_refused_recipient_raises_and_the_session_goes_on(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(refuse={"gone@example.com"})
+def test_refused_recipient_raises_and_the_session_goes_on(make_server: Factory) -> None:
+    server = make_server(refuse={"gone@example.com"})
     with session_for(server) as session:
         send_to(session, "a@example.com")
         with pytest.raises(RecipientRefused) as caught:
@@ -187,8 +209,8 @@ def test_refused_recipient_raises_and_the_session_goes_on(smtp_server_factory: F
     assert server.connections == 1
 
 
-def test_421_reconnects_and_retries_that_message(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(fail_421_at=2)
+def test_421_reconnects_and_retries_that_message(make_server: Factory) -> None:
+    server = make_server(fail_421_at=2)
     recipients = [f"r{i}@example.com" for i in range(4)]
     with session_for(server) as session:
         send_to(session, *recipients)
@@ -196,8 +218,8 @@ def test_421_reconnects_and_retries_that_message(smtp_server_factory: Factory) -
     assert server.connections == 2 and session.connections == 2
 
 
-def test_dropped_connection_reconnects_and_retries(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(drop_after={1, 3})
+def test_dropped_connection_reconnects_and_retries(make_server: Factory) -> None:
+    server = make_server(drop_after={1, 3})
     recipients = [f"r{i}@example.com" for i in range(5)]
     with session_for(server) as session:
         send_to(session, *recipients)
@@ -206,10 +228,10 @@ def test_dropped_connection_reconnects_and_retries(smtp_server_factory: Factory)
     assert [m.connection for m in server.messages] == [1, 2, 2, 3, 3]
 
 
-def test_a_lost_reply_resends_the_same_bytes(smtp_server_factory: Factory) -> None:
+def test_a_lost_reply_resends_the_same_bytes(make_server: Factory) -> None:
     """The one unknowable case: the server kept the message but the 250 never came back. The
     retry sends it again, byte for byte, so its Message-ID lets mail systems collapse the two."""
-    server = smtp_server_factory(drop_before_reply_at=2)
+    server = make_server(drop_before_reply_at=2)
     msg = message("b@example.com")
     msg["Message-ID"] = "<fixed.1@example.com>"
     with session_for(server) as session:
@@ -220,8 +242,8 @@ def test_a_lost_reply_resends_the_same_bytes(smtp_server_factory: Factory) -> No
     assert server.message_ids_by_recipient()["b@example.com"] == ["<fixed.1@example.com>"] * 2
 
 
-def test_repeated_421_gives_up_as_unavailable(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(fail_421_at={1, 2, 3})
+def test_repeated_421_gives_up_as_unavailable(make_server: Factory) -> None:
+    server = make_server(fail_421_at={1, 2, 3})
     fake = FakeTime()
     session = session_for(server, max_reconnects=2, retry_backoff=1.0, sleep=fake.sleep)
     with session, pytest.raises(SmtpTemporaryError) as caught:
@@ -233,8 +255,8 @@ def test_repeated_421_gives_up_as_unavailable(smtp_server_factory: Factory) -> N
     assert fake.sleeps == [1.0]  # the first reconnect is at once, then backoff
 
 
-def test_temporary_refusal_is_retried_then_reported(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(tempfail={"grey@example.com"})
+def test_temporary_refusal_is_retried_then_reported(make_server: Factory) -> None:
+    server = make_server(tempfail={"grey@example.com"})
     fake = FakeTime()
     with session_for(server, max_reconnects=3, retry_backoff=0.5, sleep=fake.sleep) as session:
         with pytest.raises(SmtpTemporaryError, match="451") as caught:
@@ -246,9 +268,9 @@ def test_temporary_refusal_is_retried_then_reported(smtp_server_factory: Factory
     assert server.connections == 1
 
 
-def test_unreachable_server(smtp_server: SmtpTestServer) -> None:
-    port = smtp_server.port
-    smtp_server.stop()
+def test_unreachable_server(plain_server: SmtpTestServer) -> None:
+    port = plain_server.port
+    plain_server.stop()
     fake = FakeTime()
     session = SmtpSession(
         host="127.0.0.1",
@@ -267,39 +289,39 @@ def test_unreachable_server(smtp_server: SmtpTestServer) -> None:
     assert fake.sleeps == [0.25, 0.5]
 
 
-def test_slow_server_times_out_as_unavailable(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(delay=0.5)
+def test_slow_server_times_out_as_unavailable(make_server: Factory) -> None:
+    server = make_server(delay=0.5)
     session = session_for(server, timeout=0.1, max_reconnects=1)
     with session, pytest.raises(SmtpTemporaryError, match="timed out"):
         send_to(session, "a@example.com")
     assert server.connections == 2  # one retry on a fresh connection
 
 
-def test_rate_cap_spaces_messages(smtp_server: SmtpTestServer) -> None:
+def test_rate_cap_spaces_messages(plain_server: SmtpTestServer) -> None:
     fake = FakeTime()
     starts: list[float] = []
-    with session_for(smtp_server, rate=4, clock=fake.clock, sleep=fake.sleep) as session:
+    with session_for(plain_server, rate=4, clock=fake.clock, sleep=fake.sleep) as session:
         for i in range(10):
             send_to(session, f"r{i}@example.com")
             starts.append(fake.now)
-    assert len(smtp_server.messages) == 10
+    assert len(plain_server.messages) == 10
     assert sum(fake.sleeps) == pytest.approx(9 / 4)
     for start in starts:  # no window of one second ever holds more than 4 messages
         assert sum(1 for s in starts if start <= s < start + 1.0) <= 4
 
 
-def test_rate_cap_does_not_sleep_when_sending_is_slower(smtp_server: SmtpTestServer) -> None:
+def test_rate_cap_does_not_sleep_when_sending_is_slower(plain_server: SmtpTestServer) -> None:
     fake = FakeTime()
-    with session_for(smtp_server, rate=2, clock=fake.clock, sleep=fake.sleep) as session:
+    with session_for(plain_server, rate=2, clock=fake.clock, sleep=fake.sleep) as session:
         for i in range(3):
             send_to(session, f"r{i}@example.com")
             fake.now += 5  # as if building each message took five seconds
     assert fake.sleeps == []
 
 
-def test_no_rate_means_no_sleep(smtp_server: SmtpTestServer) -> None:
+def test_no_rate_means_no_sleep(plain_server: SmtpTestServer) -> None:
     fake = FakeTime()
-    with session_for(smtp_server, clock=fake.clock, sleep=fake.sleep) as session:
+    with session_for(plain_server, clock=fake.clock, sleep=fake.sleep) as session:
         send_to(session, "a@example.com", "b@example.com")
     assert fake.sleeps == []
 
@@ -320,7 +342,7 @@ def test_bad_settings(options: dict[str, Any], match: str) -> None:
         SmtpSession(**{**settings, **options})
 
 
-def test_sends_messages_built_by_postcli_mime(smtp_server: SmtpTestServer) -> None:
+def test_sends_messages_built_by_postcli_mime(plain_server: SmtpTestServer) -> None:
     from postcli.issues import Variant
     from postcli.mime import build_message, message_id
     from postcli.render import RenderedEmail
@@ -336,16 +358,16 @@ def test_sends_messages_built_by_postcli_mime(smtp_server: SmtpTestServer) -> No
         unsubscribe_url="https://example.com/u?email=a@example.com",
         message_id=message_id("2026-12-01-x", "premium", "a@example.com", "example.com"),
     )
-    with session_for(smtp_server) as session:
+    with session_for(plain_server) as session:
         session.send(built, sender="hello@example.com", recipient="a@example.com")
-    got = smtp_server.messages[0].message
+    got = plain_server.messages[0].message
     assert got["Message-ID"] == built["Message-ID"]
     assert got["List-Unsubscribe"] == "<https://example.com/u?email=a@example.com>"
     assert "본문 본문" in list(got.iter_parts())[1].get_content()
 
 
-def test_message_rejected_after_data_is_a_recipient_refusal(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(reject_data={"spam@example.com"})
+def test_message_rejected_after_data_is_a_recipient_refusal(make_server: Factory) -> None:
+    server = make_server(reject_data={"spam@example.com"})
     with session_for(server) as session:
         with pytest.raises(RecipientRefused, match="554") as caught:
             send_to(session, "spam@example.com")
@@ -354,8 +376,8 @@ def test_message_rejected_after_data_is_a_recipient_refusal(smtp_server_factory:
     assert server.count_by_recipient() == {"a@example.com": 1}
 
 
-def test_refused_sender_stops_the_send(smtp_server_factory: Factory) -> None:
-    server = smtp_server_factory(refuse_sender={SENDER})
+def test_refused_sender_stops_the_send(make_server: Factory) -> None:
+    server = make_server(refuse_sender={SENDER})
     with session_for(server) as session, pytest.raises(SmtpRefused, match="sender") as caught:
         send_to(session, "a@example.com")
     assert not isinstance(caught.value, RecipientRefused)
@@ -363,8 +385,8 @@ def test_refused_sender_stops_the_send(smtp_server_factory: Factory) -> None:
     assert "from" in (caught.value.hint or "")
 
 
-def test_non_ascii_addresses_are_refused_cleanly(smtp_server: SmtpTestServer) -> None:
-    with session_for(smtp_server) as session:
+def test_non_ascii_addresses_are_refused_cleanly(plain_server: SmtpTestServer) -> None:
+    with session_for(plain_server) as session:
         with pytest.raises(RecipientRefused, match="not ASCII"):
             session.send(message("a@example.com"), sender=SENDER, recipient="김@example.com")
         with pytest.raises(SmtpRefused, match="not ASCII"):
@@ -372,4 +394,29 @@ def test_non_ascii_addresses_are_refused_cleanly(smtp_server: SmtpTestServer) ->
                 message("a@example.com"), sender="보냄@example.com", recipient="a@example.com"
             )
         send_to(session, "a@example.com")
-    assert smtp_server.count_by_recipient() == {"a@example.com": 1}
+    assert plain_server.count_by_recipient() == {"a@example.com": 1}
+
+
+def test_non_ascii_password_is_an_auth_error(make_server: Factory) -> None:
+    server = make_server(auth=("me", PASSWORD))
+    password = "비밀" + "번호-1234"
+    with pytest.raises(SmtpAuthError, match="not ASCII") as caught:
+        session_for(server, password=password).connect()
+    assert password not in "".join(traceback.format_exception(caught.value))
+
+
+# The fixtures tests/smtp_server.py offers to other test modules (pytest names them by the
+# module attribute they are bound to).
+exported_server = exported.smtp_server
+exported_factory = exported.smtp_server_factory
+
+
+def test_the_exported_fixtures(
+    exported_server: SmtpTestServer, exported_factory: Callable[..., SmtpTestServer]
+) -> None:
+    tls = exported_factory(tls=True)
+    for server in (exported_server, tls):
+        with session_for(server) as session:
+            send_to(session, "a@example.com")
+        assert server.count_by_recipient() == {"a@example.com": 1}
+    assert exported_server.security == "none" and tls.security == "tls"

@@ -173,3 +173,13 @@ def test_not_utf8(tmp_path: Path) -> None:
 def test_bad_csv_quoting(tmp_path: Path) -> None:
     error = problem(write(tmp_path, 'email,name,tier\na@example.com,"A"x,free\n'))
     assert error.line == 2 and "CSV" in str(error)
+
+
+def test_semicolons_get_their_own_message(tmp_path: Path) -> None:
+    error = problem(write(tmp_path, "email;name;tier\na@example.com;A;free\n"))
+    assert error.line == 1 and "';'" in str(error) and "commas" in (error.hint or "")
+
+
+def test_bad_csv_on_the_first_line_is_not_called_empty(tmp_path: Path) -> None:
+    error = problem(write(tmp_path, '"email,name,tier\n'))
+    assert "CSV" in str(error) and "empty" not in str(error)

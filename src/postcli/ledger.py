@@ -258,7 +258,8 @@ class Ledger:
     def current(self, issue_id: str, variant: str, provider: str) -> SendRecord | None:
         """The latest live send of (issue, variant, provider), or None."""
         row = self._db.execute(
-            "SELECT * FROM sends WHERE issue_id = ? AND variant = ? AND provider = ? AND mode = 'live'"
+            "SELECT * FROM sends WHERE issue_id = ? AND variant = ? AND provider = ?"
+            " AND mode = 'live'"
             " ORDER BY generation DESC LIMIT 1",
             (issue_id, variant, provider),
         ).fetchone()
@@ -323,9 +324,15 @@ class Ledger:
                     (issue_id, variant, provider),
                 ).fetchone()
                 if row is not None:
-                    if not new_generation and row["status"] in ("pending", "sending", "failed", "scheduled"):
+                    if not new_generation and row["status"] in (
+                        "pending",
+                        "sending",
+                        "failed",
+                        "scheduled",
+                    ):
                         db.execute(
-                            "UPDATE sends SET content_hash = ?, campaign_name = COALESCE(?, campaign_name),"
+                            "UPDATE sends SET content_hash = ?,"
+                            " campaign_name = COALESCE(?, campaign_name),"
                             " subject = COALESCE(?, subject), updated_at = ? WHERE id = ?",
                             (content_hash, campaign_name, subject, now, row["id"]),
                         )
@@ -337,11 +344,24 @@ class Ledger:
                 "INSERT INTO sends (issue_id, variant, provider, mode, generation, status,"
                 " content_hash, campaign_name, subject, target, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
-                (issue_id, variant, provider, mode, generation, content_hash, campaign_name,
-                 subject, target, now, now),
+                (
+                    issue_id,
+                    variant,
+                    provider,
+                    mode,
+                    generation,
+                    content_hash,
+                    campaign_name,
+                    subject,
+                    target,
+                    now,
+                    now,
+                ),
             )
             send_id = cursor.lastrowid
-            return _send_record(db.execute("SELECT * FROM sends WHERE id = ?", (send_id,)).fetchone())
+            return _send_record(
+                db.execute("SELECT * FROM sends WHERE id = ?", (send_id,)).fetchone()
+            )
 
     def set_status(
         self,
@@ -372,6 +392,14 @@ class Ledger:
             db.execute(
                 "UPDATE sends SET remote_id = ?, updated_at = ? WHERE id = ?",
                 (remote_id, self._now(), send_id),
+            )
+
+    def rename(self, send_id: int, campaign_name: str) -> None:
+        """The stable campaign name of a send (a --force re-send gets its own)."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sends SET campaign_name = ?, updated_at = ? WHERE id = ?",
+                (campaign_name, self._now(), send_id),
             )
 
     # -- recipients ------------------------------------------------------------------------
@@ -419,13 +447,16 @@ class Ledger:
             )
         return in_flight
 
-    def mark_recipient(self, send_id: int, email: str, status: str, *, error: str | None = None) -> None:
+    def mark_recipient(
+        self, send_id: int, email: str, status: str, *, error: str | None = None
+    ) -> None:
         """'sent' is committed right after the server's 250; 'failed' with the server's answer."""
         if status not in RECIPIENT_STATUSES:
             raise ValueError(status)
         with self._transaction() as db:
             db.execute(
-                "UPDATE recipients SET status = ?, error = ?, updated_at = ? WHERE send_id = ? AND email = ?",
+                "UPDATE recipients SET status = ?, error = ?, updated_at = ?"
+                " WHERE send_id = ? AND email = ?",
                 (status, error, self._now(), send_id, email),
             )
 

@@ -42,9 +42,6 @@ class _TokenListHeader(UnstructuredHeader):
         return f"{name}: " + f",{policy.linesep} ".join(tokens) + policy.linesep
 
 
-# Lines of at most 78 characters, CRLF, and never 8-bit bodies: the `email` package then picks
-# quoted-printable or base64 (whichever is shorter) for any part with long or non-ASCII lines,
-# so no line on the wire comes near SMTP's 998-character limit and no server needs 8BITMIME.
 class _Registry(HeaderRegistry):
     """The stdlib registry, remembering the header class it makes for each name: the stock one
     makes a new class on every lookup, i.e. several times for every header of every message."""
@@ -64,6 +61,8 @@ class _Registry(HeaderRegistry):
 _HEADERS = _Registry()
 for _name in ("list-unsubscribe", "message-id"):
     _HEADERS.map_to_type(_name, _TokenListHeader)  # type: ignore[arg-type]
+# CRLF line ends, headers folded at 78 characters with RFC 2047 encoded words, and 7-bit only:
+# the bodies are quoted-printable or base64 (see _text_part), so no server needs 8BITMIME.
 POLICY = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 
 PLACEHOLDER = "{email}"
@@ -220,10 +219,7 @@ _ALTERNATIVE = f'multipart/alternative; boundary="{BOUNDARY}"'
 def _shared_header(name: str, value: str) -> Any:
     """A parsed header object, built once for a value that every recipient shares."""
     if name in ("From", "Reply-To"):
-        addresses = [_address(one, name) for one in _split_addresses(value)]
-        if not addresses:
-            raise ValueError(f"{name} '{value}' is not an email address")
-        return POLICY.header_factory(name, addresses)
+        return POLICY.header_factory(name, _addresses(value, name))
     if name == "List-Id":
         value = list_id_header(value)
     return POLICY.header_factory(name, _one_line(value))
@@ -236,9 +232,12 @@ def _text_part(subtype: str, text: str) -> MIMEPart:
     # quoted-printable writes a non-ASCII byte or "=" in 3 characters, and breaks lines at 76;
     # base64 writes 4 characters for every 3 bytes. UTF-8 makes len(data) - len(text) about
     # two thirds of the non-ASCII bytes.
-    escaped = (len(data) - len(text)) * 3 // 2 + data.count(b"=")
+    base64_length = len(data) * 4 // 3 * 77 // 76
+    escaped = (len(data) - len(text)) * 3 // 2
     quoted_length = len(data) + 2 * escaped + 3 * len(data) // 76
-    if quoted_length <= len(data) * 4 // 3 * 77 // 76:
+    if quoted_length <= base64_length:  # then count "=" too, which is rarer
+        quoted_length += 2 * data.count(b"=")
+    if quoted_length <= base64_length:
         encoded, cte = binascii.b2a_qp(data, istext=True), "quoted-printable"
     else:
         encoded, cte = _base64_lines(data), "base64"
@@ -255,9 +254,17 @@ def _base64_lines(data: bytes) -> bytes:
     return b"\n".join([flat[i : i + 76] for i in range(0, len(flat), 76)]) + b"\n"
 
 
-def _split_addresses(value: str) -> list[str]:
-    pairs = getaddresses([value])
-    return [f"{name} <{addr}>" if name else addr for name, addr in pairs if addr]
+def _addresses(value: str, header: str) -> list[Address]:
+    """'A <a@b>, "Park, J" <c@d>' -> Addresses; ValueError if any is no address."""
+    found = []
+    for name, addr in getaddresses([_one_line(value)]):
+        if not addr or "@" not in addr:
+            raise ValueError(f"{header} '{value}' is not an email address")
+        local, _, domain = addr.rpartition("@")
+        found.append(Address(display_name=name, username=local, domain=domain))
+    if not found:
+        raise ValueError(f"{header} '{value}' is not an email address")
+    return found
 
 
 def envelope_address(value: str) -> str:

@@ -70,7 +70,7 @@ class SendOptions:
 
 @dataclass
 class VariantPlan:
-    variant: str  # "free" | "premium"
+    variant: str  # "free" | "premium", or "all" for a self-gated post
     email: RenderedEmail
     content_hash: str
     campaign_name: str
@@ -79,6 +79,7 @@ class VariantPlan:
     recipients: list[Any] = field(default_factory=list)  # Subscribers getting this variant
     pending: int = 0  # of those, not yet sent according to the ledger
     reason: str = ""  # for "already": what the ledger says
+    extra: dict[str, Any] = field(default_factory=dict)  # a self-gated post's free email
 
     @property
     def active(self) -> bool:
@@ -119,8 +120,11 @@ class Plan:
             elif v.action == "test":
                 out.append(f"  {v.variant:8} test copy to {self.options.test}: [TEST] {subject}")
             else:
-                what = {"send": "send now", "resume": "resume the interrupted send",
-                        "schedule": f"schedule for {_show_time(self.when, self.settings)}"}[v.action]
+                what = {
+                    "send": "send now",
+                    "resume": "resume the interrupted send",
+                    "schedule": f"schedule for {_show_time(self.when, self.settings)}",
+                }[v.action]
                 who = ""
                 if self.per_recipient and self.provider_has_list:
                     skipped = len(v.recipients) - v.pending
@@ -278,16 +282,18 @@ def sender_domain(settings: Settings) -> str:
     return address.rpartition("@")[2] or "postcli.invalid"
 
 
-def run_checks(issue: Issue, emails: dict[Variant, RenderedEmail], settings: Settings) -> list[str]:
-    """The pre-flight checks, when postcli has them: raise CheckFailed on any error; return the
-    warnings as lines."""
-    try:
-        from postcli import check
-    except ImportError:
-        log.debug("no pre-flight checks in this version; skipped")
-        return []
-    findings = check.run_checks(issue, emails, settings)
-    errors = [f for f in findings if str(getattr(f.level, "value", f.level)) == "error"]
+def run_checks(
+    issue: Issue,
+    emails: dict[Variant, RenderedEmail],
+    settings: Settings,
+    unsubscribe_url: str | None = None,
+) -> list[str]:
+    """The pre-flight checks of `postcli check` on the very emails about to go out: raise
+    CheckFailed on any error; return the warnings as lines."""
+    from postcli import check
+
+    findings = check.run_checks(issue, emails, settings, unsubscribe_url=unsubscribe_url)
+    errors = [f for f in findings if f.level is check.Level.ERROR]
 
     def line(finding: Any) -> str:
         where = getattr(finding, "location", "")
@@ -337,8 +343,15 @@ def plan_send(
 
     from postcli.render import render_issue
 
-    emails = render_issue(issue, settings, variants=wanted, unsubscribe_url=provider.unsubscribe_tag)
-    notes = run_checks(issue, emails, settings)
+    emails = render_issue(
+        issue, settings, variants=wanted, unsubscribe_url=provider.unsubscribe_tag
+    )
+    notes = run_checks(
+        issue,
+        emails,
+        settings,
+        provider.unsubscribe_tag or settings.newsletter.unsubscribe_url,
+    )
     when, time_notes = resolve_when(issue, settings, options, now)
     notes += time_notes
 
@@ -359,32 +372,42 @@ def plan_send(
             )
 
     plans: list[VariantPlan] = []
+    # (ledger variant, email, what goes along): one per variant, or one self-gated post that
+    # carries the premium email and the free one beside it for the provider to gate.
+    items: list[tuple[str, RenderedEmail, dict[str, Any]]] = [
+        (variant.value, email, {}) for variant, email in emails.items()
+    ]
+    if provider.features.self_gated and options.variant is None and len(emails) > 1:
+        items = [("all", emails[Variant.PREMIUM], {"free_email": emails[Variant.FREE]})]
     with Ledger.open(settings.state_dir) as ledger:
-        for variant, email in emails.items():
+        for label, email, extra in items:
             hash_ = content_hash(email)
+            if extra:
+                hash_ = content_hash(extra["free_email"], hash_)
             plan = VariantPlan(
-                variant=variant.value,
+                variant=label,
                 email=email,
                 content_hash=hash_,
-                campaign_name=campaign_name(issue.id, variant.value, hash_),
+                campaign_name=campaign_name(issue.id, label, hash_),
                 action="test" if options.test else "send",
-                recipients=[s for s in subscribers if s.tier == variant],
+                recipients=[s for s in subscribers if s.tier.value == label],
+                extra=extra,
             )
             if not options.test:
                 _decide(
                     plan,
-                    ledger.current(issue.id, variant.value, provider_name),
+                    ledger.current(issue.id, label, provider_name),
                     options,
                     when,
                     settings.newsletter.tz,
                 )
                 plan.pending = _pending(ledger, plan)
-                if plan.previous and plan.active and plan.previous.content_hash != hash_:
-                    if plan.action == "resume":
-                        notes.append(
-                            f"{variant.value}: the issue changed since the interrupted send began; "
-                            "the rest get the new version"
-                        )
+                changed = plan.previous and plan.previous.content_hash != hash_
+                if changed and plan.action == "resume":
+                    notes.append(
+                        f"{label}: the issue changed since the interrupted send began; "
+                        "the rest get the new version"
+                    )
             plans.append(plan)
     if options.force and any(p.previous and p.previous.done for p in plans):
         notes.append("--force: sending again what the ledger says was sent or scheduled")
@@ -431,7 +454,11 @@ def _pending(ledger: Ledger, plan: VariantPlan) -> int:
     if plan.previous is None or plan.action in ("already", "schedule") or plan.previous.done:
         return len(plan.recipients)
     states = ledger.recipients(plan.previous.id)
-    return sum(1 for s in plan.recipients if states.get(s.email) is None or states[s.email].status != "sent")
+    return sum(
+        1
+        for s in plan.recipients
+        if states.get(s.email) is None or states[s.email].status != "sent"
+    )
 
 
 # -- carrying it out ---------------------------------------------------------------------------
@@ -446,13 +473,32 @@ def execute(
 ) -> SendReport:
     """Carry the plan out under the issue's lock; the report says what happened. A provider
     error stops the run after the ledger recorded it, and comes back in `report.error`."""
+    try:
+        return _execute(plan, progress=progress, lock_wait=lock_wait, now=now)
+    finally:
+        close = getattr(plan.provider, "close", None)  # an HTTP provider's client
+        if callable(close):
+            close()
+
+
+def _execute(
+    plan: Plan,
+    *,
+    progress: Progress | None,
+    lock_wait: float,
+    now: Callable[[], datetime],
+) -> SendReport:
     report = SendReport(plan)
     options = plan.options
     if options.dry_run:
         for v in plan.variants:
             action = "already" if v.action == "already" else "dry-run"
-            message = v.reason + "; nothing to do" if v.action == "already" else "dry run: nothing sent"
-            report.variants.append(VariantReport(v.variant, action, total=v.pending, message=message))
+            message = (
+                v.reason + "; nothing to do" if v.action == "already" else "dry run: nothing sent"
+            )
+            report.variants.append(
+                VariantReport(v.variant, action, total=v.pending, message=message)
+            )
         return report
     if options.test:
         with Ledger.open(plan.settings.state_dir, clock=now) as ledger:
@@ -460,12 +506,16 @@ def execute(
                 report.variants.append(_send_test(plan, v, ledger, now))
         return report
     if plan.nothing_to_do:
-        report.variants = [VariantReport(v.variant, "already", message=v.reason + "; nothing to do") for v in plan.variants]
+        report.variants = [
+            VariantReport(v.variant, "already", message=v.reason + "; nothing to do")
+            for v in plan.variants
+        ]
         return report
 
-    with issue_lock(plan.settings.state_dir, plan.issue.id, wait=lock_wait), Ledger.open(
-        plan.settings.state_dir, clock=now
-    ) as ledger:
+    with (
+        issue_lock(plan.settings.state_dir, plan.issue.id, wait=lock_wait),
+        Ledger.open(plan.settings.state_dir, clock=now) as ledger,
+    ):
         # Another process may have finished (or begun) while this one planned: decide again.
         for v in plan.variants:
             previous = ledger.current(plan.issue.id, v.variant, plan.provider_name)
@@ -477,7 +527,9 @@ def execute(
             transport = transport_cm.__enter__() if transport_cm is not None else None
             for v in plan.variants:
                 if v.action == "already":
-                    report.variants.append(VariantReport(v.variant, "already", message=v.reason + "; nothing to do"))
+                    report.variants.append(
+                        VariantReport(v.variant, "already", message=v.reason + "; nothing to do")
+                    )
                     continue
                 result = VariantReport(v.variant, "failed")
                 report.variants.append(result)
@@ -521,35 +573,60 @@ def send_one(
 def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
     assert plan.when is not None
     record = ledger.begin(
-        plan.issue.id, v.variant, plan.provider_name,
-        content_hash=v.content_hash, campaign_name=v.campaign_name, subject=v.email.subject,
-        new_generation=plan.options.force,
+        plan.issue.id,
+        v.variant,
+        plan.provider_name,
+        content_hash=v.content_hash,
+        campaign_name=v.campaign_name,
+        subject=v.email.subject,
+        new_generation=plan.options.force and bool(v.previous and v.previous.done),
     )
     when_text = _show_time(plan.when, plan.settings)
     if plan.provider.features.native_schedule and not plan.per_recipient:
+        record = _generation_name(ledger, v, record)
         campaign = _campaign(plan, v, record, send_at=plan.when)
         ledger.set_status(record.id, "sending", scheduled_for=plan.when)
         delivery = _call_provider(plan, ledger, record, campaign)
-        ledger.set_status(record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=plan.when)
-        result.remote_id = delivery.remote_id
-        result.message = f"scheduled on the provider for {when_text}"
+        ledger.set_status(
+            record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=plan.when
+        )
+        result.action, result.remote_id = delivery.status, delivery.remote_id
+        result.message = (
+            f"scheduled on the provider for {when_text}"
+            if delivery.status == "scheduled"
+            else f"{delivery.status} (campaign {delivery.remote_id or '?'})"
+        )
     else:
         ledger.set_status(record.id, "scheduled", scheduled_for=plan.when)
+        result.action = "scheduled"
         result.message = f"scheduled for {when_text}; 'postcli send --due' (cron) sends it then"
-    result.action = "scheduled"
 
 
-def _campaign(plan: Plan, v: VariantPlan, record: SendRecord, *, send_at: datetime | None) -> Campaign:
+def _generation_name(ledger: Ledger, v: VariantPlan, record: SendRecord) -> SendRecord:
+    """A --force re-send is a new campaign: its stable name gets the generation, `-r2`..."""
+    if record.generation <= 1:
+        return record
+    name = f"{v.campaign_name}-r{record.generation}"
+    if record.campaign_name != name:
+        ledger.rename(record.id, name)
+        record = ledger.get(record.id)
+    return record
+
+
+def _campaign(
+    plan: Plan, v: VariantPlan, record: SendRecord, *, send_at: datetime | None
+) -> Campaign:
     newsletter = plan.settings.newsletter
     return Campaign(
         issue_id=plan.issue.id,
         variant=v.variant,
-        name=v.campaign_name,
+        name=record.campaign_name or v.campaign_name,
         email=v.email,
         sender=newsletter.from_,
         reply_to=newsletter.reply_to,
         send_at=send_at,
         remote_id=record.remote_id,
+        extra=v.extra,
     )
 
 
@@ -566,13 +643,19 @@ def _call_provider(plan: Plan, ledger: Ledger, record: SendRecord, campaign: Cam
 def _deliver_campaign(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
     """One campaign for the variant: find what an earlier run made before making another."""
     record = ledger.begin(
-        plan.issue.id, v.variant, plan.provider_name,
-        content_hash=v.content_hash, campaign_name=v.campaign_name, subject=v.email.subject,
+        plan.issue.id,
+        v.variant,
+        plan.provider_name,
+        content_hash=v.content_hash,
+        campaign_name=v.campaign_name,
+        subject=v.email.subject,
         new_generation=plan.options.force and bool(v.previous and v.previous.done),
     )
+    record = _generation_name(ledger, v, record)
     interrupted = record.status in ("sending", "failed") or record.remote_id is not None
     if interrupted and plan.provider.features.find_by_name:
-        found = plan.provider.find_campaign(v.campaign_name)  # type: ignore[attr-defined]
+        name = record.campaign_name or v.campaign_name
+        found = plan.provider.find_campaign(name)  # type: ignore[attr-defined]
         if found is not None and found.status in ("sent", "scheduled"):
             ledger.set_status(record.id, found.status, remote_id=found.remote_id)
             result.action, result.remote_id = found.status, found.remote_id
@@ -597,7 +680,9 @@ def _message_id(plan: Plan, variant: str, recipient: str | None, generation: int
 
 
 def _to_header(name: str, email: str) -> str:
-    clean = " ".join(name.replace('"', "").replace("\\", "").replace("<", "").replace(">", "").split())
+    clean = " ".join(
+        name.replace('"', "").replace("\\", "").replace("<", "").replace(">", "").split()
+    )
     return f'"{clean}" <{email}>' if clean else email
 
 
@@ -616,10 +701,13 @@ def _deliver_recipients(
     settings = plan.settings
     newsletter = settings.newsletter
     template = newsletter.unsubscribe_url
-    envelope_from = mime.envelope_address(newsletter.from_)
     record = ledger.begin(
-        plan.issue.id, v.variant, plan.provider_name,
-        content_hash=v.content_hash, campaign_name=v.campaign_name, subject=v.email.subject,
+        plan.issue.id,
+        v.variant,
+        plan.provider_name,
+        content_hash=v.content_hash,
+        campaign_name=v.campaign_name,
+        subject=v.email.subject,
         new_generation=plan.options.force and bool(v.previous and v.previous.done),
     )
     ledger.set_status(record.id, "sending")
@@ -650,7 +738,9 @@ def _deliver_recipients(
             if state is not None and state.status == "sent":
                 result.skipped += 1
             else:
-                _deliver_one(plan, v, ledger, transport, record.id, generation, subscriber, result, now)
+                _deliver_one(
+                    plan, v, ledger, transport, record.id, generation, subscriber, result, now
+                )
             done += 1
             if progress:
                 progress(v.variant, done, total)
@@ -658,7 +748,8 @@ def _deliver_recipients(
         ledger.set_status(record.id, "failed", error=redact(str(error)))
         raise
     if result.failed:
-        error_text = f"{result.failed} recipient{'s' if result.failed > 1 else ''} failed; run again to retry"
+        plural = "s" if result.failed > 1 else ""
+        error_text = f"{result.failed} recipient{plural} failed; run again to retry"
         ledger.set_status(record.id, "failed", error=error_text)
         result.action, result.message = "failed", error_text
     else:
@@ -715,13 +806,18 @@ def _deliver_one(
         ledger.mark_recipient(send_id, email, "failed", error=why)
         result.failed += 1
         result.failures.append((email, why))
-        log.info("refused: %s: %s", email, why)
+        log.debug("refused: %s: %s", email, why)
         return
     except PostcliError as error:
-        # Nothing more can go now (the server is gone, or refuses us all): this one failed.
-        ledger.mark_recipient(send_id, email, "failed", error=redact(str(error.message)))
-        result.failed += 1
-        result.failures.append((email, redact(str(error.message))))
+        # Nothing more can go now: the server is gone, defers, or refuses us all. A message the
+        # server deferred failed; one that never got as far as the server is still pending.
+        why = redact(str(error.message))
+        if getattr(error, "recipient", None) == email:
+            ledger.mark_recipient(send_id, email, "failed", error=why)
+            result.failed += 1
+            result.failures.append((email, why))
+        else:
+            ledger.mark_recipient(send_id, email, "pending", error=why)
         raise
     _counters["accepted"] += 1
     _kill_at(KILL_BEFORE_COMMIT, _counters["accepted"])
@@ -734,7 +830,9 @@ def _deliver_one(
     log.debug("sent %s to %s (%s)", v.variant, email, mid)
 
 
-def _send_test(plan: Plan, v: VariantPlan, ledger: Ledger, now: Callable[[], datetime]) -> VariantReport:
+def _send_test(
+    plan: Plan, v: VariantPlan, ledger: Ledger, now: Callable[[], datetime]
+) -> VariantReport:
     """A test copy to one address: '[TEST]' subject, a Message-ID of its own, mode 'test' in the
     ledger, never counted as a send."""
     from postcli import mime
@@ -742,9 +840,14 @@ def _send_test(plan: Plan, v: VariantPlan, ledger: Ledger, now: Callable[[], dat
     address = plan.options.test or ""
     newsletter = plan.settings.newsletter
     record = ledger.begin(
-        plan.issue.id, v.variant, plan.provider_name,
-        content_hash=v.content_hash, campaign_name=v.campaign_name,
-        subject=f"[TEST] {v.email.subject}", mode="test", target=address,
+        plan.issue.id,
+        v.variant,
+        plan.provider_name,
+        content_hash=v.content_hash,
+        campaign_name=v.campaign_name,
+        subject=f"[TEST] {v.email.subject}",
+        mode="test",
+        target=address,
     )
     result = VariantReport(v.variant, "test", total=1)
     try:
@@ -757,12 +860,16 @@ def _send_test(plan: Plan, v: VariantPlan, ledger: Ledger, now: Callable[[], dat
                 to=address,
                 reply_to=newsletter.reply_to,
                 unsubscribe_url=mime.unsubscribe_link(template, address),
-                message_id=mime.message_id(plan.issue.id, f"{v.variant}.test{stamp}", address, sender_domain(plan.settings)),
+                message_id=mime.message_id(
+                    plan.issue.id, f"{v.variant}.test{stamp}", address, sender_domain(plan.settings)
+                ),
                 date=now(),
                 subject_prefix="[TEST]",
             )
             with plan.provider.open_transport(plan.issue.id, test_variant=v.variant) as transport:  # type: ignore[attr-defined]
-                transport.deliver(message, sender=mime.envelope_address(newsletter.from_), recipient=address)
+                transport.deliver(
+                    message, sender=mime.envelope_address(newsletter.from_), recipient=address
+                )
         else:
             email = dataclasses.replace(v.email, subject=f"[TEST] {v.email.subject}")
             campaign = dataclasses.replace(_campaign(plan, v, record, send_at=None), email=email)

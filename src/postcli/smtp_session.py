@@ -273,6 +273,11 @@ class SmtpSession:
                 code=exc.smtp_code,
                 hint="check username in [providers.smtp] and POSTCLI_SMTP_PASSWORD",
             ) from None
+        except UnicodeEncodeError:  # smtplib sends AUTH in ASCII only
+            raise SmtpAuthError(
+                f"the username or password for {where} is not ASCII, which SMTP AUTH cannot send",
+                hint="check username in [providers.smtp] and POSTCLI_SMTP_PASSWORD",
+            ) from None
         except smtplib.SMTPNotSupportedError:
             raise SmtpAuthError(
                 f"the SMTP server at {where} offers no login on this connection",
@@ -379,6 +384,12 @@ class SmtpSession:
         self._reset()
         if 400 <= code < 500:
             raise _Temporary(code, text)
+        if code == 530:  # "authentication required": no recipient is to blame
+            raise SmtpAuthError(
+                f"the SMTP server at {self.host}:{self.port} requires a login: {text}",
+                code=code,
+                hint="set username in [providers.smtp] and POSTCLI_SMTP_PASSWORD",
+            )
         if stage == "mail":
             raise SmtpRefused(
                 f"the SMTP server refused the sender {sender}: {text}",

@@ -133,6 +133,13 @@ def parse_subscribers(text: str, path: Path) -> list[Subscriber]:
             if header is None:
                 header = [cell.strip().lower() for cell in row]
                 missing = [name for name in REQUIRED_COLUMNS if name not in header]
+                if missing and len(header) == 1 and ";" in header[0]:
+                    raise InputError(
+                        "the columns are separated by ';', not ','",
+                        path=path,
+                        line=line,
+                        hint="save the file as CSV with commas (email,name,tier)",
+                    )
                 if missing:
                     raise InputError(
                         f"the first line must be a header naming the columns email, name, tier; "
@@ -161,7 +168,7 @@ def parse_subscribers(text: str, path: Path) -> list[Subscriber]:
             subscribers.append(subscriber)
     except csv.Error as exc:
         problems.append((previous_end + 1, f"not valid CSV: {exc}"))
-    if header is None:
+    if header is None and not problems:
         raise InputError(
             "the subscribers file is empty",
             path=path,

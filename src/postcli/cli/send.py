@@ -1,4 +1,5 @@
-"""`postcli send ISSUE [--at T | --now] [--test ADDR] [--variant free|premium] [--dry-run] [--yes]`."""
+"""`postcli send ISSUE [--at T | --now] [--test ADDR] [--variant free|premium] [--dry-run] [--yes]
+[--force] [--json]`."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ def _progress(st: State) -> tuple[Any, Any]:
         return None, lambda: None
     if sys.stderr.isatty():
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         bar = Progress(
             TextColumn("{task.description:8}"),
@@ -53,14 +60,22 @@ def send(
     at: str = typer.Option(
         None, "--at", help="Send at this time ('2026-12-01 09:00', newsletter time zone; or '+2h')."
     ),
-    now: bool = typer.Option(False, "--now", help="Send now, even if the issue has a later send_at."),
+    now: bool = typer.Option(
+        False, "--now", help="Send now, even if the issue has a later send_at."
+    ),
     test: str = typer.Option(
         None, "--test", metavar="ADDR", help="Send a [TEST] copy to this one address only."
     ),
     variant: str = typer.Option(None, "--variant", help="Only this variant: free or premium."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Do everything but send; print what would happen."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."),
-    force: bool = typer.Option(False, "--force", help="Send again what the ledger says was sent or scheduled."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Do everything but send; print what would happen."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", "-y", help="Do not ask for confirmation (needed without a terminal)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Send again what the ledger says was sent or scheduled."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Send the issue through the configured provider (the file outbox by default)."""
@@ -86,8 +101,9 @@ def send(
     plan = plan_send(st.settings(), issue, options)
     for note in plan.notes:
         st.say(note)
-    for line in plan.lines():
-        st.say(line)
+    if not plan.nothing_to_do:  # otherwise the summary below says it
+        for line in plan.lines():
+            st.say(line)
     if plan.needs_confirmation and not yes:
         if not sys.stdin.isatty():
             raise UsageError(

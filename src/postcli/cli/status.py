@@ -73,9 +73,13 @@ def status(
             )
         widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
         for r in table:
-            typer.echo("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1])
+            typer.echo(
+                "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1]
+            )
         for row in rows:
             for email in row.possibly_duplicated:
-                typer.echo(f"{row.send.issue_id} {row.send.variant}: possibly delivered twice: {email}")
+                typer.echo(
+                    f"{row.send.issue_id} {row.send.variant}: possibly delivered twice: {email}"
+                )
     if problems:
         raise typer.Exit(1)

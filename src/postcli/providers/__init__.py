@@ -28,6 +28,10 @@ GROUP = "postcli.providers"
 _BUILTINS = {
     "file": "postcli.providers.file:FileProvider",
     "smtp": "postcli.providers.smtp:SmtpProvider",
+    "buttondown": "postcli.providers.buttondown:ButtondownProvider",
+    "resend": "postcli.providers.resend:ResendProvider",
+    "mailchimp": "postcli.providers.mailchimp:MailchimpProvider",
+    "listmonk": "postcli.providers.listmonk:ListmonkProvider",
 }
 _registered: dict[str, type[Any]] = {}
 

@@ -23,8 +23,9 @@ What a request can end in:
 
 A POST or PATCH is not idempotent: it is retried only where the server cannot have acted on it
 (429, 503, a connection that never opened), unless it carries an idempotency key
-(`idempotency_key=`, sent as the `Idempotency-Key` header) or the caller says `retry_unsafe=True`
-because the adapter can tell a repeat apart (by the campaign's stable name).
+(`idempotency_key=`, sent as the `Idempotency-Key` header, or under the client's
+`idempotency_header`) or the caller says `retry_unsafe=True` because the adapter can tell a
+repeat apart (by the campaign's stable name).
 
 Secrets (API keys, tokens) given in `secrets`, and every secret postcli knows from the
 environment, are replaced by `***` in every error message and log line, including their URL-
@@ -93,8 +94,10 @@ class HttpClient:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         hint: str | None = None,
+        idempotency_header: str = "Idempotency-Key",
     ) -> None:
         self.provider = provider
+        self.idempotency_header = idempotency_header  # Buttondown reads X-Idempotency-Key
         self.base_url = base_url.rstrip("/")
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         self._auth = auth
@@ -173,7 +176,7 @@ class HttpClient:
         shown = self.redact(f"{method} {url}")
         merged = {**self._headers, **(headers or {})}
         if idempotency_key:
-            merged["Idempotency-Key"] = idempotency_key
+            merged[self.idempotency_header] = idempotency_key
         repeatable = method in IDEMPOTENT_METHODS or bool(idempotency_key) or retry_unsafe
         attempt = 0
         while True:
@@ -181,12 +184,21 @@ class HttpClient:
             started = time.monotonic()
             try:
                 response = self._client.request(
-                    method, url, json=json, params=params, headers=merged, auth=self._auth or httpx.USE_CLIENT_DEFAULT
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=merged,
+                    auth=self._auth or httpx.USE_CLIENT_DEFAULT,
                 )
             except (httpx.TimeoutException, httpx.TransportError) as exc:
                 # A request that never reached the server may always go again.
-                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-                reason = self.redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+                never_sent = isinstance(
+                    exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout
+                )
+                reason = self.redact(
+                    f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                )
                 log.debug("%s failed after %.2fs: %s", shown, time.monotonic() - started, reason)
                 if (repeatable or never_sent) and attempt < self.retry.attempts:
                     self._wait(attempt, None, shown, reason)
@@ -234,7 +246,11 @@ class HttpClient:
             delay = ceiling / 2 + self._jitter() * ceiling / 2
         log.info(
             "%s: %s; retrying in %.1fs (try %d of %d)",
-            shown, reason, delay, attempt + 1, self.retry.attempts,
+            shown,
+            reason,
+            delay,
+            attempt + 1,
+            self.retry.attempts,
         )
         self._sleep(delay)
 
@@ -256,6 +272,15 @@ class HttpClient:
                     value = data[key]
                     detail = value if isinstance(value, str) else str(value)
                     break
+            # Mailchimp puts a generic `detail` beside the field errors that say what is wrong.
+            errors = data.get("errors")
+            if isinstance(errors, list) and errors and detail != str(errors):
+                detail += " " + "; ".join(
+                    f"{e.get('field') or ''}: {e.get('message')}".lstrip(": ")
+                    if isinstance(e, dict)
+                    else str(e)
+                    for e in errors
+                )
         detail = " ".join(detail.split())[:300]
         return f": {self.redact(detail)}" if detail else ""
 

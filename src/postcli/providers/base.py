@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 from postcli.errors import ProviderRefused, ProviderUnavailable
 
 if TYPE_CHECKING:
-    from postcli.config import Settings
     from postcli.render import RenderedEmail
     from postcli.subscribers import Subscriber
 
@@ -59,9 +58,9 @@ class Features:
     find_by_name: bool = False  # find_campaign() can find a campaign made by an earlier run
 
 
-def content_hash(email: RenderedEmail) -> str:
+def content_hash(email: RenderedEmail, salt: str = "") -> str:
     """A short stable hash of what a variant says: subject, preheader, HTML and text."""
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(salt.encode("utf-8"))
     for part in (email.subject, email.preheader or "", email.html, email.text):
         digest.update(part.encode("utf-8"))
         digest.update(b"\0")
@@ -85,7 +84,9 @@ class Campaign:
     reply_to: str | None
     send_at: datetime | None = None  # UTC; None means now
     remote_id: str | None = None  # a draft an earlier run made and did not finish
-    extra: dict[str, Any] = field(default_factory=dict)  # the premium variant of a self-gated post
+    # A self-gated post (variant "all") carries the premium email, and the free one here as
+    # extra["free_email"] for the provider to gate.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

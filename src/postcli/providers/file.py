@@ -1,7 +1,7 @@
 """The `file` provider, postcli's default: it "sends" by writing RFC 5322 messages to outbox/<id>/.
 
     outbox/<id>/free.eml, premium.eml     one message per variant, as the list would get it
-    outbox/<id>/to/<address>.eml          one per subscriber, when [providers.file] subscribers is set
+    outbox/<id>/to/<address>.eml          one per subscriber, with [providers.file] subscribers
     outbox/<id>/test/<variant>-<address>.eml    what `send --test ADDR` wrote
 
 Any mail client opens them. Per-subscriber files go through the same ledger-recorded loop as
@@ -33,7 +33,8 @@ def require_unsubscribe_url(settings: Settings, provider: str) -> None:
         raise ConfigError(
             f"the {provider} provider needs newsletter.unsubscribe_url",
             path=settings.path,
-            hint='add unsubscribe_url = "https://example.com/unsubscribe?email={email}" to [newsletter]',
+            hint="add to [newsletter]: "
+            'unsubscribe_url = "https://example.com/unsubscribe?email={email}"',
         )
 
 

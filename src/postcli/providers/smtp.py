@@ -9,6 +9,7 @@ a message, a log line or a file.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -52,10 +53,9 @@ class _LazySession:
             ) from None
 
     def close(self) -> None:
-        try:
+        # Closing a dead connection must not hide the error that killed it.
+        with contextlib.suppress(Exception):
             self._stack.close()
-        except Exception:  # noqa: BLE001 - closing a dead connection must not hide the real error
-            pass
 
 
 class SmtpProvider:
@@ -84,24 +84,34 @@ class SmtpProvider:
             return ConfigError(
                 message,
                 path=settings.path,
-                line=_key_line(text, "providers.smtp", key) or _key_line(text, "providers.smtp", ""),
+                line=_key_line(text, "providers.smtp", key)
+                or _key_line(text, "providers.smtp", ""),
                 hint="see the docs on sending: [providers.smtp]",
             )
 
-        self.host = options.get("host")
-        if not isinstance(self.host, str) or not self.host.strip():
+        host = options.get("host")
+        if not isinstance(host, str) or not host.strip():
             raise bad("host", "[providers.smtp] needs 'host', the SMTP server's name")
+        self.host: str = host.strip()
         self.security = options.get("security", "starttls")
         if self.security not in SECURITY:
-            raise bad("security", f"'security' in [providers.smtp] must be one of {', '.join(SECURITY)}")
+            raise bad(
+                "security", f"'security' in [providers.smtp] must be one of {', '.join(SECURITY)}"
+            )
         self.port = options.get("port", DEFAULT_PORTS[self.security])
-        if not isinstance(self.port, int) or isinstance(self.port, bool) or not 0 < self.port < 65536:
+        if (
+            not isinstance(self.port, int)
+            or isinstance(self.port, bool)
+            or not 0 < self.port < 65536
+        ):
             raise bad("port", "'port' in [providers.smtp] must be a port number like 587")
         self.username = options.get("username")
         if self.username is not None and not isinstance(self.username, str):
             raise bad("username", "'username' in [providers.smtp] must be text")
         rate = options.get("rate")
-        if rate is not None and (isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0):
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0
+        ):
             raise bad("rate", "'rate' in [providers.smtp] must be messages per second (0: no cap)")
         self.rate = float(rate) if rate else None
         timeout = options.get("timeout", 30)
@@ -117,7 +127,9 @@ class SmtpProvider:
             self.ca_file = path if path.is_absolute() else settings.root / path
         self.subscribers_file = subscribers_path(settings, self.name, options)
         if self.subscribers_file is None:
-            raise bad("subscribers", "[providers.smtp] needs 'subscribers', the CSV of who gets mail")
+            raise bad(
+                "subscribers", "[providers.smtp] needs 'subscribers', the CSV of who gets mail"
+            )
 
     def validate(self) -> None:
         require_unsubscribe_url(self.settings, self.name)
@@ -172,7 +184,9 @@ class SmtpProvider:
         )
 
     @contextmanager
-    def open_transport(self, issue_id: str, *, test_variant: str | None = None) -> Iterator[_LazySession]:
+    def open_transport(
+        self, issue_id: str, *, test_variant: str | None = None
+    ) -> Iterator[_LazySession]:
         session = _LazySession(self._session)
         try:
             yield session

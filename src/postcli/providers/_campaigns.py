@@ -1,0 +1,339 @@
+"""What the HTTP campaign providers (Buttondown, Resend, Mailchimp, listmonk) share.
+
+Owns the flow every one of them follows for one variant, so a crash, a lost answer or a second
+run can never make a second campaign or send one twice:
+
+1. find what an earlier run made: the remote id the ledger holds, else a look-up by the
+   campaign's stable name (`postcli:<issue-id>:<variant>:<hash>`); one already sent or
+   scheduled is left alone and reported as it is;
+2. otherwise create a draft, and hand its remote id to the ledger's checkpoint at once;
+3. send it now or schedule it.
+
+A create or an action whose answer is lost (a timeout, a dropped connection, a 5xx after the
+server may have acted) is never simply repeated: the provider is asked first whether it took
+effect (by name, or by the campaign's status), and only if not is it tried again.
+
+Also owns reading `[providers.<name>]` (unknown keys, `base_url`, `timeout`, `audiences`) and the
+API key from the environment. The adapters own their API's paths and payloads; this module never
+touches the ledger or the rendering.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal
+
+from postcli.config import Settings, _key_line, secret
+from postcli.errors import ConfigError, PostcliError, ProviderRefused, ProviderUnavailable
+from postcli.providers.base import Campaign, Checkpoint, Delivery, Features, RemoteCampaign
+from postcli.providers.file import check_keys
+
+log = logging.getLogger("postcli.providers")
+
+VARIANTS = ("free", "premium")
+
+
+def iso_utc(moment: datetime) -> str:
+    """An instant as ISO 8601 in UTC with its offset: 2026-12-01T00:00:00+00:00."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def short_key(*parts: str, limit: int = 200) -> str:
+    """An idempotency key made of `parts`; hashed when it would be longer than `limit`."""
+    key = ":".join(parts)
+    return key if len(key) <= limit else hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def issue_of(name: str) -> str:
+    """The issue id inside a stable name `postcli:<issue-id>:<variant>:<hash>`."""
+    parts = name.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "postcli" else name
+
+
+class HttpCampaignProvider:
+    """The shared part of an HTTP campaign provider; subclasses fill in the API calls."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]  # the provider as people write it: "Buttondown"
+    features: ClassVar[Features] = Features(native_schedule=True, find_by_name=True)
+    unsubscribe_tag: ClassVar[str | None] = None
+    KEYS: ClassVar[tuple[str, ...]] = ("base_url", "timeout")
+    SECRETS: ClassVar[tuple[str, ...]] = ()
+    DEFAULT_BASE_URL: ClassVar[str | None] = None
+    IDEMPOTENCY_HEADER: ClassVar[str] = "Idempotency-Key"
+    # How often a create or an action whose answer was lost is tried again, after asking the
+    # provider whether the last try took effect.
+    TRIES: ClassVar[int] = 3
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: Any = None,
+        retry: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.options = check_keys(settings, self.name, self.KEYS)
+        path = settings.path
+        self._text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
+        self._client = client
+        self._retry = retry
+        self._sleep = sleep
+        self._api: Any = None
+        base_url = self.options.get("base_url", self.DEFAULT_BASE_URL)
+        if base_url is not None and (
+            not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
+        ):
+            raise self.bad(
+                "base_url", f"'base_url' in [providers.{self.name}] must be an http(s) URL"
+            )
+        self.base_url: str | None = base_url.rstrip("/") if base_url else None
+        timeout = self.options.get("timeout", 30)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise self.bad(
+                "timeout", f"'timeout' in [providers.{self.name}] must be seconds, like 30"
+            )
+        self.timeout = float(timeout)
+
+    # -- settings ------------------------------------------------------------------------------
+
+    def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        """A ConfigError pointing at `key` of [providers.<name>] (or the table) in postcli.toml."""
+        table = f"providers.{self.name}"
+        line = _key_line(self._text, table, key) or _key_line(self._text, table, "")
+        return ConfigError(
+            message,
+            path=self.settings.path,
+            line=line,
+            hint=hint or f"see docs/providers/{self.name}.md",
+        )
+
+    def audience_setting(self) -> dict[str, Any]:
+        """`audiences = { free = ..., premium = ... }`, checked to name only the two variants."""
+        value = self.options.get("audiences", {})
+        if not isinstance(value, Mapping):
+            raise self.bad(
+                "audiences",
+                f"'audiences' in [providers.{self.name}] must be a table like "
+                "{ free = ..., premium = ... }",
+            )
+        unknown = [key for key in value if key not in VARIANTS]
+        if unknown:
+            raise self.bad(
+                "audiences",
+                f"unknown audience '{unknown[0]}' in [providers.{self.name}] audiences; "
+                "known: free, premium",
+            )
+        return dict(value)
+
+    def audience(self, variant: str) -> Any:
+        """The provider's audience for `variant`; ConfigError naming the key when it is missing."""
+        audiences = getattr(self, "audiences", {})
+        if variant not in audiences:
+            raise self.bad(
+                "audiences",
+                f"[providers.{self.name}] audiences has no '{variant}': "
+                f"postcli does not know whom to send the {variant} variant to",
+            )
+        return audiences[variant]
+
+    def key(self, variable: str) -> str:
+        value = secret(variable)
+        if value is None:
+            raise ConfigError(
+                f"{variable} is not set: the {self.title} provider needs it",
+                hint=f"put {variable}=... in the environment or the workspace's .env "
+                "(never in postcli.toml)",
+            )
+        return value
+
+    def validate(self) -> None:
+        for variable in self.SECRETS:
+            self.key(variable)
+        if self.base_url is None:
+            raise self.bad(
+                "base_url",
+                f"[providers.{self.name}] needs 'base_url', the root of the {self.title} API",
+            )
+
+    def describe(self) -> str:
+        return f"{self.title} at {self.base_url}"
+
+    # -- the HTTP client -----------------------------------------------------------------------
+
+    def auth(self) -> tuple[dict[str, str], Any, list[str]]:
+        """(headers, httpx auth, secrets to redact) for every request."""
+        raise NotImplementedError
+
+    @property
+    def api(self) -> Any:
+        if self._api is None:
+            from postcli.providers._http import HttpClient
+
+            self.validate()
+            headers, auth, secrets = self.auth()
+            assert self.base_url is not None
+            self._api = HttpClient(
+                provider=self.name,
+                base_url=self.base_url,
+                headers=headers,
+                auth=auth,
+                secrets=secrets,
+                client=self._client,
+                timeout=self.timeout,
+                retry=self._retry,
+                sleep=self._sleep,
+                hint=f"check {' and '.join(self.SECRETS)}",
+                idempotency_header=self.IDEMPOTENCY_HEADER,
+            )
+        return self._api
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+            self._api = None
+
+    # -- what each adapter implements ------------------------------------------------------------
+
+    def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
+        """The campaign called `name` on the provider, or None. `campaign`, when given, helps
+        narrow the search (Buttondown searches by subject)."""
+        raise NotImplementedError
+
+    def fetch(self, remote_id: str) -> RemoteCampaign | None:
+        """The campaign with this remote id, or None when the provider does not know it."""
+        raise NotImplementedError
+
+    def create(self, campaign: Campaign, name: str) -> str:
+        """Make a draft of `campaign` called `name`; its remote id."""
+        raise NotImplementedError
+
+    def prepare(self, remote_id: str, campaign: Campaign) -> None:
+        """Finish a draft before it goes out (Mailchimp sets its content); idempotent."""
+
+    def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
+        raise NotImplementedError
+
+    def send_now(self, remote_id: str, campaign: Campaign) -> None:
+        raise NotImplementedError
+
+    def test(self, remote_id: str, campaign: Campaign, address: str) -> None:
+        raise NotImplementedError
+
+    def schedule_time(self, when: datetime) -> datetime:
+        """The time the provider can schedule for `when` (Mailchimp: the next quarter hour)."""
+        return when
+
+    # -- the Provider protocol -----------------------------------------------------------------
+
+    def find_campaign(self, name: str) -> RemoteCampaign | None:
+        return self.lookup(name, None)
+
+    def send_campaign(self, campaign: Campaign, checkpoint: Checkpoint) -> Delivery:
+        remote = self._existing(campaign)
+        if remote is not None and remote.status != "draft":
+            log.info(
+                "%s: %s is %s already (campaign %s); left alone",
+                self.name,
+                campaign.name,
+                remote.status,
+                remote.remote_id,
+            )
+            return Delivery(remote.status, remote.remote_id, remote.url)
+        remote_id = remote.remote_id if remote else self._create(campaign, campaign.name)
+        if remote_id != campaign.remote_id:
+            checkpoint(remote_id)
+        self.prepare(remote_id, campaign)
+        status: Literal["sent", "scheduled"]
+        if campaign.send_at is not None:
+            when = self.schedule_time(campaign.send_at)
+            self._until_done(
+                lambda: self.schedule(remote_id, campaign, when), remote_id, ("scheduled", "sent")
+            )
+            status = "scheduled"
+        else:
+            self._until_done(lambda: self.send_now(remote_id, campaign), remote_id, ("sent",))
+            status = "sent"
+        found = self._quiet_fetch(remote_id)
+        return Delivery(status, remote_id, found.url if found else None)
+
+    def send_test(self, campaign: Campaign, address: str) -> Delivery:
+        """A test copy through a draft of its own (`<name>:test`, with the '[TEST]' subject),
+        made once and reused by later tests of the same content; the real campaign is never
+        touched."""
+        name = f"{campaign.name}:test"
+        remote = self.lookup(name, campaign)
+        remote_id = remote.remote_id if remote is not None else self._create(campaign, name)
+        self.prepare(remote_id, campaign)
+        self.test(remote_id, campaign, address)
+        return Delivery("sent", remote_id)
+
+    # -- the careful steps -----------------------------------------------------------------------
+
+    def _existing(self, campaign: Campaign) -> RemoteCampaign | None:
+        if campaign.remote_id:
+            found = self.fetch(campaign.remote_id)
+            if found is not None and found.status != "draft":
+                return found  # it went out (or will): never a second time
+        # A draft is reused only under this content's name: the ledger's id may be the draft of
+        # an earlier version of the issue.
+        return self.lookup(campaign.name, campaign)
+
+    def _quiet_fetch(self, remote_id: str) -> RemoteCampaign | None:
+        try:
+            return self.fetch(remote_id)
+        except PostcliError:
+            return None
+
+    def _pause(self, attempt: int) -> None:
+        backoff = getattr(self.api.retry, "backoff", 0.5)
+        self._sleep(min(30.0, backoff * 2 ** (attempt - 1)))
+
+    def _create(self, campaign: Campaign, name: str) -> str:
+        """Create the draft; when the answer is lost, look for it by name before trying again."""
+        for attempt in range(1, self.TRIES + 1):
+            try:
+                return self.create(campaign, name)
+            except ProviderUnavailable:
+                found = self.lookup(name, campaign)
+                if found is not None:
+                    log.info(
+                        "%s: the answer to creating %s was lost; it exists as campaign %s",
+                        self.name,
+                        name,
+                        found.remote_id,
+                    )
+                    return found.remote_id
+                if attempt == self.TRIES:
+                    raise
+                self._pause(attempt)
+        raise AssertionError("unreachable")
+
+    def _until_done(self, act: Callable[[], None], remote_id: str, done: tuple[str, ...]) -> None:
+        """Run a send or schedule call; when its answer is lost, or it is refused after a retry,
+        ask the campaign's status before deciding whether it went through."""
+        for attempt in range(1, self.TRIES + 1):
+            try:
+                act()
+                return
+            except ProviderUnavailable:
+                if self._reached(remote_id, done):
+                    return
+                if attempt == self.TRIES:
+                    raise
+                self._pause(attempt)
+            except ProviderRefused:
+                # A retried call the server had already carried out is refused the second
+                # time ("already sent"): what counts is the state it left.
+                if self._reached(remote_id, done):
+                    return
+                raise
+
+    def _reached(self, remote_id: str, done: tuple[str, ...]) -> bool:
+        found = self._quiet_fetch(remote_id)
+        return found is not None and found.status in done
