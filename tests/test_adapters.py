@@ -768,3 +768,37 @@ def test_postcli_send_maps_refusal_to_exit_3_and_outage_to_exit_4(
     gone = run_cli("-C", workspace, "send", other, "--yes")
     assert gone.exit_code == 4, gone.output
     assert "Traceback" not in gone.output
+
+
+def test_buttondown_takes_only_the_page_number_from_next_so_the_key_stays_home(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BUTTONDOWN_API_KEY", "test-buttondown-key")
+    fake = FAKES["buttondown"](now=lambda: NOW, page_size=2)
+    hosts: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return fake.handle(request)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    provider = providers.provider_class("buttondown")(settings_for("buttondown"), client=client)
+    setup = Setup("buttondown", fake, provider, [], [])
+    first = setup.campaign("free", body="first")
+    provider._create(first, first.name)
+    for i in range(4):
+        provider._create(setup.campaign("free", body=f"b{i}"), f"other-{i}")
+    fake.base_url = "https://elsewhere.example/v1"  # what `next` links point at now
+    found = provider.find_campaign(first.name)
+    assert found is not None and found.status == "draft"
+    assert set(hosts) == {"api.buttondown.com"}
+    assert len(fake.calls("GET", r"^/emails$")) == 3  # three pages of two
+
+
+def test_listmonk_takes_one_list_id_or_several() -> None:
+    provider = providers.provider_class("listmonk")(
+        settings_for(
+            "listmonk", "https://lists.example.com", audiences={"free": 3, "premium": [4, 5]}
+        )
+    )
+    assert provider.audiences == {"free": [3], "premium": [4, 5]}

@@ -327,3 +327,16 @@ def test_parts_decode_back_to_exactly_what_was_rendered(text_body: str, html_bod
     text_part, html_part = received(message).iter_parts()
     for part, expected in ((text_part, text_body), (html_part, html_body)):
         assert part.get_content().replace("\r\n", "\n") == expected
+
+
+def test_shared_headers_fold_right_under_each_policy() -> None:
+    """Headers shared by every message remember how they fold, per line ending and width."""
+    first, second = build(to="a@example.com"), build(to="b@example.com")
+    crlf = as_bytes(first).decode("ascii")
+    lf = second.as_string(policy=POLICY.clone(linesep="\n"))
+    assert "\r" not in lf
+    subject = next(line for line in crlf.split("\r\n\r\n")[0].split("\r\n") if "Subject" in line)
+    assert subject in lf and subject.startswith("Subject: =?utf-8?")
+    wide = first.as_string(policy=POLICY.clone(linesep="\n", max_line_length=200))
+    assert max(len(line) for line in wide.split("\n\n")[0].split("\n")) > 78
+    assert str(received(second)["Subject"]) == SUBJECT

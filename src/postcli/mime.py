@@ -42,9 +42,24 @@ class _TokenListHeader(UnstructuredHeader):
         return f"{name}: " + f",{policy.linesep} ".join(tokens) + policy.linesep
 
 
+class _FoldOnce:
+    """A header object is immutable, so its folded form under one policy never changes: worth
+    remembering for the headers that every message of a send shares (see _shared_header)."""
+
+    def fold(self, *, policy: Policy) -> str:
+        key = (policy.linesep, policy.max_line_length, getattr(policy, "utf8", False))
+        remembered: tuple[object, str] | None = self.__dict__.get("_folded")
+        if remembered is not None and remembered[0] == key:
+            return remembered[1]
+        folded: str = super().fold(policy=policy)  # type: ignore[misc]
+        self.__dict__["_folded"] = (key, folded)
+        return folded
+
+
 class _Registry(HeaderRegistry):
-    """The stdlib registry, remembering the header class it makes for each name: the stock one
-    makes a new class on every lookup, i.e. several times for every header of every message."""
+    """The stdlib registry, remembering the header class it makes for each name (the stock one
+    makes a new class on every lookup, several times for every header of every message), and
+    giving those classes _FoldOnce."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,7 +69,8 @@ class _Registry(HeaderRegistry):
         key = name.lower()
         made = self._made.get(key)
         if made is None:
-            made = self._made[key] = super().__getitem__(name)
+            stock = super().__getitem__(name)
+            made = self._made[key] = type(stock.__name__, (_FoldOnce, stock), {})
         return made
 
 

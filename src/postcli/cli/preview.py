@@ -38,7 +38,8 @@ def preview(
         st.say(f"Warning: serving on {host}: anyone who can reach it sees the premium edition.")
     error = running.session.state()["error"]
     if error:
-        st.say(f"Build failed: {error['location'] or ''} {error['message']}".replace("  ", " "))
+        where = f"{error['location']}: " if error["location"] else ""
+        st.say(f"Build failed: {where}{error['message']} (the page shows it until it is fixed)")
     st.say(f"Previewing {issue_path.stem} (Ctrl-C to stop)")
     typer.echo(running.url)
     if not no_open:

@@ -54,8 +54,7 @@ SHELL = """\
   <div class="error-head"><strong>Build failed</strong><code id="error-location"></code></div>
   <pre id="error-message"></pre>
   <div class="error-hint" id="error-hint"></div>
-  <div class="error-note">The panes below show the last good build. Fix the file and save:
-  the preview recovers by itself.</div>
+  <div class="error-note" id="error-note"></div>
 </div>
 <main class="panes" id="panes"></main>
 <template id="pane-template">
@@ -227,6 +226,8 @@ body[data-mode="text"] .plain { display: block; }
 }
 @media (max-width: 760px) {
   .topbar { flex-wrap: wrap; gap: 10px; }
+  .controls { flex: 1 1 100%; flex-wrap: wrap; order: 3; }
+  .seg button { padding: 5px 9px; }
   .status { min-width: 0; }
   .panes { padding: 10px; }
   .pane { min-height: 90vh; }
@@ -241,6 +242,7 @@ JS = r"""
   const settings = { view: "desktop", theme: "light", mode: "html" };
   const panes = new Map(); // variant name -> {root, frame, plain, darkCss}
   let appliedBuild = -1;
+  let shownLayout = "";
 
   try {
     Object.assign(settings, JSON.parse(localStorage.getItem("postcli-preview") || "{}"));
@@ -340,7 +342,9 @@ JS = r"""
 
   function ensurePanes(variants) {
     const names = variants.map((v) => v.name);
-    if (names.join() === [...panes.keys()].join()) return;
+    const layout = names.join() || "(empty)";
+    if (layout === shownLayout) return;
+    shownLayout = layout;
     const host = $("#panes");
     host.replaceChildren();
     panes.clear();
@@ -473,6 +477,10 @@ JS = r"""
       $("#error-location").hidden = !error.location;
       $("#error-message").textContent = error.message;
       $("#error-hint").textContent = error.hint ? "Hint: " + error.hint : "";
+      $("#error-note").textContent = state.variants.length
+        ? "The panes below show the last good build. Fix the file and save: " +
+          "the preview recovers by itself."
+        : "Nothing could be built yet. Fix the file and save: the preview recovers by itself.";
       setStatus("error", "Build failed");
     } else {
       const time = new Date(state.built_at).toLocaleTimeString([], { hour12: false });
