@@ -178,6 +178,15 @@ def test_a_broken_template_and_a_broken_config_are_errors_too(workspace: Path) -
     assert state["error"]["line"]
 
 
+def test_an_issue_for_one_audience_shows_one_variant(workspace: Path) -> None:
+    path = issue_file(workspace)
+    text = path.read_text(encoding="utf-8").replace("---\n", "---\naudience: premium\n", 1)
+    path.write_text(text, encoding="utf-8")
+    state = PreviewSession(workspace, path, run_checks=False).rebuild()
+    assert [v["name"] for v in state["variants"]] == ["premium"]
+    assert state["issue"]["audience"] == "premium"
+
+
 def test_an_internal_error_is_shown_not_raised(workspace: Path) -> None:
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("boom")
@@ -410,6 +419,26 @@ def test_unknown_issue_exits_1_before_serving(workspace: Path, run_cli: Callable
     assert "Traceback" not in result.output
 
 
+def test_command_prints_the_url_and_opens_the_browser(
+    workspace: Path, run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import webbrowser
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    # The server stops at once instead of serving until Ctrl-C.
+    monkeypatch.setattr(RunningPreview, "wait", lambda self, timeout=None: True)
+    result = run_cli("-C", workspace, "preview", ISSUE_ID, "--port", "0")
+    assert result.exit_code == 0, result.output
+    url = result.stdout.strip()
+    assert url.startswith("http://127.0.0.1:") and opened == [url]
+    assert "Preview stopped." in result.stderr
+
+    opened.clear()
+    assert run_cli("-C", workspace, "preview", ISSUE_ID, "--port", "0", "--no-open").exit_code == 0
+    assert opened == []
+
+
 def test_command_serves_falls_back_from_a_taken_port_and_stops_on_ctrl_c(
     workspace: Path,
 ) -> None:
@@ -455,3 +484,20 @@ def test_command_serves_falls_back_from_a_taken_port_and_stops_on_ctrl_c(
     assert f"Port {port} is taken; using {new_port}." in stderr
     assert "Preview stopped." in stderr
     assert "Traceback" not in stderr
+
+
+def test_preview_never_imports_providers_or_the_cli(workspace: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from postcli.preview import start\n"
+        f"running = start(Path({str(workspace)!r}), Path({str(issue_file(workspace))!r}),"
+        " watch=False)\n"
+        "running.stop()\n"
+        "assert running.session.state()['ok']\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('postcli.providers', 'postcli.cli',"
+        " 'httpx', 'typer'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -570,3 +570,23 @@ def test_force_makes_a_new_campaign_on_a_campaign_provider(
     names = [c["name"] for c in fake_esp.campaigns.values()]
     assert len(names) == 2 and names[1] == names[0] + "-r2"
     assert {c["status"] for c in fake_esp.campaigns.values()} == {"sent"}
+
+
+def test_send_one_skips_an_issue_another_process_is_sending(workspace: Path) -> None:
+    from postcli import config
+    from postcli.issues import Variant
+    from postcli.ledger import SendInProgress, issue_lock
+    from postcli.send import send_one
+
+    write_issue(workspace)
+    settings = config.load(workspace)
+    with issue_lock(workspace / ".postcli", ISSUE_ID):
+        report = send_one(settings, ISSUE_ID, Variant.FREE)
+        assert [(v.action, "another postcli process" in v.message) for v in report.variants] == [
+            ("busy", True)
+        ]
+        assert report.exit_code == 0
+        with pytest.raises(SendInProgress):
+            send_one(settings, ISSUE_ID, Variant.FREE, skip_if_busy=False)
+    assert not (workspace / "outbox").exists()
+    assert [v.action for v in send_one(settings, ISSUE_ID, Variant.FREE).variants] == ["sent"]

@@ -33,7 +33,7 @@ from typing import Any
 from postcli.config import Settings, redact
 from postcli.errors import CheckFailed, InputError, PostcliError, ProviderRefused, UsageError
 from postcli.issues import Issue, Variant
-from postcli.ledger import Ledger, SendRecord, issue_lock, utc_now
+from postcli.ledger import Ledger, SendInProgress, SendRecord, issue_lock, utc_now
 from postcli.providers.base import (
     Campaign,
     Provider,
@@ -166,7 +166,7 @@ class Plan:
 @dataclass
 class VariantReport:
     variant: str
-    action: str  # "sent" | "scheduled" | "already" | "failed" | "test" | "dry-run"
+    action: str  # "sent" | "scheduled" | "already" | "failed" | "test" | "dry-run" | "busy"
     total: int = 0  # recipients this run was about
     sent: int = 0
     skipped: int = 0  # already sent by an earlier run
@@ -208,7 +208,7 @@ class SendReport:
     def summary(self) -> list[str]:
         out = []
         for v in self.variants:
-            if v.action in ("already", "dry-run", "scheduled", "test") or not v.total:
+            if v.action in ("already", "dry-run", "scheduled", "test", "busy") or not v.total:
                 out.append(f"{v.variant:8} {v.message}")
                 continue
             parts = [f"{v.sent} sent", f"{v.skipped} skipped (sent before)", f"{v.failed} failed"]
@@ -560,14 +560,24 @@ def send_one(
     lock_wait: float = 0.0,
     client: Any = None,
     now: Callable[[], datetime] = utc_now,
+    skip_if_busy: bool = True,
 ) -> SendReport:
     """Send one (issue, variant) now, from whatever state the ledger holds: the seam for
     `send --due`. A send scheduled in the ledger is sent; one sent already, or scheduled on the
-    provider itself, is left alone; an interrupted one is finished. Raises SendInProgress
-    (after `lock_wait` seconds) when another process holds the issue."""
+    provider itself, is left alone; an interrupted one is finished.
+
+    When another process holds the issue (after `lock_wait` seconds), the report says "busy"
+    and nothing happens, as overlapping cron runs need; with `skip_if_busy=False` that raises
+    SendInProgress instead."""
     options = SendOptions(variant=variant, now=True, due=True)
     plan = plan_send(settings, issue_arg, options, now=now(), client=client)
-    return execute(plan, progress=progress, lock_wait=lock_wait, now=now)
+    try:
+        return execute(plan, progress=progress, lock_wait=lock_wait, now=now)
+    except SendInProgress as busy:
+        if not skip_if_busy:
+            raise
+        message = f"{busy.message}; skipped"
+        return SendReport(plan, [VariantReport(variant.value, "busy", message=message)])
 
 
 def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:

@@ -48,7 +48,7 @@ def preview(
     def terminate(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, terminate)
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         while not running.wait(0.5):
             pass
@@ -56,4 +56,5 @@ def preview(
         pass
     finally:
         running.stop()
+        signal.signal(signal.SIGTERM, previous)
     st.say("Preview stopped.")

@@ -1,0 +1,252 @@
+"""`postcli send --due`: the cron entry point. Sends every (issue, variant) whose time has come
+and that the ledger has not sent, exactly once, however runs overlap or crash.
+
+Where the times come from, per (issue, variant) and the configured provider:
+- a send scheduled locally in the ledger (`postcli send ISSUE --at T` with a provider that has
+  no scheduler of its own): its `scheduled_for`;
+- otherwise the issue's `send_at`, for variants the ledger has no live send of.
+
+What is done: `schedule.decide` (pure) says send, wait, stale or done; each send goes through
+`send.send_one`, which takes the issue's lock without waiting: an overlapping run that holds it
+is left to finish, and this run says so. A send handed to a provider's own scheduler is the
+provider's to send; if the issue was edited after that, this run reports it (exit 1), because
+the provider would send the old text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from postcli import schedule
+from postcli.config import Settings
+from postcli.errors import ExitCode, PostcliError
+from postcli.issues import Issue, iter_issue_files, load_issue
+from postcli.ledger import Ledger, SendInProgress, SendRecord, utc_now
+
+log = logging.getLogger("postcli.due")
+
+
+@dataclass
+class DueItem:
+    issue_id: str
+    variant: str
+    at: datetime | None
+    outcome: str  # sent | scheduled | busy | stale | failed | changed | broken | dry-run
+    message: str = ""
+    exit_code: ExitCode = ExitCode.OK
+
+
+@dataclass
+class DueReport:
+    items: list[DueItem] = field(default_factory=list)
+    waiting: int = 0  # planned sends whose time has not come
+
+    @property
+    def exit_code(self) -> int:
+        codes = [item.exit_code for item in self.items if item.exit_code != ExitCode.OK]
+        # A refusal needs a person (3) more than bad input (1) or an outage cron retries (4).
+        for code in (ExitCode.REFUSED, ExitCode.INPUT, ExitCode.UNAVAILABLE):
+            if code in codes:
+                return int(code)
+        return int(ExitCode.OK)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items": [
+                {
+                    "issue": i.issue_id,
+                    "variant": i.variant,
+                    "at": i.at.isoformat() if i.at else None,
+                    "outcome": i.outcome,
+                    "message": i.message,
+                }
+                for i in self.items
+            ],
+            "waiting": self.waiting,
+            "exit_code": self.exit_code,
+        }
+
+
+SendOne = Callable[..., Any]
+
+
+def run_due(
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    late_ok: bool = False,
+    dry_run: bool = False,
+    client: Any = None,
+    progress: Any = None,
+    send_one: SendOne | None = None,
+) -> DueReport:
+    """Send what is due now; never asks, never waits for another run's lock."""
+    from postcli import providers
+
+    if send_one is None:
+        from postcli.send import send_one as default_send_one
+
+        send_one = default_send_one
+    moment = (now or utc_now()).astimezone(UTC)
+    provider_name = providers.create(settings, client=client).name
+    report = DueReport()
+    issues = _load_issues(settings, report)
+    max_lateness = timedelta(hours=settings.schedule.max_lateness_hours)
+
+    planned: list[schedule.Planned] = []
+    done: set[tuple[str, str]] = set()
+    handed_over: list[tuple[Issue, SendRecord]] = []
+    with Ledger.open(settings.state_dir) as ledger:
+        for issue in issues.values():
+            for variant in (v.value for v in issue.front.audience.variants):
+                record = ledger.current(issue.id, variant, provider_name)
+                if record is not None and record.status == "sent":
+                    done.add((issue.id, variant))
+                elif record is not None and record.status == "scheduled" and record.remote_id:
+                    done.add((issue.id, variant))
+                    handed_over.append((issue, record))
+                elif record is not None and record.status == "scheduled":
+                    assert record.scheduled_for is not None
+                    planned.append(schedule.Planned(issue.id, variant, record.scheduled_for))
+                elif issue.front.send_at is not None:
+                    at = schedule.resolve(issue.front.send_at, settings.newsletter.tz).utc
+                    planned.append(schedule.Planned(issue.id, variant, at))
+        # A locally scheduled send of an issue whose file is gone or broken is a problem too.
+        for record in ledger.latest_live():
+            if record.issue_id not in issues and record.status == "scheduled":
+                if record.remote_id is None and record.provider == provider_name:
+                    report.items.append(
+                        DueItem(
+                            record.issue_id,
+                            record.variant,
+                            record.scheduled_for,
+                            "broken",
+                            "scheduled, but the issue file is missing or cannot be read",
+                            ExitCode.INPUT,
+                        )
+                    )
+
+    for issue, record in handed_over:
+        _check_unchanged(settings, issue, record, report, client)
+
+    for decision in schedule.decide(planned, done, moment, max_lateness, late_ok=late_ok):
+        item = decision.planned
+        if decision.action is schedule.Action.WAIT:
+            report.waiting += 1
+        elif decision.action is schedule.Action.STALE:
+            hours = decision.late_by.total_seconds() / 3600
+            report.items.append(
+                DueItem(
+                    item.issue_id,
+                    item.variant,
+                    item.at,
+                    "stale",
+                    f"due {hours:.1f} h ago, past the maximum lateness of "
+                    f"{settings.schedule.max_lateness_hours:g} h; not sent "
+                    "(send it with --late-ok, or remove its send_at)",
+                    ExitCode.INPUT,
+                )
+            )
+        elif decision.action is schedule.Action.SEND:
+            issue = issues[item.issue_id]
+            if dry_run:
+                report.items.append(
+                    DueItem(item.issue_id, item.variant, item.at, "dry-run", "would send now")
+                )
+                continue
+            report.items.append(
+                _send(settings, issue, item, send_one, progress=progress, client=client)
+            )
+    return report
+
+
+def _load_issues(settings: Settings, report: DueReport) -> dict[str, Issue]:
+    issues: dict[str, Issue] = {}
+    for path in iter_issue_files(settings.issues_dir):
+        try:
+            issues[path.stem] = load_issue(path)
+        except PostcliError as error:
+            # A draft being written may be broken for a while: say so, but it blocks nothing.
+            log.warning("skipping %s: %s", path.name, error)
+    return issues
+
+
+def _send(
+    settings: Settings,
+    issue: Issue,
+    item: schedule.Planned,
+    send_one: SendOne,
+    *,
+    progress: Any,
+    client: Any,
+) -> DueItem:
+    from postcli.issues import Variant
+
+    try:
+        result = send_one(
+            settings, str(issue.path), Variant(item.variant), progress=progress, client=client
+        )
+    except SendInProgress:
+        return DueItem(
+            issue.id, item.variant, item.at, "busy", "another postcli run is sending it; left to it"
+        )
+    except PostcliError as error:
+        return DueItem(issue.id, item.variant, item.at, "failed", str(error), error.exit_code)
+    error = getattr(result, "error", None)
+    if error is not None:
+        return DueItem(issue.id, item.variant, item.at, "failed", str(error), error.exit_code)
+    messages = [v.message for v in getattr(result, "variants", []) if getattr(v, "message", "")]
+    actions = {getattr(v, "action", "") for v in getattr(result, "variants", [])}
+    outcome = "sent" if actions & {"sent", "send"} or not actions else sorted(actions)[0]
+    return DueItem(issue.id, item.variant, item.at, outcome, "; ".join(messages))
+
+
+def _check_unchanged(
+    settings: Settings,
+    issue: Issue,
+    record: SendRecord,
+    report: DueReport,
+    client: Any,
+) -> None:
+    """A campaign scheduled on the provider carries the text it was given: an edit since then
+    would not go out. Say so loudly, every run, until someone acts."""
+    from postcli.issues import Variant
+    from postcli.send import SendOptions, plan_send
+
+    try:
+        plan = plan_send(
+            settings,
+            str(issue.path),
+            SendOptions(variant=Variant(record.variant), dry_run=True),
+            client=client,
+        )
+    except PostcliError as error:
+        report.items.append(
+            DueItem(
+                issue.id,
+                record.variant,
+                record.scheduled_for,
+                "failed",
+                f"scheduled on the provider, but the issue no longer renders: {error}",
+                error.exit_code,
+            )
+        )
+        return
+    current = next((v.content_hash for v in plan.variants if v.variant == record.variant), None)
+    if current is not None and current != record.content_hash:
+        report.items.append(
+            DueItem(
+                issue.id,
+                record.variant,
+                record.scheduled_for,
+                "changed",
+                f"edited after it was scheduled on the provider (campaign {record.remote_id}); "
+                "the provider would send the old text. Run "
+                f"'postcli send {issue.id}' to update or replace it",
+                ExitCode.INPUT,
+            )
+        )
