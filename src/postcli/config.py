@@ -183,7 +183,7 @@ class _Problems:
             else f"{len(self.items)} problems:\n" + "\n".join(lines),
             path=self.path,
             line=first_line,
-            hint="fix postcli.toml; DESIGN section 5 lists every key",
+            hint="fix postcli.toml; docs/configuration.md lists every key",
         )
 
 

@@ -449,9 +449,12 @@ def _locate_structure(issue: Issue) -> None:
             _check_inline_structure(issue, token, line)
 
 
+_CODE_SPAN_RE = re.compile(r"(`+).+?\1")
+
+
 def _check_inline_structure(issue: Issue, token: Token, line: int) -> None:
     for offset, text in enumerate(token.content.split("\n")):
-        if PAYWALL_ANYWHERE_RE.search(text):
+        if PAYWALL_ANYWHERE_RE.search(_CODE_SPAN_RE.sub("", text)):  # `<!-- paywall -->` is fine
             raise IssueError(
                 "the paywall marker must stand on a line of its own",
                 path=issue.path,
