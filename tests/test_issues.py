@@ -65,7 +65,7 @@ def test_sample_issue_structure_lines_are_file_lines() -> None:
 def test_second_sample_has_one_premium_block_and_a_paywall() -> None:
     issue = load_issue(OPEN_WEIGHTS)
     assert [b.kind for b in issue.blocks] == [Variant.PREMIUM]
-    assert issue.paywall_line == 64
+    assert issue.paywall_line == 69
     assert issue.front.send_at is None
 
 
