@@ -19,13 +19,16 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from postcli import schedule
 from postcli.config import Settings
 from postcli.errors import ExitCode, PostcliError
 from postcli.issues import Issue, iter_issue_files, load_issue
 from postcli.ledger import Ledger, SendInProgress, SendRecord, utc_now
+
+if TYPE_CHECKING:
+    from postcli.send import SendReport
 
 log = logging.getLogger("postcli.due")
 
@@ -71,7 +74,7 @@ class DueReport:
         }
 
 
-SendOne = Callable[..., Any]
+SendOne = Callable[..., "SendReport"]
 
 
 def run_due(
@@ -117,18 +120,18 @@ def run_due(
                     planned.append(schedule.Planned(issue.id, variant, at))
         # A locally scheduled send of an issue whose file is gone or broken is a problem too.
         for record in ledger.latest_live():
-            if record.issue_id not in issues and record.status == "scheduled":
-                if record.remote_id is None and record.provider == provider_name:
-                    report.items.append(
-                        DueItem(
-                            record.issue_id,
-                            record.variant,
-                            record.scheduled_for,
-                            "broken",
-                            "scheduled, but the issue file is missing or cannot be read",
-                            ExitCode.INPUT,
-                        )
+            orphan = record.issue_id not in issues and record.status == "scheduled"
+            if orphan and record.remote_id is None and record.provider == provider_name:
+                report.items.append(
+                    DueItem(
+                        record.issue_id,
+                        record.variant,
+                        record.scheduled_for,
+                        "broken",
+                        "scheduled, but the issue file is missing or cannot be read",
+                        ExitCode.INPUT,
                     )
+                )
 
     for issue, record in handed_over:
         _check_unchanged(settings, issue, record, report, client)
@@ -196,13 +199,19 @@ def _send(
         )
     except PostcliError as error:
         return DueItem(issue.id, item.variant, item.at, "failed", str(error), error.exit_code)
-    error = getattr(result, "error", None)
-    if error is not None:
-        return DueItem(issue.id, item.variant, item.at, "failed", str(error), error.exit_code)
-    messages = [v.message for v in getattr(result, "variants", []) if getattr(v, "message", "")]
-    actions = {getattr(v, "action", "") for v in getattr(result, "variants", [])}
-    outcome = "sent" if actions & {"sent", "send"} or not actions else sorted(actions)[0]
-    return DueItem(issue.id, item.variant, item.at, outcome, "; ".join(messages))
+    variants = list(result.variants)
+    message = "; ".join(v.message for v in variants if v.message)
+    if result.error is not None:
+        failure = result.error
+        return DueItem(issue.id, item.variant, item.at, "failed", str(failure), failure.exit_code)
+    if any(v.action == "busy" for v in variants):
+        return DueItem(issue.id, item.variant, item.at, "busy", message)
+    if result.exit_code:
+        return DueItem(
+            issue.id, item.variant, item.at, "failed", message, ExitCode(result.exit_code)
+        )
+    outcome = variants[0].action if variants else "sent"
+    return DueItem(issue.id, item.variant, item.at, outcome, message)
 
 
 def _check_unchanged(
@@ -215,14 +224,25 @@ def _check_unchanged(
     """A campaign scheduled on the provider carries the text it was given: an edit since then
     would not go out. Say so loudly, every run, until someone acts."""
     from postcli.issues import Variant
-    from postcli.send import SendOptions, plan_send
+    from postcli.send import ScheduledTextChanged, SendOptions, plan_send
 
     try:
-        plan = plan_send(
+        plan_send(
             settings,
             str(issue.path),
             SendOptions(variant=Variant(record.variant), dry_run=True),
             client=client,
+        )
+    except ScheduledTextChanged as changed:
+        report.items.append(
+            DueItem(
+                issue.id,
+                record.variant,
+                record.scheduled_for,
+                "changed",
+                f"{changed.message} ({changed.hint})",
+                ExitCode.INPUT,
+            )
         )
     except PostcliError as error:
         report.items.append(
@@ -233,20 +253,5 @@ def _check_unchanged(
                 "failed",
                 f"scheduled on the provider, but the issue no longer renders: {error}",
                 error.exit_code,
-            )
-        )
-        return
-    current = next((v.content_hash for v in plan.variants if v.variant == record.variant), None)
-    if current is not None and current != record.content_hash:
-        report.items.append(
-            DueItem(
-                issue.id,
-                record.variant,
-                record.scheduled_for,
-                "changed",
-                f"edited after it was scheduled on the provider (campaign {record.remote_id}); "
-                "the provider would send the old text. Run "
-                f"'postcli send {issue.id}' to update or replace it",
-                ExitCode.INPUT,
             )
         )

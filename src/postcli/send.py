@@ -57,6 +57,10 @@ SCHEDULE_SLACK = timedelta(minutes=1)
 Progress = Callable[[str, int, int], None]
 
 
+class ScheduledTextChanged(InputError):
+    """The issue was edited after the provider's scheduler got it: refuse, never send old text."""
+
+
 @dataclass(frozen=True)
 class SendOptions:
     at: str | None = None  # --at, as typed
@@ -437,6 +441,16 @@ def _decide(
             if options.due and previous.remote_id is None:
                 plan.action = "send"  # its time has come: `send --due` sends it
                 return
+            if previous.remote_id and previous.content_hash != plan.content_hash:
+                # The provider holds the text it was given; never let it send an old version
+                # silently.
+                raise ScheduledTextChanged(
+                    f"{plan.variant}: the issue changed after it was scheduled on the provider "
+                    f"(campaign {previous.remote_id}, for {_day(previous.scheduled_for, tz)}), "
+                    "which would send the old text",
+                    hint="cancel or delete that campaign on the provider, then run this again "
+                    "with --force to schedule the new text",
+                )
             plan.action = "already"
             plan.reason = f"already scheduled for {_day(previous.scheduled_for, tz)}"
             return

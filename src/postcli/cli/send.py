@@ -1,5 +1,5 @@
 """`postcli send ISSUE [--at T | --now] [--test ADDR] [--variant free|premium] [--dry-run] [--yes]
-[--force] [--json]`."""
+[--force] [--json]` and `postcli send --due [--dry-run] [--late-ok] [--json]`."""
 
 from __future__ import annotations
 
@@ -56,7 +56,15 @@ def _progress(st: State) -> tuple[Any, Any]:
 
 def send(
     ctx: typer.Context,
-    issue: str = typer.Argument(..., help="The issue: a path or an id like 2026-12-01-slug."),
+    issue: str = typer.Argument(
+        None, help="The issue: a path or an id like 2026-12-01-slug (not with --due)."
+    ),
+    due: bool = typer.Option(
+        False, "--due", help="Send every issue whose time has come (for cron); never asks."
+    ),
+    late_ok: bool = typer.Option(
+        False, "--late-ok", help="With --due: send issues later than the maximum lateness too."
+    ),
     at: str = typer.Option(
         None, "--at", help="Send at this time ('2026-12-01 09:00', newsletter time zone; or '+2h')."
     ),
@@ -84,6 +92,19 @@ def send(
     from postcli.send import SendOptions, execute, plan_send
 
     st = state(ctx)
+    if due:
+        if issue or at or now or test or variant or force:
+            raise UsageError(
+                "--due sends whatever has come due; it takes no ISSUE, --at, --now, --test, "
+                "--variant or --force",
+                hint="run 'postcli send ISSUE ...' for one issue",
+            )
+        _send_due(st, dry_run=dry_run, late_ok=late_ok, as_json=as_json)
+        return
+    if late_ok:
+        raise UsageError("--late-ok goes with --due")
+    if not issue:
+        raise UsageError("which issue?", hint="postcli send ISSUE, or postcli send --due")
     if at and now:
         raise UsageError("--at and --now exclude each other", hint="pick one")
     if variant is not None and variant not in ("free", "premium"):
@@ -124,5 +145,25 @@ def send(
             typer.echo(line)
     if report.error is not None:
         raise report.error
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _send_due(st: State, *, dry_run: bool, late_ok: bool, as_json: bool) -> None:
+    from postcli.due import run_due
+
+    on_progress, stop = _progress(st)
+    try:
+        report = run_due(st.settings(), late_ok=late_ok, dry_run=dry_run, progress=on_progress)
+    finally:
+        stop()
+    if as_json:
+        print_json(report.to_json())
+    else:
+        for item in report.items:
+            typer.echo(f"{item.issue_id} {item.variant:8} {item.outcome:9} {item.message}".rstrip())
+        if not report.items:
+            waiting = f"; {report.waiting} scheduled for later" if report.waiting else ""
+            st.say(f"nothing is due{waiting}")
     if report.exit_code:
         raise typer.Exit(report.exit_code)
