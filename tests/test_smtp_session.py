@@ -158,7 +158,7 @@ def test_password_never_in_logs_or_repr_when_it_works(
 ) -> None:
     server = make_server(tls=True, auth=("me", PASSWORD))
     monkeypatch.setattr(logging.getLogger("postcli"), "propagate", True)
-    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="postcli")
     session = session_for(server)
     with session:
         send_to(session, "a@example.com")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
@@ -54,7 +55,7 @@ def issue_of(name: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "postcli" else name
 
 
-class HttpCampaignProvider:
+class HttpCampaignProvider(ABC):
     """The shared part of an HTTP campaign provider; subclasses fill in the API calls."""
 
     name: ClassVar[str]
@@ -166,9 +167,9 @@ class HttpCampaignProvider:
 
     # -- the HTTP client -----------------------------------------------------------------------
 
+    @abstractmethod
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
         """(headers, httpx auth, secrets to redact) for every request."""
-        raise NotImplementedError
 
     @property
     def api(self) -> Any:
@@ -200,30 +201,36 @@ class HttpCampaignProvider:
 
     # -- what each adapter implements ------------------------------------------------------------
 
+    @abstractmethod
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         """The campaign called `name` on the provider, or None. `campaign`, when given, helps
         narrow the search (Buttondown searches by subject)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def fetch(self, remote_id: str) -> RemoteCampaign | None:
         """The campaign with this remote id, or None when the provider does not know it."""
-        raise NotImplementedError
 
+    @abstractmethod
     def create(self, campaign: Campaign, name: str) -> str:
         """Make a draft of `campaign` called `name`; its remote id."""
-        raise NotImplementedError
 
     def prepare(self, remote_id: str, campaign: Campaign) -> None:
-        """Finish a draft before it goes out (Mailchimp sets its content); idempotent."""
+        """Finish a draft before it goes out (Mailchimp sets its content); idempotent. Most
+        providers take the content with the create and need nothing here."""
+        return
 
+    @abstractmethod
     def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
-        raise NotImplementedError
+        """Have the provider send the draft at `when` (already what schedule_time allows)."""
 
+    @abstractmethod
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
-        raise NotImplementedError
+        """Send the draft now."""
 
     def test(self, remote_id: str, campaign: Campaign, address: str) -> None:
-        raise NotImplementedError
+        """Send one test copy of the draft to `address`. Adapters whose provider tests some
+        other way (Resend: an ordinary email) override send_test instead."""
+        raise ProviderRefused(f"{self.title} sends no test copy of a draft", hint="use send_test")
 
     def schedule_time(self, when: datetime) -> datetime:
         """The time the provider can schedule for `when` (Mailchimp: the next quarter hour)."""
