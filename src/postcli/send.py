@@ -611,9 +611,11 @@ def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport)
         campaign = _campaign(plan, v, record, send_at=plan.when)
         ledger.set_status(record.id, "sending", scheduled_for=plan.when)
         delivery = _call_provider(plan, ledger, record, campaign)
+        taken = delivery.scheduled_for or plan.when  # Mailchimp rounds up to a quarter hour
         ledger.set_status(
-            record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=plan.when
+            record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=taken
         )
+        when_text = _show_time(taken, plan.settings)
         result.action, result.remote_id = delivery.status, delivery.remote_id
         result.message = (
             f"scheduled on the provider for {when_text}"

@@ -257,6 +257,7 @@ class HttpCampaignProvider(ABC):
             checkpoint(remote_id)
         self.prepare(remote_id, campaign)
         status: Literal["sent", "scheduled"]
+        when: datetime | None = None
         if campaign.send_at is not None:
             when = self.schedule_time(campaign.send_at)
             self._until_done(
@@ -267,7 +268,7 @@ class HttpCampaignProvider(ABC):
             self._until_done(lambda: self.send_now(remote_id, campaign), remote_id, ("sent",))
             status = "sent"
         found = self._quiet_fetch(remote_id)
-        return Delivery(status, remote_id, found.url if found else None)
+        return Delivery(status, remote_id, found.url if found else None, scheduled_for=when)
 
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
         """A test copy through a draft of its own (`<name>:test`, with the '[TEST]' subject),

@@ -106,6 +106,7 @@ class Delivery:
     remote_id: str | None = None
     url: str | None = None
     recipients: int | None = None  # when the provider says
+    scheduled_for: datetime | None = None  # the time the provider took, if not the one asked
 
 
 # Campaign providers call this with a remote id the moment one exists (a draft created, say),
