@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
 
@@ -19,7 +19,7 @@ from postcli.smtp_session import (
     SmtpSession,
     SmtpTemporaryError,
 )
-from smtp_server import SmtpTestServer
+from smtp_server import SmtpTestServer, smtp_server, smtp_server_factory  # noqa: F401
 
 SENDER = "hello@example.com"
 PASSWORD = "s3cr3t-Pa55word"
@@ -27,24 +27,13 @@ Factory = Callable[..., SmtpTestServer]
 
 
 @pytest.fixture
-def plain_server() -> Iterator[SmtpTestServer]:
-    with SmtpTestServer() as server:
-        yield server
+def plain_server(smtp_server: SmtpTestServer) -> SmtpTestServer:
+    return smtp_server
 
 
 @pytest.fixture
-def make_server() -> Iterator[Callable[..., SmtpTestServer]]:
-    servers: list[SmtpTestServer] = []
-
-    def make(**options: Any) -> SmtpTestServer:
-        server = SmtpTestServer(**options)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.stop()
+def make_server(smtp_server_factory: Factory) -> Factory:
+    return smtp_server_factory
 
 
 def message(to: str, subject: str = "안녕하세요") -> EmailMessage:

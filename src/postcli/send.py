@@ -594,9 +594,10 @@ def send_one(
         return SendReport(plan, [VariantReport(variant.value, "busy", message=message)])
 
 
-def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
-    assert plan.when is not None
-    record = ledger.begin(
+def _begin(plan: Plan, v: VariantPlan, ledger: Ledger) -> SendRecord:
+    """The ledger's record of this send, made or taken up; a --force re-send of something
+    done starts a new generation."""
+    return ledger.begin(
         plan.issue.id,
         v.variant,
         plan.provider_name,
@@ -605,6 +606,11 @@ def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport)
         subject=v.email.subject,
         new_generation=plan.options.force and bool(v.previous and v.previous.done),
     )
+
+
+def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
+    assert plan.when is not None
+    record = _begin(plan, v, ledger)
     when_text = _show_time(plan.when, plan.settings)
     if plan.provider.features.native_schedule and not plan.per_recipient:
         record = _generation_name(ledger, v, record)
@@ -668,15 +674,7 @@ def _call_provider(plan: Plan, ledger: Ledger, record: SendRecord, campaign: Cam
 
 def _deliver_campaign(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
     """One campaign for the variant: find what an earlier run made before making another."""
-    record = ledger.begin(
-        plan.issue.id,
-        v.variant,
-        plan.provider_name,
-        content_hash=v.content_hash,
-        campaign_name=v.campaign_name,
-        subject=v.email.subject,
-        new_generation=plan.options.force and bool(v.previous and v.previous.done),
-    )
+    record = _begin(plan, v, ledger)
     record = _generation_name(ledger, v, record)
     interrupted = record.status in ("sending", "failed") or record.remote_id is not None
     if interrupted and plan.provider.features.find_by_name:
@@ -727,15 +725,7 @@ def _deliver_recipients(
     settings = plan.settings
     newsletter = settings.newsletter
     template = newsletter.unsubscribe_url
-    record = ledger.begin(
-        plan.issue.id,
-        v.variant,
-        plan.provider_name,
-        content_hash=v.content_hash,
-        campaign_name=v.campaign_name,
-        subject=v.email.subject,
-        new_generation=plan.options.force and bool(v.previous and v.previous.done),
-    )
+    record = _begin(plan, v, ledger)
     ledger.set_status(record.id, "sending")
     generation = record.generation
 

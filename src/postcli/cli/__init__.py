@@ -45,10 +45,15 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     workspace: str = typer.Option(
-        None, "-C", "--workspace", help="The newsletter folder (default: the first one with postcli.toml above here)."
+        None,
+        "-C",
+        "--workspace",
+        help="The newsletter folder (default: the nearest one with postcli.toml).",
     ),
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Say more, including debug logs."),
-    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print only errors and requested output."),
+    quiet: bool = typer.Option(
+        False, "-q", "--quiet", help="Print only errors and asked-for output."
+    ),
     traceback: bool = typer.Option(
         False, "--traceback", hidden=True, help="Show Python tracebacks (for debugging postcli)."
     ),
