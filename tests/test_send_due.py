@@ -201,7 +201,8 @@ original = file_provider.FolderTransport.deliver
 
 def deliver(self, message, *, sender, recipient):
     original(self, message, sender=sender, recipient=recipient)
-    line = f"{self.folder.parent.name} {recipient}\\n".encode()
+    issue = self.folder.parent.name if self.folder.name == "to" else self.folder.name
+    line = f"{issue} {recipient}\\n".encode()
     fd = os.open(os.environ["DELIVERY_LOG"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     try:
         os.write(fd, line)
@@ -247,7 +248,8 @@ def test_ten_overlapping_due_runs_write_each_file_once(letter: Path, tmp_path: P
     assert said.count(f"{DUE} free     sent") == 1 and said.count(f"{DUE} premium  sent") == 1
     assert said.count(f"{LATER} premium  sent") == 1
     premium = [(e, t) for e, t in rows if t == "premium"]
-    expected = Counter({(DUE, e): 1 for e, _ in rows}) + Counter({(LATER, e): 1 for e, _ in premium})
+    expected = Counter({(DUE, e): 1 for e, _ in rows})
+    expected += Counter({(LATER, e): 1 for e, _ in premium})
     delivered = Counter(tuple(line.split()) for line in log.read_text().splitlines())
     variant_copies = Counter({(DUE, "free"): 1, (DUE, "premium"): 1, (LATER, "premium"): 1})
     assert delivered == expected + variant_copies
@@ -286,9 +288,7 @@ def test_a_due_run_killed_after_a_commit_is_finished_by_the_next_run(letter: Pat
     write_due_issue(letter, LATER, ago(minutes=1))
     with SmtpTestServer() as server:
         smtp_config(letter, server)
-        killed = run_postcli(
-            letter, "send", "--due", env={"POSTCLI_TEST_KILL_AFTER_SENT": "100"}
-        )
+        killed = run_postcli(letter, "send", "--due", env={"POSTCLI_TEST_KILL_AFTER_SENT": "100"})
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert len(server.messages) == 100
         status = run_postcli(letter, "status")
@@ -347,7 +347,8 @@ def test_a_due_run_killed_at_a_random_moment_leaves_nobody_out_and_nobody_twice(
             ids.setdefault((issue_of(received.message_id), rcpt), set()).add(received.message_id)
     assert all(len(found) == 1 for found in ids.values()), seed
     for _, email in twice:
-        assert email in resumed.stdout, seed
+        assert f"possibly delivered twice (same Message-ID): {email}" in resumed.stdout, seed
+    assert run_postcli(letter, "status").returncode == 0, seed
 
 
 def test_a_killed_send_of_a_local_schedule_is_finished_by_the_next_due_run(letter: Path) -> None:
@@ -475,12 +476,14 @@ def test_a_send_scheduled_on_the_provider_is_left_to_it_and_an_edit_is_refused(
         assert "nothing is due" in due.output
         assert posts() == before and len(fake.sends()) == 2
 
+        # An edit below the paywall changes the premium text only; the free campaign stands.
         path.write_text(path.read_text("utf-8") + "\nA late correction.\n", "utf-8")
         changed = run_cli("-C", letter, "send", "--due")
         assert changed.exit_code == 1, changed.output
         outcomes = {tuple(line.split()[:3]) for line in changed.stdout.splitlines()}
-        assert outcomes == {(DUE, "free", "changed"), (DUE, "premium", "changed")}
+        assert outcomes == {(DUE, "premium", "changed")}
         assert "old text" in changed.stdout and "--force" in changed.stdout
+        assert posts() == before
 
         refused = run_cli("-C", letter, "send", DUE, "--yes")
         assert refused.exit_code == 1, refused.output
@@ -488,18 +491,18 @@ def test_a_send_scheduled_on_the_provider_is_left_to_it_and_an_edit_is_refused(
         assert "--force" in refused.stderr and "Traceback" not in refused.output
         assert posts() == before and len(fake.sends()) == 2
 
-        forced = run_cli("-C", letter, "send", DUE, "--yes", "--force")
+        forced = run_cli("-C", letter, "send", DUE, "--variant", "premium", "--yes", "--force")
         assert forced.exit_code == 0, forced.output
         assert "still holds scheduled campaign" in forced.stderr
         scheduled = fake.sends("schedule")
-        assert len(scheduled) == 4 and len({d.object_id for d in scheduled}) == 4
-        newest = {e["id"]: e for e in fake.emails.values()}
-        for delivery in scheduled[2:]:
-            assert "A late correction." in json.dumps(newest[delivery.object_id])
+        assert [d.audience for d in scheduled] == ["free", "premium", "premium"]
+        assert len({d.object_id for d in scheduled}) == 3
+        assert "A late correction." in json.dumps(fake.emails[scheduled[2].object_id])
+        assert "A late correction." not in json.dumps(fake.emails[scheduled[1].object_id])
 
         settled = run_cli("-C", letter, "send", "--due")
         assert settled.exit_code == 0, settled.output
-        assert len(fake.sends()) == 4
+        assert len(fake.sends()) == 3
     assert fake.violations == []
     assert BUTTONDOWN_KEY not in handed.output + changed.output + refused.output + forced.output
 
@@ -552,9 +555,7 @@ def test_dry_run_sends_nothing_and_json_has_the_documented_shape(
     assert quiet == {"items": [], "waiting": 2, "exit_code": 0}
 
 
-def test_due_takes_no_issue_or_per_issue_options(
-    letter: Path, run_cli: Callable[..., Any]
-) -> None:
+def test_due_takes_no_issue_or_per_issue_options(letter: Path, run_cli: Callable[..., Any]) -> None:
     write_due_issue(letter, DUE, ago(minutes=5))
     for extra in ([DUE], ["--at", "+1h"], ["--now"], ["--force"], ["--variant", "free"]):
         result = run_cli("-C", letter, "send", "--due", *extra)
@@ -602,3 +603,55 @@ def test_status_fails_when_a_local_schedule_is_overdue(
     assert due.exit_code == 0, due.output
     assert set(live(letter).values()) == {"sent"}
     assert run_cli("-C", letter, "status").exit_code == 0
+
+
+def test_an_issue_another_run_holds_is_left_to_it(letter: Path) -> None:
+    from postcli.due import run_due
+    from postcli.ledger import issue_lock
+
+    write_due_issue(letter, DUE, ago(minutes=5))
+    settings = config.load(letter)
+    with issue_lock(settings.state_dir, DUE):
+        report = run_due(settings)
+    assert [(i.variant, i.outcome) for i in report.items] == [("free", "busy"), ("premium", "busy")]
+    assert all("another postcli" in i.message for i in report.items)
+    assert report.exit_code == 0 and not (letter / "outbox").exists()
+    assert [i.outcome for i in run_due(settings).items] == ["sent", "sent"]
+
+
+def test_a_local_schedule_whose_issue_file_is_gone_is_reported(
+    letter: Path, run_cli: Callable[..., Any]
+) -> None:
+    path = write_due_issue(letter, UNDATED, None)
+    assert run_cli("-C", letter, "send", UNDATED, "--at", "+2h", "--yes").exit_code == 0
+    path.unlink()
+    result = run_cli("-C", letter, "send", "--due")
+    assert result.exit_code == 1, result.output
+    assert {tuple(line.split()[:3]) for line in result.stdout.splitlines()} == {
+        (UNDATED, "free", "broken"),
+        (UNDATED, "premium", "broken"),
+    }
+    assert "issue file is missing" in result.stdout
+
+
+def test_a_due_issue_never_handed_to_the_provider_is_sent_through_it(
+    letter: Path, run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUTTONDOWN_API_KEY", BUTTONDOWN_KEY)
+    write_due_issue(letter, DUE, ago(minutes=5))
+    write_due_issue(letter, LATER, ahead(days=1))
+    fake = ButtondownFake(api_key=BUTTONDOWN_KEY)
+    with serve(fake) as server:
+        set_provider(letter, "buttondown")
+        configure(letter, f'[providers.buttondown]\nbase_url = "{server.base_url}"')
+        result = run_cli("-C", letter, "send", "--due")
+        assert result.exit_code == 0, result.output
+        assert [(d.kind, d.audience) for d in fake.sends()] == [
+            ("send", "free"),
+            ("send", "premium"),
+        ]
+        again = run_cli("-C", letter, "send", "--due")
+        assert again.exit_code == 0 and "nothing is due; 2 scheduled for later" in again.output
+        assert len(fake.sends()) == 2
+    assert fake.violations == []
+    assert live(letter) == {(DUE, "free"): "sent", (DUE, "premium"): "sent"}

@@ -115,6 +115,14 @@ def run_due(
                 elif record is not None and record.status == "scheduled":
                     assert record.scheduled_for is not None
                     planned.append(schedule.Planned(issue.id, variant, record.scheduled_for))
+                elif (
+                    record is not None
+                    and record.scheduled_for is not None
+                    and record.remote_id is None
+                ):
+                    # A local schedule a killed or failed run left unfinished: its time still
+                    # stands (the issue may have no send_at of its own, only `--at`).
+                    planned.append(schedule.Planned(issue.id, variant, record.scheduled_for))
                 elif issue.front.send_at is not None:
                     at = schedule.resolve(issue.front.send_at, settings.newsletter.tz).utc
                     planned.append(schedule.Planned(issue.id, variant, at))
@@ -201,6 +209,9 @@ def _send(
         return DueItem(issue.id, item.variant, item.at, "failed", str(error), error.exit_code)
     variants = list(result.variants)
     message = "; ".join(v.message for v in variants if v.message)
+    duplicated = [email for v in variants for email in v.possibly_duplicated]
+    if duplicated:  # a kill in flight: the one message the server may have had twice
+        message += f"; possibly delivered twice (same Message-ID): {', '.join(duplicated)}"
     if result.error is not None:
         failure = result.error
         return DueItem(issue.id, item.variant, item.at, "failed", str(failure), failure.exit_code)

@@ -88,7 +88,10 @@ def _show_error(error: PostcliError) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, map every outcome to an exit code."""
-    from typer._click import exceptions as click_exceptions  # Typer carries its own Click
+    try:
+        from click import exceptions as click_exceptions
+    except ImportError:  # Typer 0.25 and later carry their own copy of Click
+        from typer._click import exceptions as click_exceptions  # type: ignore[no-redef]
 
     args = sys.argv[1:] if argv is None else argv
     debug = "--traceback" in args or os.environ.get("POSTCLI_TRACEBACK") == "1"
