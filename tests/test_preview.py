@@ -212,7 +212,7 @@ def test_findings_of_postcli_check_are_split_by_variant(
         path: Path | None
         line: int | None
 
-    def fake_checks(issue: Any, emails: Any, settings: Any) -> list[FakeFinding]:
+    def fake_checks(issue: Any, emails: Any, settings: Any, **_: Any) -> list[FakeFinding]:
         assert all("cdn.example.com/newsletter/" in e.html for e in emails.values())
         return [
             FakeFinding("warning", "preheader", "no preheader", None, issue.path, 3),
@@ -229,6 +229,31 @@ def test_findings_of_postcli_check_are_split_by_variant(
     assert [f["rule"] for f in free["findings"]] == ["preheader", "leak"]
     assert [f["rule"] for f in premium["findings"]] == ["preheader"]
     assert premium["findings"][0]["path"] == f"issues/{ISSUE_ID}.md"
+
+
+def test_findings_are_those_of_postcli_check_for_the_configured_provider(
+    workspace: Path, run_cli: Callable[..., Any]
+) -> None:
+    # An HTTP provider brings its own unsubscribe link: no newsletter.unsubscribe_url needed.
+    config = workspace / "postcli.toml"
+    text = config.read_text(encoding="utf-8")
+    text = "\n".join(
+        line for line in text.splitlines() if not line.startswith("unsubscribe_url")
+    ).replace('name = "file"', 'name = "buttondown"')
+    config.write_text(text + "\n", encoding="utf-8")
+    session = PreviewSession(workspace, issue_file(workspace))
+    session.rebuild()
+    session.check()
+    state = session.state()
+    assert state["checks"] == "done"
+    shown = sorted(f["rule"] for v in state["variants"] for f in v["findings"])
+    checked = run_cli("-C", workspace, "check", ISSUE_ID, "--json")
+    assert checked.exit_code == 0, checked.output
+    assert "no-unsubscribe" not in shown
+    reported = json.loads(checked.stdout)
+    assert reported["errors"] == 0
+    assert sorted(f["rule"] for f in reported["findings"]) == sorted(set(shown))
+    assert not any(f["level"] == "error" for v in state["variants"] for f in v["findings"])
 
 
 def test_without_a_check_module_no_findings_are_shown(

@@ -56,6 +56,7 @@ class PreviewSession:
         self.root = root.resolve()
         self.issue_path = issue_path.resolve()
         self._render = render
+        self._custom_render = render is not None  # tests and embedders may pass their own
         self._run_checks = run_checks
         self._changed = threading.Condition()
         self._closed = False
@@ -159,15 +160,20 @@ class PreviewSession:
         if not ok or settings is None or not self._run_checks:
             return
         try:
-            from postcli.check import run_checks
+            from postcli.check import check_issue, run_checks
         except ModuleNotFoundError as exc:
             if exc.name not in ("postcli.check", "postcli"):
                 raise
             self._set_findings(build, "unavailable", {})
             return
         try:
-            result = self._renderer()(settings, self.issue_path)
-            findings = run_checks(result.issue, result.emails, settings)
+            if not self._custom_render:
+                # Exactly what `postcli check` reports: rendered with the configured provider's
+                # unsubscribe link, and a second paywall marker as a finding.
+                findings = check_issue(settings, self.issue_path).findings
+            else:
+                result = self._renderer()(settings, self.issue_path)
+                findings = run_checks(result.issue, result.emails, settings)
         except PostcliError as exc:
             self._set_findings(build, "failed", {}, str(exc))
             return
