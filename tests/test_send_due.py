@@ -243,7 +243,7 @@ def test_ten_overlapping_due_runs_write_each_file_once(letter: Path, tmp_path: P
     command = [sys.executable, "-c", COUNTING_POSTCLI, "-C", str(letter), "send", "--due"]
     results = run_together([command] * 10, env={"DELIVERY_LOG": str(log)})
 
-    assert [code for code, _, _ in results] == [0] * 10, results
+    assert [code for code, _, _ in results] == [0] * 10, [r for r in results if r[0]]
     said = "".join(out for _, out, _ in results)
     assert said.count(f"{DUE} free     sent") == 1 and said.count(f"{DUE} premium  sent") == 1
     assert said.count(f"{LATER} premium  sent") == 1
@@ -269,7 +269,7 @@ def test_ten_overlapping_due_runs_through_smtp_deliver_each_message_once(letter:
         smtp_config(letter, server)
         results = run_together([postcli_command(letter, "send", "--due")] * 10)
         server.wait_for(2 * len(rows))
-    assert [code for code, _, _ in results] == [0] * 10, results
+    assert [code for code, _, _ in results] == [0] * 10, [r for r in results if r[0]]
     counts = per_issue_and_recipient(server)
     assert counts == Counter({(i, e): 1 for i in (DUE, LATER) for e, _ in rows})
     tier_of = dict(rows)
