@@ -191,3 +191,31 @@ def test_status_command_table_json_and_exit_code(workspace: Path, run_cli) -> No
     assert by_variant["free"]["recipients"]["sent"] == 2
     table = run_cli("-C", workspace, "status")
     assert table.exit_code == 1 and "1 recipient failed" in table.stdout
+
+
+def test_opening_waits_for_another_process_holding_the_database(tmp_path: Path) -> None:
+    """Many cron runs start at once: one creating or locking the file makes the others wait."""
+    import sqlite3
+    import threading
+
+    from postcli.ledger import LEDGER_NAME
+
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        db = sqlite3.connect(tmp_path / LEDGER_NAME, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        db.execute("CREATE TABLE holder (x)")
+        locked.set()
+        release.wait(5)
+        db.execute("COMMIT")
+        db.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert locked.wait(5)
+    threading.Timer(0.3, release.set).start()
+    with Ledger.open(tmp_path) as ledger:
+        assert ledger.sends() == []
+    holder.join(5)
+    assert release.is_set()

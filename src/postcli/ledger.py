@@ -208,6 +208,23 @@ class Ledger:
         self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA busy_timeout = 30000")
+        # Switching to WAL, and the first schema, can meet SQLITE_BUSY without the busy handler
+        # being asked (another process creating the file, or checkpointing as it closes): many
+        # cron runs starting at once must wait for each other here, not fail.
+        deadline = time.monotonic() + 30.0
+        while True:
+            try:
+                self._set_up()
+                break
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or "busy" in str(exc)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                time.sleep(0.05)
+
+    def _set_up(self) -> None:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("PRAGMA foreign_keys = ON")
