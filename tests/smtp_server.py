@@ -445,3 +445,20 @@ def _main() -> None:  # pragma: no cover - a manual tool
 
 if __name__ == "__main__":  # pragma: no cover
     _main()
+
+
+def kill_when_received(
+    server: SmtpTestServer, process: Any, count: int, timeout: float = 60.0
+) -> None:
+    """SIGKILL `process` (a subprocess.Popen) as soon as the server has received `count`
+    messages, or when it ends by itself, or after `timeout` seconds; then reap it."""
+    import os
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(server.messages) < count and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.002)
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()

@@ -15,7 +15,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,7 @@ import pytest
 from fake_providers import ButtondownFake, serve
 from postcli import config
 from postcli.ledger import Ledger
-from smtp_server import SmtpTestServer
+from smtp_server import SmtpTestServer, kill_when_received
 from test_send_file import (
     ISSUE,
     SECRET,
@@ -321,15 +320,7 @@ def test_a_due_run_killed_at_a_random_moment_leaves_nobody_out_and_nobody_twice(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         ) as sender:
-            deadline = time.monotonic() + 60
-            while (
-                len(server.messages) < kill_at
-                and sender.poll() is None
-                and time.monotonic() < deadline
-            ):
-                time.sleep(0.002)
-            os.kill(sender.pid, signal.SIGKILL)
-            sender.wait()
+            kill_when_received(server, sender, kill_at, timeout=60)
         assert sender.returncode == -signal.SIGKILL, seed  # it was killed, not finished
         assert len(server.messages) < total, seed
         resumed = run_postcli(letter, "send", "--due")

@@ -5,12 +5,10 @@ two processes at once, server faults, and the password kept out of every output 
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +17,7 @@ from typing import Any
 import pytest
 
 from postcli.ledger import Ledger
-from smtp_server import SmtpTestServer
+from smtp_server import SmtpTestServer, kill_when_received
 from test_send_file import (
     ISSUE_ID,
     SECRET,
@@ -293,15 +291,7 @@ def test_a_send_to_2000_killed_at_a_random_moment_delivers_each_once_at_most_one
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         ) as sender:
-            deadline = time.monotonic() + 120
-            while (
-                len(server.messages) < kill_at
-                and sender.poll() is None
-                and time.monotonic() < deadline
-            ):
-                time.sleep(0.002)
-            os.kill(sender.pid, signal.SIGKILL)
-            sender.wait()
+            kill_when_received(server, sender, kill_at, timeout=120)
         resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
         assert resumed.returncode == 0, (seed, resumed.stderr)
         server.wait_for(2000)
