@@ -71,11 +71,12 @@ def status(
                     "; ".join(notes),
                 )
             )
-        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+        from postcli.render.markdown import display_width  # Hangul ids take two columns each
+
+        widths = [max(display_width(r[i]) for r in table) for i in range(len(table[0]) - 1)]
         for r in table:
-            typer.echo(
-                "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=False)) + "  " + r[-1]
-            )
+            cells = [c + " " * (w - display_width(c)) for c, w in zip(r, widths, strict=False)]
+            typer.echo(("  ".join(cells) + "  " + r[-1]).rstrip())
         for row in rows:
             for email in row.possibly_duplicated:
                 typer.echo(
