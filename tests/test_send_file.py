@@ -1,4 +1,4 @@
-"""`postcli send` through the default `file` provider, the send rules of DESIGN section 3, the
+"""`postcli send` through the default `file` provider, the send rules of docs/sending.md, the
 ledger around them, and the provider layer (registry, a campaign provider's resume)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pre-flight checks: the parsed issue and its rendered emails -> findings.
 
-Owns every rule of `postcli check` (DESIGN section 4) and nothing else: it renders nothing
+Owns every rule of `postcli check` (docs/checks.md) and nothing else: it renders nothing
 itself, sends nothing and never touches the ledger. The rules are pure functions of values;
 the only look-ups outside those values (is there a local file for this relative URL, how big
 is it) go through two small callables that default to the file system and that tests replace.
@@ -67,7 +67,7 @@ LARGE_IMAGE_BYTES = 1_000_000  # 1 MB
 MIN_PASSAGE_CHARS = 12  # shorter premium fragments are too common to mean a leak
 MAX_LEAKS_PER_VARIANT = 10  # beyond this, one summary finding: the cause is the same
 
-# The unsubscribe merge tags of the HTTP providers (DESIGN section 6).
+# The unsubscribe merge tags of the HTTP providers (docs/providers/).
 UNSUBSCRIBE_MERGE_TAGS = {
     "buttondown": "{{ unsubscribe_url }}",
     "mailchimp": "*|UNSUB|*",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 class ExitCode(IntEnum):
-    """Exit codes, as DESIGN.md section 3 fixes them."""
+    """Exit codes, as README and docs list them; scripts rely on them, so they never change."""
 
     OK = 0
     INPUT = 1

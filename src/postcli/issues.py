@@ -2,7 +2,7 @@
 Markdown as block tokens, with the paywall marker and the `::: premium` / `::: free` blocks
 located and validated.
 
-Owns the issue format of DESIGN section 2 and every message about a malformed issue (each names
+Owns the issue format (docs/issue-format.md) and every message about a malformed issue (each names
 the file and 1-based line). Produces no HTML: the variant filter and rendering live in
 `postcli.render`. The inline parse is left for later on purpose, so that the free variant's
 inline content is parsed only from blocks it keeps.

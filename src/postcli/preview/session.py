@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("postcli.preview")
 
-CLIP_BYTES = 102_000  # Gmail clips a message whose HTML is larger (DESIGN section 4)
+CLIP_BYTES = 102_000  # Gmail clips a message whose HTML is larger (docs/checks.md)
 FILES_PREFIX = "/files/"
 VARIANT_LABELS = {"free": "Free teaser", "premium": "Premium edition"}
 
