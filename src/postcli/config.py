@@ -267,6 +267,9 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
     if not all(isinstance(b, str) for b in premium_raw.get("benefits", [])):
         problems.add("premium", "benefits", "'benefits' must be a list of strings")
         premium_raw.pop("benefits")
+    if is_script_url(premium_raw.get("upgrade_url", "")):
+        problems.add("premium", "upgrade_url", "'upgrade_url' must be a web page, not a script URL")
+        premium_raw.pop("upgrade_url")
     premium = Upgrade().merged(premium_raw)
 
     provider_raw = _check_table(problems, "provider", raw.get("provider", {}), {"name": _STR})
@@ -305,6 +308,15 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         schedule=schedule,
         path=path,
     )
+
+
+def is_script_url(url: object) -> bool:
+    """javascript:, vbscript: or data: URLs, spelled as browsers read them (they skip
+    whitespace and control characters, and ignore case)."""
+    if not isinstance(url, str):
+        return False
+    squeezed = re.sub(r"[\x00-\x20\x7f]+", "", url).lower()
+    return squeezed.startswith(("javascript:", "vbscript:", "data:"))
 
 
 def parse_duration(value: str | int | float) -> float:

@@ -7,7 +7,8 @@ Where the times come from, per (issue, variant) and the configured provider:
 - otherwise the issue's `send_at`, for variants the ledger has no live send of.
 
 What is done: `schedule.decide` (pure) says send, wait, stale or done; each send goes through
-`send.send_one`, which takes the issue's lock without waiting: an overlapping run that holds it
+`send.send_one`, which waits at most half a second for the issue's lock (`postcli status`
+takes it for an instant to see whether a send is running): an overlapping run that holds it
 is left to finish, and this run says so. A send handed to a provider's own scheduler is the
 provider's to send; if the issue was edited after that, this run reports it (exit 1), because
 the provider would send the old text.
@@ -87,7 +88,7 @@ def run_due(
     progress: Any = None,
     send_one: SendOne | None = None,
 ) -> DueReport:
-    """Send what is due now; never asks, never waits for another run's lock."""
+    """Send what is due now; never asks, never waits out another run's send."""
     from postcli import providers
 
     if send_one is None:

@@ -26,7 +26,7 @@ from markdown_it.rules_core import normalize as normalize_rule
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
-from postcli.config import UPGRADE_KEYS
+from postcli.config import UPGRADE_KEYS, is_script_url
 from postcli.errors import IssueError
 
 PAYWALL_RE = re.compile(r"^<!--\s*(paywall|members-only)\s*-->$", re.IGNORECASE)
@@ -211,6 +211,10 @@ def load_issue(path: Path) -> Issue:
 
 
 def parse_issue(text: str, path: Path) -> Issue:
+    if not path.stem.strip("."):  # '...md': build/<id>/ and outbox/<id>/ would leave their folder
+        raise IssueError(
+            f"'{path.name}' gives no issue id", path=path, hint="name the file YYYY-MM-DD-slug.md"
+        )
     front_text, body, body_line = _split_front_matter(text, path)
     front = _parse_front_matter(front_text, path)
     md = markdown()
@@ -341,6 +345,12 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
             raise fail(
                 f"'upgrade.{key}' must be a {UPGRADE_KEYS[key][0].__name__}", lines["upgrade"]
             )
+        if key == "upgrade_url" and is_script_url(value):
+            raise fail(
+                f"'upgrade.upgrade_url' is a script URL: '{value}'",
+                lines["upgrade"],
+                "give the web page where readers upgrade, https://...",
+            )
 
     return FrontMatter(
         title=title,
@@ -447,9 +457,57 @@ def _locate_structure(issue: Issue) -> None:
             issue.paywall = index
         elif token.type == "inline":
             _check_inline_structure(issue, token, line)
+        if token.type in ("html_block", "code_block", "fence"):
+            _check_swallowed_structure(issue, token, line, body_lines)
 
 
 _CODE_SPAN_RE = re.compile(r"(`+).+?\1")
+_STRUCTURE_RE = re.compile(
+    r"^\s*(:{3,}\s*(premium|free)?\s*|<!--\s*(paywall|members-only)\s*-->)$", re.IGNORECASE
+)
+
+
+def _check_swallowed_structure(
+    issue: Issue, token: Token, line: int, body_lines: list[str]
+) -> None:
+    """A paywall marker or `:::` fence that Markdown reads as code or raw HTML would reach free
+    readers as literal text, and everything after it with it: refuse the issue instead.
+
+    A closed fenced code block may show the syntax; an unclosed one runs to the end of the
+    issue, which is never what its author meant."""
+    assert token.map is not None
+    if token.type == "fence":
+        last = body_lines[token.map[1] - 1] if token.map[1] - 1 < len(body_lines) else ""
+        fence_char = token.markup[:1]
+        closed = token.map[1] - token.map[0] >= 2 and re.fullmatch(
+            rf"[\s>]*{re.escape(fence_char)}{{{len(token.markup)},}}\s*", last
+        )
+        if closed:
+            return
+    for offset, text in enumerate(token.content.split("\n")):
+        if not _STRUCTURE_RE.match(text):
+            continue
+        if token.type == "html_block" and PAYWALL_ANYWHERE_RE.search(text):
+            continue  # the paywall itself, or a marker sharing its HTML block (reported above)
+        where = issue.line_of_body_line(_content_line(token, offset, body_lines))
+        if token.type == "fence":
+            message = f"the code block opened on line {line} is never closed"
+            hint = f"it swallows line {where}; close it with a line of {token.markup}"
+            where = line
+        elif token.type == "code_block":
+            message = "a paywall marker or ':::' line indented 4 spaces or more is code"
+            hint = "write it at the start of the line"
+        else:
+            message = f"a paywall marker or ':::' line inside the HTML block of line {line}"
+            hint = "end the HTML block first, and leave a blank line before the marker"
+        raise IssueError(message, path=issue.path, line=where, hint=hint)
+
+
+def _content_line(token: Token, offset: int, body_lines: list[str]) -> int:
+    """The body line of the `offset`-th content line of a code or HTML block."""
+    assert token.map is not None
+    first = token.map[0] + (1 if token.type == "fence" else 0)
+    return min(first + offset, max(len(body_lines) - 1, 0))
 
 
 def _check_inline_structure(issue: Issue, token: Token, line: int) -> None:

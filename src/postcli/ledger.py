@@ -84,8 +84,29 @@ CREATE TABLE IF NOT EXISTS recipients (
 """
 
 
+# Seconds a ledger step waits for another process's write (or its opening of the database).
+BUSY_TIMEOUT = 30.0
+
+
 class SendInProgress(ProviderUnavailable):
     """Another postcli process holds the lock of this issue: it is sending it right now."""
+
+
+class LedgerBusy(ProviderUnavailable):
+    """The ledger stayed locked by another process longer than BUSY_TIMEOUT: exit 4, like any
+    other "run again later", never a traceback (cron runs overlap)."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _busy(path: Path) -> LedgerBusy:
+    return LedgerBusy(
+        "the send ledger is locked by another process",
+        path=path,
+        hint="run the same command again; nothing was sent twice",
+    )
 
 
 def utc_now() -> datetime:
@@ -205,20 +226,23 @@ class Ledger:
         self._clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we open every transaction ourselves (BEGIN IMMEDIATE).
-        self._db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+        self._db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA busy_timeout = 30000")
+        self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         # Switching to WAL, and the first schema, can meet SQLITE_BUSY without the busy handler
         # being asked (another process creating the file, or checkpointing as it closes): many
         # cron runs starting at once must wait for each other here, not fail.
-        deadline = time.monotonic() + 30.0
+        deadline = time.monotonic() + BUSY_TIMEOUT
         while True:
             try:
                 self._set_up()
                 break
-            except sqlite3.OperationalError as exc:
-                busy = "locked" in str(exc) or "busy" in str(exc)
+            except (sqlite3.OperationalError, LedgerBusy) as exc:
+                busy = isinstance(exc, LedgerBusy) or _is_busy(exc)
                 if not busy or time.monotonic() > deadline:
+                    self._db.close()
+                    if busy:
+                        raise _busy(path) from None
                     raise
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
@@ -251,7 +275,12 @@ class Ledger:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise _busy(self.path) from None
+            raise
         try:
             yield self._db
         except BaseException:
@@ -266,15 +295,24 @@ class Ledger:
 
     # -- sends -----------------------------------------------------------------------------
 
+    def _read(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
+        """A query outside a transaction; a database locked past BUSY_TIMEOUT is LedgerBusy."""
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise _busy(self.path) from None
+            raise
+
     def get(self, send_id: int) -> SendRecord:
-        row = self._db.execute("SELECT * FROM sends WHERE id = ?", (send_id,)).fetchone()
+        row = self._read("SELECT * FROM sends WHERE id = ?", (send_id,)).fetchone()
         if row is None:
             raise KeyError(send_id)
         return _send_record(row)
 
     def current(self, issue_id: str, variant: str, provider: str) -> SendRecord | None:
         """The latest live send of (issue, variant, provider), or None."""
-        row = self._db.execute(
+        row = self._read(
             "SELECT * FROM sends WHERE issue_id = ? AND variant = ? AND provider = ?"
             " AND mode = 'live'"
             " ORDER BY generation DESC LIMIT 1",
@@ -291,20 +329,22 @@ class Ledger:
         if mode is not None:
             query += " AND mode = ?"
             args.append(mode)
-        rows = self._db.execute(query + " ORDER BY issue_id, variant, id", args).fetchall()
+        rows = self._read(query + " ORDER BY issue_id, variant, id", args).fetchall()
         return [_send_record(row) for row in rows]
 
     def latest_live(self, issue_id: str | None = None) -> list[SendRecord]:
         """The current generation of every live (issue, variant, provider)."""
-        return [
-            record
-            for record in self.sends(issue_id, mode="live")
-            if record == self.current(record.issue_id, record.variant, record.provider)
-        ]
+        latest = []
+        for record in self.sends(issue_id, mode="live"):
+            current = self.current(record.issue_id, record.variant, record.provider)
+            # By id, as it is now: another process may have moved it on since the first read.
+            if current is not None and current.id == record.id:
+                latest.append(current)
+        return latest
 
     def due(self, now: datetime) -> list[SendRecord]:
         """Live sends scheduled in the ledger (not on the provider) whose time has come."""
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT * FROM sends AS s WHERE mode = 'live' AND status = 'scheduled'"
             " AND remote_id IS NULL AND scheduled_for <= ? AND generation = ("
             "   SELECT MAX(generation) FROM sends WHERE mode = 'live' AND issue_id = s.issue_id"
@@ -432,7 +472,7 @@ class Ledger:
             )
 
     def recipients(self, send_id: int) -> dict[str, RecipientRecord]:
-        rows = self._db.execute(
+        rows = self._read(
             "SELECT * FROM recipients WHERE send_id = ? ORDER BY rowid", (send_id,)
         ).fetchall()
         return {
@@ -465,20 +505,28 @@ class Ledger:
         return in_flight
 
     def mark_recipient(
-        self, send_id: int, email: str, status: str, *, error: str | None = None
+        self,
+        send_id: int,
+        email: str,
+        status: str,
+        *,
+        error: str | None = None,
+        possibly_duplicate: bool = False,
     ) -> None:
-        """'sent' is committed right after the server's 250; 'failed' with the server's answer."""
+        """'sent' is committed right after the server's 250; 'failed' with the server's answer.
+        `possibly_duplicate`: the transport resent it after a lost reply."""
         if status not in RECIPIENT_STATUSES:
             raise ValueError(status)
         with self._transaction() as db:
             db.execute(
-                "UPDATE recipients SET status = ?, error = ?, updated_at = ?"
+                "UPDATE recipients SET status = ?, error = ?, updated_at = ?,"
+                " possibly_duplicate = possibly_duplicate OR ?"
                 " WHERE send_id = ? AND email = ?",
-                (status, error, self._now(), send_id, email),
+                (status, error, self._now(), int(possibly_duplicate), send_id, email),
             )
 
     def counts(self, send_id: int) -> RecipientCounts:
-        row = self._db.execute(
+        row = self._read(
             "SELECT COUNT(*) AS total,"
             " SUM(status = 'pending') AS pending, SUM(status = 'sending') AS sending,"
             " SUM(status = 'sent') AS sent, SUM(status = 'failed') AS failed,"

@@ -21,6 +21,7 @@ httpx; progress goes to a callback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -342,8 +343,13 @@ def plan_send(
                 hint=f"this issue goes out as: {', '.join(v.value for v in wanted)}",
             )
         wanted = (options.variant,)
-    if options.test and "@" not in options.test:
-        raise UsageError(f"--test '{options.test}' is not an email address")
+    if options.test:
+        from postcli.subscribers import normalize_address
+
+        try:  # it becomes an SMTP envelope address, a file name and a To header
+            normalize_address(options.test)
+        except ValueError as exc:
+            raise UsageError(f"--test: {exc}".replace("\r", "\\r").replace("\n", "\\n")) from None
 
     from postcli.render import render_issue
 
@@ -404,6 +410,7 @@ def plan_send(
                     options,
                     when,
                     settings.newsletter.tz,
+                    native=_schedules_natively(provider),
                 )
                 plan.pending = _pending(ledger, plan)
                 changed = plan.previous and plan.previous.content_hash != hash_
@@ -424,14 +431,23 @@ def plan_send(
     return Plan(settings, issue, provider, provider_name, options, when, plans, notes)
 
 
+def _schedules_natively(provider: Provider) -> bool:
+    """A future send is handed to the provider's own scheduler (not kept in the ledger)."""
+    features = provider.features
+    return features.native_schedule and not features.per_recipient
+
+
 def _decide(
     plan: VariantPlan,
     previous: SendRecord | None,
     options: SendOptions,
     when: datetime | None,
     tz: Any = UTC,
+    *,
+    native: bool = False,
 ) -> None:
-    """Sets plan.action from what the ledger says and when the send is for."""
+    """Sets plan.action from what the ledger says and when the send is for. `native`: the
+    provider schedules future sends itself."""
     plan.previous = previous
     if previous is not None and not options.force:
         if previous.status == "sent":
@@ -455,7 +471,10 @@ def _decide(
             plan.reason = f"already scheduled for {_day(previous.scheduled_for, tz)}"
             return
         if previous.status in ("sending", "failed"):
-            plan.action = "resume"
+            # An interrupted hand-over to the provider's scheduler is handed over again, for
+            # the time asked now: finishing it as a send would send it at once.
+            interrupted_schedule = native and previous.scheduled_for is not None
+            plan.action = "schedule" if interrupted_schedule and when is not None else "resume"
             return
     plan.action = "schedule" if when is not None else "send"
 
@@ -467,12 +486,10 @@ def _day(moment: datetime | None, tz: Any = UTC) -> str:
 def _pending(ledger: Ledger, plan: VariantPlan) -> int:
     if plan.previous is None or plan.action in ("already", "schedule") or plan.previous.done:
         return len(plan.recipients)
-    states = ledger.recipients(plan.previous.id)
-    return sum(
-        1
-        for s in plan.recipients
-        if states.get(s.email) is None or states[s.email].status != "sent"
-    )
+    sent = {
+        e.casefold() for e, r in ledger.recipients(plan.previous.id).items() if r.status == "sent"
+    }
+    return sum(1 for s in plan.recipients if s.email.casefold() not in sent)
 
 
 # -- carrying it out ---------------------------------------------------------------------------
@@ -529,39 +546,51 @@ def _execute(
     with (
         issue_lock(plan.settings.state_dir, plan.issue.id, wait=lock_wait),
         Ledger.open(plan.settings.state_dir, clock=now) as ledger,
+        contextlib.ExitStack() as stack,
     ):
         # Another process may have finished (or begun) while this one planned: decide again.
+        tz = plan.settings.newsletter.tz
         for v in plan.variants:
+            planned = v.previous
             previous = ledger.current(plan.issue.id, v.variant, plan.provider_name)
-            _decide(v, previous, options, plan.when, plan.settings.newsletter.tz)
-        transport_cm = None
+            _decide(v, previous, options, plan.when, tz, native=_schedules_natively(plan.provider))
+            if options.force and previous is not None and previous.done:
+                seen_done = (
+                    planned is not None
+                    and planned.id == previous.id
+                    and planned.status == previous.status
+                )
+                if not seen_done:
+                    # --force re-sends what the user saw sent when confirming; this was finished
+                    # by another run since, and sending it again would reach everyone twice.
+                    v.action = "already"
+                    v.reason = f"{previous.status} by another postcli run meanwhile"
+        transport = None
         if plan.per_recipient and any(v.action in ("send", "resume") for v in plan.variants):
-            transport_cm = plan.provider.open_transport(plan.issue.id)  # type: ignore[attr-defined]
-        try:
-            transport = transport_cm.__enter__() if transport_cm is not None else None
-            for v in plan.variants:
-                if v.action == "already":
-                    report.variants.append(
-                        VariantReport(v.variant, "already", message=v.reason + "; nothing to do")
-                    )
-                    continue
-                result = VariantReport(v.variant, "failed")
-                report.variants.append(result)
-                try:
-                    if v.action == "schedule":
-                        _schedule(plan, v, ledger, result)
-                    elif plan.per_recipient:
-                        _deliver_recipients(plan, v, ledger, transport, result, progress, now)
-                    else:
-                        _deliver_campaign(plan, v, ledger, result)
-                except PostcliError as error:
-                    result.action = "failed"
-                    result.message = redact(str(error.message))
-                    report.error = error
-                    break
-        finally:
-            if transport_cm is not None:
-                transport_cm.__exit__(None, None, None)
+            # Entered on the stack, so an interruption reaches the transport (no SMTP QUIT then).
+            transport = stack.enter_context(
+                plan.provider.open_transport(plan.issue.id)  # type: ignore[attr-defined]
+            )
+        for v in plan.variants:
+            if v.action == "already":
+                report.variants.append(
+                    VariantReport(v.variant, "already", message=v.reason + "; nothing to do")
+                )
+                continue
+            result = VariantReport(v.variant, "failed")
+            report.variants.append(result)
+            try:
+                if v.action == "schedule":
+                    _schedule(plan, v, ledger, result)
+                elif plan.per_recipient:
+                    _deliver_recipients(plan, v, ledger, transport, result, progress, now)
+                else:
+                    _deliver_campaign(plan, v, ledger, result)
+            except PostcliError as error:
+                result.action = "failed"
+                result.message = redact(str(error.message))
+                report.error = error
+                break
     return report
 
 
@@ -571,7 +600,7 @@ def send_one(
     variant: Variant,
     *,
     progress: Progress | None = None,
-    lock_wait: float = 0.0,
+    lock_wait: float = 0.5,  # a `postcli status` glancing at the lock holds it for an instant
     client: Any = None,
     now: Callable[[], datetime] = utc_now,
     skip_if_busy: bool = True,
@@ -741,21 +770,27 @@ def _deliver_recipients(
     )
     plan.provider.variant_copy(plan.issue.id, v.variant, copy)  # type: ignore[attr-defined]
 
-    ledger.add_recipients(record.id, [(s.email, s.tier.value) for s in v.recipients])
-    states = ledger.recipients(record.id)
+    # Addresses compare without case, as the subscribers file does: a list exported again with
+    # other capitals between a crash and its resume must not send anyone a second copy.
+    known = {email.casefold() for email in ledger.recipients(record.id)}
+    ledger.add_recipients(
+        record.id,
+        [(s.email, s.tier.value) for s in v.recipients if s.email.casefold() not in known],
+    )
+    states = {email.casefold(): state for email, state in ledger.recipients(record.id).items()}
     total = result.total = len(v.recipients)
     done = 0
     if progress:
         progress(v.variant, 0, total)
     try:
         for subscriber in v.recipients:
-            email = subscriber.email
-            state = states.get(email)
+            state = states.get(subscriber.email.casefold())
             if state is not None and state.status == "sent":
                 result.skipped += 1
             else:
+                row = state.email if state is not None else subscriber.email
                 _deliver_one(
-                    plan, v, ledger, transport, record.id, generation, subscriber, result, now
+                    plan, v, ledger, transport, record.id, generation, subscriber, result, now, row
                 )
             done += 1
             if progress:
@@ -798,12 +833,16 @@ def _deliver_one(
     subscriber: Any,
     result: VariantReport,
     now: Callable[[], datetime],
+    row: str | None = None,
 ) -> None:
+    """One recipient, with its ledger steps; `row` is the address as the ledger has it (an
+    earlier run may have written it with other capitals)."""
     from postcli import mime
 
     newsletter = plan.settings.newsletter
     template = newsletter.unsubscribe_url
     email = subscriber.email
+    row = row or email
     mid = _message_id(plan, v.variant, email, generation)
     message = mime.build_message(
         mime.personalize(v.email, template, email),
@@ -814,12 +853,17 @@ def _deliver_one(
         message_id=mid,
         date=now(),
     )
-    in_flight = ledger.mark_sending(send_id, email, mid)
+    in_flight = ledger.mark_sending(send_id, row, mid)
     try:
-        transport.deliver(message, sender=mime.envelope_address(newsletter.from_), recipient=email)
+        # Truthy when the transport itself had to resend after a reply was lost (smtp).
+        maybe_twice = bool(
+            transport.deliver(
+                message, sender=mime.envelope_address(newsletter.from_), recipient=email
+            )
+        )
     except RecipientRefused as refused:
         why = redact(str(refused.message))
-        ledger.mark_recipient(send_id, email, "failed", error=why)
+        ledger.mark_recipient(send_id, row, "failed", error=why)
         result.failed += 1
         result.failures.append((email, why))
         log.debug("refused: %s: %s", email, why)
@@ -828,20 +872,22 @@ def _deliver_one(
         # Nothing more can go now: the server is gone, defers, or refuses us all. A message the
         # server deferred failed; one that never got as far as the server is still pending.
         why = redact(str(error.message))
-        if getattr(error, "recipient", None) == email:
-            ledger.mark_recipient(send_id, email, "failed", error=why)
+        if getattr(error, "maybe_delivered", False):
+            pass  # stays 'sending': the next run resends it and reports it possibly twice
+        elif getattr(error, "recipient", None) == email:
+            ledger.mark_recipient(send_id, row, "failed", error=why)
             result.failed += 1
             result.failures.append((email, why))
         else:
-            ledger.mark_recipient(send_id, email, "pending", error=why)
+            ledger.mark_recipient(send_id, row, "pending", error=why)
         raise
     _counters["accepted"] += 1
     _kill_at(KILL_BEFORE_COMMIT, _counters["accepted"])
-    ledger.mark_recipient(send_id, email, "sent")
+    ledger.mark_recipient(send_id, row, "sent", possibly_duplicate=maybe_twice)
     _counters["committed"] += 1
     _kill_at(KILL_AFTER_SENT, _counters["committed"])
     result.sent += 1
-    if in_flight:
+    if in_flight or maybe_twice:
         result.possibly_duplicated.append(email)
     log.debug("sent %s to %s (%s)", v.variant, email, mid)
 

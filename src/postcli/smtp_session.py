@@ -51,6 +51,9 @@ class SmtpError(PostcliError):
         super().__init__(message, hint=hint)
         self.code = code
         self.recipient = recipient
+        # True when the server may have kept an earlier try of this message (a reply lost after
+        # the whole message went out): whoever records it must treat it as possibly delivered.
+        self.maybe_delivered = False
 
 
 class SmtpAuthError(SmtpError, ProviderRefused):
@@ -70,11 +73,14 @@ class SmtpTemporaryError(SmtpError, ProviderUnavailable):
 
 
 class _Dropped(Exception):
-    """The connection is gone (dropped, or closed by a 421); reconnect and retry."""
+    """The connection is gone (dropped, or closed by a 421); reconnect and retry.
+    `after_data`: it went while the server had (or was getting) the message, before its reply,
+    so the server may have kept it."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, after_data: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.after_data = after_data
 
 
 def _reply_text(reply: bytes | str) -> str:
@@ -191,6 +197,11 @@ class SmtpSession:
         if smtp is not None:
             smtp.close()
 
+    def abort(self) -> None:
+        """Drop the connection without QUIT: after an interruption in the middle of a message,
+        a QUIT would be read as message text and never answered."""
+        self._abandon()
+
     def _open(self) -> None:
         if self.local_hostname is None:
             self.local_hostname = socket.getfqdn()  # once: it can be a slow DNS lookup
@@ -293,11 +304,13 @@ class SmtpSession:
 
     # -- sending ----------------------------------------------------------------------------
 
-    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+    def send(self, message: EmailMessage, *, sender: str, recipient: str) -> bool:
         """Send `message` to `recipient` in one SMTP transaction; return once the server said 250.
 
         A dropped connection or a 421 reconnects and retries this message; a 4xx is retried;
         a 5xx for the recipient is RecipientRefused; see the module docstring for the rest.
+        Returns True when an earlier try may have reached the server too (the connection went
+        after the message was out, before the 250): the recipient may have it twice.
         """
         if not sender.isascii():
             raise SmtpRefused(
@@ -313,17 +326,21 @@ class SmtpSession:
         self._pace()
         reconnects = 0
         temporary = 0
+        maybe_twice = False
         while True:
             try:
                 if self._smtp is None:
                     self.connect()
                 self._transaction(data, sender, recipient)
                 self.sent += 1
-                return
+                return maybe_twice
             except _Dropped as dropped:
                 self._abandon()
+                maybe_twice = maybe_twice or dropped.after_data
                 if reconnects >= self.max_reconnects:
-                    raise self._unreachable(dropped.reason, recipient) from None
+                    error = self._unreachable(dropped.reason, recipient)
+                    error.maybe_delivered = maybe_twice
+                    raise error from None
                 reconnects += 1
                 log.info(
                     "connection to %s:%d lost (%s); reconnecting (%d of %d)",
@@ -337,12 +354,14 @@ class SmtpSession:
                     self._backoff(reconnects - 1)
             except _Temporary as again:
                 if temporary >= self.max_reconnects:
-                    raise SmtpTemporaryError(
+                    deferred = SmtpTemporaryError(
                         f"the SMTP server deferred the message to {recipient}: {again.reply}",
                         code=again.code,
                         recipient=recipient,
                         hint="the server asked to try later; run the same command again",
-                    ) from None
+                    )
+                    deferred.maybe_delivered = maybe_twice
+                    raise deferred from None
                 temporary += 1
                 log.info(
                     "%s for %s; retrying (%d of %d)",
@@ -358,6 +377,7 @@ class SmtpSession:
         assert smtp is not None
         # postcli's messages are 7-bit; one built elsewhere with 8-bit parts needs 8BITMIME.
         options = [] if data.isascii() or not smtp.has_extn("8bitmime") else ["BODY=8BITMIME"]
+        in_data = False  # from DATA on, a lost connection may have left the message with the server
         try:
             code, reply = smtp.mail(sender, options)
             if code != 250:
@@ -365,22 +385,25 @@ class SmtpSession:
             code, reply = smtp.rcpt(recipient)
             if code not in (250, 251):
                 self._failed("rcpt", code, reply, sender, recipient)
+            in_data = True
             code, reply = smtp.data(data)
             if code != 250:
                 self._failed("data", code, reply, sender, recipient)
         except smtplib.SMTPDataError as exc:  # DATA itself was not answered with 354
             self._failed("data", exc.smtp_code, exc.smtp_error, sender, recipient)
         except smtplib.SMTPServerDisconnected as exc:
-            raise _Dropped(str(exc) or "the server closed the connection") from None
+            reason = str(exc) or "the server closed the connection"
+            raise _Dropped(reason, after_data=in_data) from None
         except OSError as exc:  # timeouts, resets
-            raise _Dropped(str(exc) or type(exc).__name__) from None
+            raise _Dropped(str(exc) or type(exc).__name__, after_data=in_data) from None
 
     def _failed(
         self, stage: str, code: int, reply: bytes | str, sender: str, recipient: str
     ) -> None:
         text = f"{code} {self._clean(reply)}"
         if code == 421 or code == -1:
-            raise _Dropped(text)
+            # -1: no readable reply to the message; 421: the server closing, having refused it.
+            raise _Dropped(text, after_data=stage == "data" and code == -1)
         self._reset()
         if 400 <= code < 500:
             raise _Temporary(code, text)

@@ -114,4 +114,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into 130 quietly
+        typer.echo("Interrupted.", err=True)
     sys.exit(result if isinstance(result, int) else 0)

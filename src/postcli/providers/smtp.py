@@ -36,13 +36,14 @@ class _LazySession:
         self._stack = ExitStack()
         self._session: Any = None
 
-    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> bool:
+        """True when the server may have the message twice (see SmtpSession.send)."""
         from postcli import smtp_session as smtp
 
         try:
             if self._session is None:
                 self._session = self._stack.enter_context(self._make())
-            self._session.send(message, sender=sender, recipient=recipient)
+            return bool(self._session.send(message, sender=sender, recipient=recipient))
         except smtp.RecipientRefused as exc:
             raise RecipientRefused(str(exc), recipient=recipient) from None
         except (ProviderRefused, ProviderUnavailable):
@@ -56,6 +57,12 @@ class _LazySession:
         # Closing a dead connection must not hide the error that killed it.
         with contextlib.suppress(Exception):
             self._stack.close()
+
+    def abort(self) -> None:
+        """Close without QUIT, after an interruption (Ctrl-C) that may have come mid-message."""
+        if self._session is not None:
+            self._session.abort()
+        self.close()
 
 
 class SmtpProvider:
@@ -190,5 +197,7 @@ class SmtpProvider:
         session = _LazySession(self._session)
         try:
             yield session
-        finally:
-            session.close()
+        except BaseException:
+            session.abort()
+            raise
+        session.close()

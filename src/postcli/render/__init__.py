@@ -108,6 +108,21 @@ def date_text(issue: Issue, strings: dict[str, object]) -> str | None:
     )
 
 
+def _one_line(text: str) -> str:
+    """A header value on one line: a line break in a subject must not end an email header,
+    whichever provider builds the message."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
+def subject_line(issue: Issue) -> str:
+    return _one_line(issue.front.subject or issue.front.title)
+
+
+def preheader_line(issue: Issue) -> str | None:
+    preheader = issue.front.preheader or issue.front.subtitle
+    return _one_line(preheader) if preheader else None
+
+
 def render_variant(
     issue: Issue,
     settings: Settings,
@@ -143,8 +158,7 @@ def render_variant(
     if unsubscribe_url is None:
         unsubscribe_url = newsletter.unsubscribe_url
     view_url = newsletter.web_url.format(id=issue.id) if newsletter.web_url else newsletter.url
-    subject = front.subject or front.title
-    preheader = front.preheader or front.subtitle
+    subject, preheader = subject_line(issue), preheader_line(issue)
     context = {
         "newsletter": newsletter,
         "lang": newsletter.lang,
@@ -204,8 +218,8 @@ def meta(issue: Issue, emails: dict[Variant, RenderedEmail]) -> dict[str, object
     return {
         "id": issue.id,
         "title": front.title,
-        "subject": front.subject or front.title,
-        "preheader": front.preheader or front.subtitle,
+        "subject": subject_line(issue),
+        "preheader": preheader_line(issue),
         "audience": front.audience.value,
         "send_at": front.send_at.isoformat() if front.send_at else None,
         "tags": list(front.tags),
