@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable, Iterator
 from email import policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -456,3 +457,25 @@ def test_free_test_send_through_an_http_provider_carries_the_free_email(
     sent = "\n".join(r.raw.decode("utf-8") for r in fake.requests)
     assert "Hello, free and premium readers" in sent
     assert f"PREMIUMONLY{name}" not in sent
+
+
+def test_an_unexpected_error_is_one_redacted_line_not_a_traceback(
+    workspace: Path, run_cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in postcli still prints no traceback and no secret; --traceback shows it."""
+    import postcli.build
+
+    secret = "sk-redact-me-123456"
+    monkeypatch.setenv("RESEND_API_KEY", secret)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"boom with {secret}")
+
+    monkeypatch.setattr(postcli.build, "build_issue", broken)
+    result = run_cli("-C", workspace, "build", "2026-12-01-china-ai-global")
+    assert result.exit_code == 1
+    assert "internal error: RuntimeError: boom with ***" in result.stderr
+    assert "--traceback" in result.stderr
+    assert "Traceback" not in result.output and secret not in result.output
+    with pytest.raises(RuntimeError, match="boom"):
+        run_cli("-C", workspace, "--traceback", "build", "2026-12-01-china-ai-global")

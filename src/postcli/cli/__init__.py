@@ -114,6 +114,16 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as bug:  # not a user error: say so in one line, without any secret
+        if debug:
+            raise
+        from postcli.config import redact
+
+        typer.echo(f"error: internal error: {redact(f'{type(bug).__name__}: {bug}')}", err=True)
+        typer.echo(
+            "  hint: this is a bug in postcli; run again with --traceback and report it", err=True
+        )
+        sys.exit(int(ExitCode.INPUT))
     if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into 130 quietly
         typer.echo("Interrupted.", err=True)
     sys.exit(result if isinstance(result, int) else 0)
