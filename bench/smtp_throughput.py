@@ -1,7 +1,8 @@
 """SMTP throughput: postcli's per-recipient path against a bare smtplib loop, same sink, same run.
 
 postcli's path, timed per message: personalize() the rendered issue for the recipient,
-build_message(), SmtpSession.send() (which flattens it and runs the SMTP transaction). The
+build_message(), the ledger's 'sending' commit, SmtpSession.send() (which flattens the message
+and runs the SMTP transaction) and the ledger's 'sent' commit, as `postcli send` does. The
 baseline: the same messages, built beforehand (untimed), sent by smtplib.SMTP.send_message over
 one connection. Both talk to the same local sink, a minimal asyncio SMTP server in another
 process that accepts everything without parsing it, so the client side is what is measured.
@@ -15,6 +16,7 @@ The ratio (postcli's messages per second / the baseline's) is the figure; the ba
 from __future__ import annotations
 
 import argparse
+import shutil
 import smtplib
 import subprocess
 import sys
@@ -122,6 +124,17 @@ def run(messages: int = 10_000, chunk: int = 250) -> Result:
             list_id=f"{newsletter.name} <brief.{domain}>",
         )
 
+    import tempfile
+
+    from postcli.ledger import Ledger
+
+    state = Path(tempfile.mkdtemp(prefix="postcli-bench-"))
+    ledger = Ledger.open(state)
+    record = ledger.begin(ISSUE, "premium", "smtp", content_hash="bench", campaign_name=None)
+    ledger.add_recipients(
+        record.id, [(f"reader{i}@example.com", "premium") for i in range(messages)]
+    )
+
     process, port = start_sink()
     postcli_seconds = bare_seconds = 0.0
     try:
@@ -151,12 +164,17 @@ def run(messages: int = 10_000, chunk: int = 250) -> Result:
 
                 began = time.perf_counter()
                 for recipient in recipients:
-                    session.send(one(recipient), sender=sender, recipient=recipient)
+                    message = one(recipient)
+                    ledger.mark_sending(record.id, recipient, message["Message-ID"])
+                    session.send(message, sender=sender, recipient=recipient)
+                    ledger.mark_recipient(record.id, recipient, "sent")
                 postcli_seconds += time.perf_counter() - began
         bare.quit()
     finally:
         process.terminate()
         process.wait(timeout=10)
+        ledger.close()
+        shutil.rmtree(state, ignore_errors=True)
     return Result(messages, postcli_seconds, bare_seconds)
 
 
@@ -168,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(args.messages, args.chunk)
     print(f"smtp throughput, {result.messages} personalised messages to a local sink:")
     for label, rate in (
-        ("postcli: personalize + build_message + SmtpSession.send", result.postcli_rate),
+        ("postcli: personalize, build, ledger, SmtpSession.send", result.postcli_rate),
         ("bare smtplib: send_message of the same messages, pre-built", result.bare_rate),
     ):
         print(f"  {label:<60} {rate:6.0f} msg/s")

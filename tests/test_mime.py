@@ -340,3 +340,31 @@ def test_shared_headers_fold_right_under_each_policy() -> None:
     wide = first.as_string(policy=POLICY.clone(linesep="\n", max_line_length=200))
     assert max(len(line) for line in wide.split("\n\n")[0].split("\n")) > 78
     assert str(received(second)["Subject"]) == SUBJECT
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    subject=st.text(min_size=1, max_size=120).filter(lambda t: t.strip()),
+    name=st.text(max_size=40),
+    body=st.text(max_size=3000),
+)
+def test_the_fast_wire_form_is_byte_for_byte_the_generators(
+    subject: str, name: str, body: str
+) -> None:
+    """as_bytes joins a built message itself; it must write exactly what the email package's
+    generator writes, for any subject, display name and body."""
+    from dataclasses import replace
+
+    from postcli.mime import as_bytes
+
+    email = replace(rendered(), subject=subject, text=body or "x", html=f"<p>{body}</p>")
+    display = name.replace("\r", " ").replace("\n", " ").replace('"', "")
+    message = build_message(
+        email,
+        sender="브리프 <hello@example.com>",
+        to=f'"{display}" <kim@example.com>' if display.strip() else "kim@example.com",
+        reply_to="editor@example.com",
+        unsubscribe_url="https://example.com/u?email=kim%40example.com",
+        message_id="<1@example.com>",
+    )
+    assert as_bytes(message) == message.as_bytes(policy=message.policy)

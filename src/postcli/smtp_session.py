@@ -505,6 +505,10 @@ def _wire_bytes(message: EmailMessage) -> bytes:
     smtplib.send_message does)."""
     if message["Bcc"] is not None or message["Resent-Bcc"] is not None:
         message = _copy_without_bcc(message)
+    if message.policy.linesep == "\r\n":
+        from postcli.mime import as_bytes  # joins a message postcli built without the generator
+
+        return as_bytes(message)
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
 
 
