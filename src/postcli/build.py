@@ -6,12 +6,11 @@ are written atomically (a temporary file, then a rename), so a reader never sees
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from postcli.config import Settings
+from postcli.fs import write_atomic
 from postcli.issues import Issue, Variant, load_issue, resolve_issue_path
 from postcli.render import RenderedEmail, meta_json, render_issue
 from postcli.render.markdown import UrlResolver
@@ -60,22 +59,3 @@ def build_issue(
                 (target / f"{variant.value}{suffix}").unlink(missing_ok=True)
     files.append(write_atomic(target / "meta.json", meta_json(issue, emails)))
     return BuildResult(issue, emails, target, tuple(files))
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -47,7 +47,7 @@ from markdown_it.rules_core import normalize as normalize_rule
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
-from postcli.config import Settings
+from postcli.config import UNSUBSCRIBE_MERGE_TAGS, Settings
 from postcli.errors import IssueError
 from postcli.issues import (
     PAYWALL_RE,
@@ -66,14 +66,6 @@ LONG_SUBJECT_CHARS = 80
 LARGE_IMAGE_BYTES = 1_000_000  # 1 MB
 MIN_PASSAGE_CHARS = 12  # shorter premium fragments are too common to mean a leak
 MAX_LEAKS_PER_VARIANT = 10  # beyond this, one summary finding: the cause is the same
-
-# The unsubscribe merge tags of the HTTP providers (docs/providers/).
-UNSUBSCRIBE_MERGE_TAGS = {
-    "buttondown": "{{ unsubscribe_url }}",
-    "mailchimp": "*|UNSUB|*",
-    "listmonk": "{{ UnsubscribeURL }}",
-    "resend": "{{{RESEND_UNSUBSCRIBE_URL}}}",
-}
 
 
 class Level(StrEnum):

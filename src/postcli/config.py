@@ -29,6 +29,15 @@ SECRET_VARIABLES = (
     "LISTMONK_API_TOKEN",
 )
 
+# Each HTTP provider's unsubscribe merge tag: the provider fills in the reader's own link. The
+# provider classes and `postcli check` (which must not import providers) both read this table.
+UNSUBSCRIBE_MERGE_TAGS = {
+    "buttondown": "{{ unsubscribe_url }}",
+    "mailchimp": "*|UNSUB|*",
+    "listmonk": "{{ UnsubscribeURL }}",
+    "resend": "{{{RESEND_UNSUBSCRIBE_URL}}}",
+}
+
 
 @dataclass(frozen=True)
 class Newsletter:

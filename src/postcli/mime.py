@@ -283,6 +283,7 @@ def _addresses(value: str, header: str) -> list[Address]:
     return found
 
 
+@lru_cache(maxsize=64)
 def envelope_address(value: str) -> str:
     """The bare address of 'Name <a@b>' (or of 'a@b'), for the SMTP envelope."""
     return parseaddr(_one_line(value))[1]
@@ -319,10 +320,17 @@ def as_bytes(message: EmailMessage) -> bytes:
         if number:
             out.append(b"\r\n" + delimiter)
         payload = part.get_payload()
-        body = payload.replace("\r\n", "\n").replace("\n", "\r\n").encode("ascii")
+        if "\r" in payload:
+            body = _LINE_ENDS_RE.sub("\r\n", payload).encode("ascii")
+        else:  # what build_message writes: LF only, so one plain replace does
+            body = payload.replace("\n", "\r\n").encode("ascii")
         out.append(_header_bytes(part) + body)
     out.append(f"\r\n--{BOUNDARY}--\r\n".encode())
     return b"".join(out)
+
+
+# Every line end as the generator reads one (a lone CR too), written as CRLF.
+_LINE_ENDS_RE = re.compile(r"\r\n|\r|\n")
 
 
 def _header_bytes(message: EmailMessage | MIMEPart) -> bytes:

@@ -16,6 +16,7 @@ from uuid import uuid4
 
 import httpx
 
+from postcli.config import UNSUBSCRIBE_MERGE_TAGS
 from postcli.providers._campaigns import HttpCampaignProvider, iso_utc, short_key
 from postcli.providers.base import Campaign, RemoteCampaign
 
@@ -31,7 +32,7 @@ class ButtondownProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "buttondown"
     title: ClassVar[str] = "Buttondown"
-    unsubscribe_tag: ClassVar[str | None] = "{{ unsubscribe_url }}"
+    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["buttondown"]
     SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.buttondown.com/v1"
     IDEMPOTENCY_HEADER: ClassVar[str] = "X-Idempotency-Key"

@@ -11,9 +11,7 @@ then a rename): a reader never sees half a message, and writing one again replac
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
@@ -22,6 +20,7 @@ from typing import Any, ClassVar
 
 from postcli.config import Settings
 from postcli.errors import ConfigError, ProviderUnavailable
+from postcli.fs import write_atomic
 from postcli.providers.base import Features
 
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9@._+-]+")
@@ -76,19 +75,6 @@ def safe_name(address: str) -> str:
     return _UNSAFE_RE.sub("_", address).strip(".") or "_"
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 class FolderTransport:
     """Delivers by writing `<folder>/<prefix><address>.eml`."""
 
@@ -101,7 +87,7 @@ class FolderTransport:
 
         path = self.folder / f"{self.prefix}{safe_name(recipient)}.eml"
         try:
-            write_bytes_atomic(path, mime.as_bytes(message))
+            write_atomic(path, mime.as_bytes(message))
         except OSError as exc:
             raise ProviderUnavailable(
                 f"cannot write the message: {exc.strerror}", path=path, hint="check the disk"

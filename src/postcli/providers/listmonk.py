@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
+from postcli.config import UNSUBSCRIBE_MERGE_TAGS
 from postcli.providers._campaigns import HttpCampaignProvider, iso_utc, issue_of
 from postcli.providers.base import Campaign, RemoteCampaign
 
@@ -28,7 +29,7 @@ class ListmonkProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "listmonk"
     title: ClassVar[str] = "listmonk"
-    unsubscribe_tag: ClassVar[str | None] = "{{ UnsubscribeURL }}"
+    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["listmonk"]
     KEYS: ClassVar[tuple[str, ...]] = ("base_url", "audiences", "timeout")
     SECRETS: ClassVar[tuple[str, ...]] = (API_USER, API_TOKEN)
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, ClassVar
 
+from postcli.config import UNSUBSCRIBE_MERGE_TAGS
 from postcli.providers._campaigns import HttpCampaignProvider, iso_utc
 from postcli.providers.base import Campaign, RemoteCampaign
 
@@ -51,7 +52,7 @@ class MailchimpProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "mailchimp"
     title: ClassVar[str] = "Mailchimp"
-    unsubscribe_tag: ClassVar[str | None] = "*|UNSUB|*"
+    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["mailchimp"]
     KEYS: ClassVar[tuple[str, ...]] = ("base_url", "list_id", "audiences", "timeout")
     SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
 

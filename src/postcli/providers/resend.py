@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import uuid4
 
+from postcli.config import UNSUBSCRIBE_MERGE_TAGS
 from postcli.providers._campaigns import HttpCampaignProvider, iso_utc, short_key
 from postcli.providers.base import Campaign, Delivery, RemoteCampaign
 
@@ -29,7 +30,7 @@ class ResendProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "resend"
     title: ClassVar[str] = "Resend"
-    unsubscribe_tag: ClassVar[str | None] = "{{{RESEND_UNSUBSCRIBE_URL}}}"
+    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["resend"]
     KEYS: ClassVar[tuple[str, ...]] = ("base_url", "audiences", "timeout")
     SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.resend.com"
