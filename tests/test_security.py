@@ -436,7 +436,8 @@ def test_free_test_send_through_an_http_provider_carries_the_free_email(
     run_cli: Callable[..., object],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from fake_providers import FAKES, serve
+    from fakes import FAKES
+    from helpers.fake_api import serve
     from test_adapters import ADDRESS, E2E_ISSUE, SPECS, _configure
 
     for variable, value in SPECS[name].env.items():

@@ -47,18 +47,17 @@ from markdown_it.rules_core import normalize as normalize_rule
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS, Settings
+from postcli.config import Settings
 from postcli.errors import IssueError
 from postcli.issues import (
     PAYWALL_RE,
-    Audience,
     Issue,
-    Variant,
     markdown,
     parse_issue,
     read_text,
     resolve_issue_path,
 )
+from postcli.model import Audience, Variant
 from postcli.render import RenderedEmail, is_absolute_url, local_file, make_resolver
 
 GMAIL_CLIP_BYTES = 102_000  # Gmail clips a message whose HTML is larger than this
@@ -185,7 +184,7 @@ def check_issue(
 
     A second paywall marker becomes a finding rather than an IssueError, so the rest of the
     issue is still checked. `unsubscribe_url` is what a send would put in: the provider's merge
-    tag (pass it for a provider not listed in UNSUBSCRIBE_MERGE_TAGS), else
+    tag (default: the one the provider registry knows for the configured provider), else
     newsletter.unsubscribe_url.
     """
     from postcli.render import render_issue
@@ -193,8 +192,10 @@ def check_issue(
     path = resolve_issue_path(str(issue_arg), settings.issues_dir)
     issue, structure = load_tolerant(path)
     if unsubscribe_url is None:
+        from postcli.providers import unsubscribe_tags
+
         unsubscribe_url = (
-            UNSUBSCRIBE_MERGE_TAGS.get(settings.provider) or settings.newsletter.unsubscribe_url
+            unsubscribe_tags().get(settings.provider) or settings.newsletter.unsubscribe_url
         )
     emails = render_issue(issue, settings, unsubscribe_url=unsubscribe_url)
     findings = structure + run_checks(
@@ -841,7 +842,9 @@ def _is_unsubscribe(href: str, settings: Settings, rendered_with: str | None) ->
     if rendered_with and href == rendered_with.strip():
         return True
     compact = href.replace(" ", "")
-    for tag in UNSUBSCRIBE_MERGE_TAGS.values():
+    from postcli.providers import unsubscribe_tags  # every provider's, plug-ins' too
+
+    for tag in unsubscribe_tags().values():
         if tag.replace(" ", "") in compact:
             return True
     if _is_merge_tag(href) and "unsub" in href.lower():

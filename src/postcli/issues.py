@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,29 +27,14 @@ from markdown_it.token import Token
 
 from postcli.config import UPGRADE_KEYS, is_script_url
 from postcli.errors import IssueError
+from postcli.model import Audience as Audience  # re-exported: the issue format names them
+from postcli.model import Variant as Variant
 
 PAYWALL_RE = re.compile(r"^<!--\s*(paywall|members-only)\s*-->$", re.IGNORECASE)
 PAYWALL_ANYWHERE_RE = re.compile(r"<!--\s*(paywall|members-only)\s*-->", re.IGNORECASE)
 BLOCK_NAMES = ("premium", "free")
 _FENCE_RE = re.compile(r"^\s{0,3}(:{3,})\s*(\S*)")
 _ID_DATE_RE = re.compile(r"^(\d{4}-\d{2}-\d{2})-")
-
-
-class Variant(StrEnum):
-    FREE = "free"
-    PREMIUM = "premium"
-
-
-class Audience(StrEnum):
-    ALL = "all"
-    FREE = "free"
-    PREMIUM = "premium"
-
-    @property
-    def variants(self) -> tuple[Variant, ...]:
-        if self is Audience.ALL:
-            return (Variant.FREE, Variant.PREMIUM)
-        return (Variant(self.value),)
 
 
 FRONT_MATTER_KEYS = (

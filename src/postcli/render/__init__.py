@@ -18,7 +18,8 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 from markupsafe import Markup
 
 from postcli.config import Settings
-from postcli.issues import Issue, Variant
+from postcli.issues import Issue
+from postcli.model import Variant
 from postcli.render import markdown as md
 from postcli.render import mjml, templates
 

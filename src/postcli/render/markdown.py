@@ -22,7 +22,8 @@ from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 from markdown_it.tree import SyntaxTreeNode
 
-from postcli.issues import Issue, Variant, markdown
+from postcli.issues import Issue, markdown
+from postcli.model import Variant
 
 # (kind, url) -> url to send: kind is "img" or "a"; the caller knows assets_url and the site.
 UrlResolver = Callable[[str, str], str]
