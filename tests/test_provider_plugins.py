@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fakes.plugin import MERGE_TAG, TOKEN_VARIABLE
-from postcli import config, providers
+from postcli import config, providers, registry
 from postcli.check import check_issue, run_checks
 from postcli.model import Variant
 
@@ -36,17 +36,15 @@ TOKEN = "acme-tok-7f3c9e21b4d8a6"
 @pytest.fixture
 def acme_entry_point(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """`acme` installed as a separate package would install it: an entry point, nothing else."""
-    real = providers.entry_points
-    point = EntryPoint(name="acme", value="fakes.plugin:AcmeProvider", group=providers.GROUP)
+    real = registry.entry_points
+    point = EntryPoint(name="acme", value="fakes.plugin:AcmeProvider", group=registry.GROUP)
 
     def entry_points(*, group: str) -> list[EntryPoint]:
         found = list(real(group=group))
-        return [*found, point] if group == providers.GROUP else found
+        return [*found, point] if group == registry.GROUP else found
 
-    monkeypatch.setattr(providers, "entry_points", entry_points)
-    providers._loaded.cache_clear()
+    monkeypatch.setattr(registry, "entry_points", entry_points)
     yield
-    providers._loaded.cache_clear()
 
 
 def write_issue(root: Path) -> Path:

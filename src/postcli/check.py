@@ -192,7 +192,7 @@ def check_issue(
     path = resolve_issue_path(str(issue_arg), settings.issues_dir)
     issue, structure = load_tolerant(path)
     if unsubscribe_url is None:
-        from postcli.providers import unsubscribe_tags
+        from postcli.registry import unsubscribe_tags
 
         unsubscribe_url = (
             unsubscribe_tags().get(settings.provider) or settings.newsletter.unsubscribe_url
@@ -842,7 +842,7 @@ def _is_unsubscribe(href: str, settings: Settings, rendered_with: str | None) ->
     if rendered_with and href == rendered_with.strip():
         return True
     compact = href.replace(" ", "")
-    from postcli.providers import unsubscribe_tags  # every provider's, plug-ins' too
+    from postcli.registry import unsubscribe_tags  # every provider's, plug-ins' too
 
     for tag in unsubscribe_tags().values():
         if tag.replace(" ", "") in compact:

@@ -330,7 +330,7 @@ def secret(name: str) -> str | None:
 def secret_values() -> list[str]:
     """Every secret currently set, longest first, for redaction: the variables every known
     provider declares (built-in or plug-in; the registry knows them, this module does not)."""
-    from postcli.providers import secret_variables  # the one question config asks above it
+    from postcli.registry import secret_variables  # imports no provider
 
     values = {os.environ[name] for name in secret_variables() if os.environ.get(name)}
     return sorted(values, key=len, reverse=True)

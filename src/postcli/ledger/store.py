@@ -46,8 +46,12 @@ _LIVE = Mode.LIVE.value
 _UNFINISHED = (SendStatus.PENDING, SendStatus.SENDING, SendStatus.FAILED, SendStatus.SCHEDULED)
 
 
+# Words of SQLite's own error messages ("database is locked"), not ledger states.
+_BUSY_WORDS = ["locked", "busy"]
+
+
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return "locked" in str(exc) or "busy" in str(exc)
+    return any(word in str(exc) for word in _BUSY_WORDS)
 
 
 def _busy(path: Path) -> LedgerBusy:
@@ -373,11 +377,9 @@ class Ledger:
                 send_id,
             ),
         ).fetchone()
+        per_status = {status.value: row[status.value] or 0 for status in RecipientStatus}
         return RecipientCounts(
             total=row["total"] or 0,
-            pending=row["pending"] or 0,
-            sending=row["sending"] or 0,
-            sent=row["sent"] or 0,
-            failed=row["failed"] or 0,
             possibly_duplicate=row["possibly_duplicate"] or 0,
+            **per_status,
         )

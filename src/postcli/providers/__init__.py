@@ -1,80 +1,52 @@
-"""The provider registry: provider name -> provider class, and what each declares about itself.
+"""Constructing providers: name -> provider class -> provider, checked on the way.
 
-Providers join under the entry-point group `postcli.providers`, built-ins exactly as a third-party
-package would (see pyproject.toml and docs/providers/writing-a-provider.md):
-
-    [project.entry-points."postcli.providers"]
-    myesp = "postcli_myesp:MyEspProvider"
-
-`register()` adds one in-process (tests, embedding). The built-ins are also listed here, so a
-source tree that was never installed still finds them. Importing this module imports no provider;
-`info()` and `secret_variables()` load the classes they are asked about (once per process), so
-redaction and `check` know a plug-in's secrets and merge tag as well as a built-in's.
+Which providers exist and what they declare is `postcli.registry`'s (it imports no provider);
+this module loads the class, checks that it has the methods its kind needs (see
+`postcli.providers.base`), checks `[providers.NAME]` against the class's settings schema
+(every bad key at once), and constructs it. A plug-in joins under the entry-point group
+`postcli.providers`, as the built-ins do (see docs/providers/writing-a-provider.md).
 """
 
 from __future__ import annotations
 
-import logging
-from functools import cache
-from importlib import import_module
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from postcli.config import key_line
-from postcli.errors import ConfigError, PostcliError
-from postcli.providers.base import (
-    CAMPAIGN_METHODS,
-    RECIPIENT_METHODS,
-    Features,
-    Provider,
-    ProviderInfo,
-    SettingsSchema,
+from postcli.errors import ConfigError
+from postcli.providers.base import CAMPAIGN_METHODS, RECIPIENT_METHODS, Features, Provider
+from postcli.registry import (
+    GROUP,
+    load_target,
+    names,
+    register,
+    registered,
+    secret_variables,
+    targets,
+    unregister,
+    unsubscribe_tags,
 )
 
 if TYPE_CHECKING:
     from postcli.config import Settings
 
-GROUP = "postcli.providers"
-
-log = logging.getLogger("postcli.providers")
-
-# Fallback for an uninstalled source tree; entry points win when both exist.
-_BUILTINS = {
-    "file": "postcli.providers.file:FileProvider",
-    "smtp": "postcli.providers.smtp:SmtpProvider",
-    "buttondown": "postcli.providers.buttondown:ButtondownProvider",
-    "resend": "postcli.providers.resend:ResendProvider",
-    "mailchimp": "postcli.providers.mailchimp:MailchimpProvider",
-    "listmonk": "postcli.providers.listmonk:ListmonkProvider",
-}
-_registered: dict[str, type[Provider]] = {}
+__all__ = [
+    "GROUP",
+    "create",
+    "names",
+    "provider_class",
+    "register",
+    "secret_variables",
+    "unregister",
+    "unsubscribe_tags",
+]
 
 
-def register(name: str, cls: type[Provider]) -> None:
-    """Make `cls` the provider called `name` in this process."""
-    _registered[name] = cls
-    _loaded.cache_clear()
-
-
-def unregister(name: str) -> None:
-    _registered.pop(name, None)
-    _loaded.cache_clear()
-
-
-def _targets() -> dict[str, str]:
-    found = dict(_BUILTINS)
-    for ep in entry_points(group=GROUP):
-        found[ep.name] = ep.value
-    return found
-
-
-def names() -> list[str]:
-    """Every provider name known here, sorted."""
-    return sorted({*_targets(), *_registered})
-
-
-def _conforms(name: str, target: str, cls: object) -> type[Provider]:
-    """`cls` if it is a provider class with the methods its kind needs; ConfigError if not."""
+def _conforms(name: str, target: str, cls: object, *, checked: bool = True) -> type[Provider]:
+    """`cls` if it is a provider class with the methods its kind needs; ConfigError if not.
+    A class registered in-process is trusted as it is (`checked=False`)."""
+    if not checked and isinstance(cls, type):
+        trusted: type[Provider] = cls
+        return trusted
     features = getattr(cls, "features", None)
     if not isinstance(cls, type) or not isinstance(features, Features):
         raise ConfigError(
@@ -93,24 +65,12 @@ def _conforms(name: str, target: str, cls: object) -> type[Provider]:
     return provider
 
 
-@cache
-def _loaded(name: str, target: str) -> type[Provider]:
-    module_name, _, attr = target.partition(":")
-    try:
-        cls: object = getattr(import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(
-            f"provider '{name}' cannot be loaded ({target}): {exc}",
-            hint="reinstall the package that provides it",
-        ) from exc
-    return _conforms(name, target, cls)
-
-
 def provider_class(name: str, settings: Settings | None = None) -> type[Provider]:
     """The class registered as `name`; ConfigError naming [provider] name when unknown."""
-    if name in _registered:
-        return _registered[name]
-    target = _targets().get(name)
+    cls = registered(name)
+    if cls is not None:
+        return _conforms(name, f"{cls.__module__}:{cls.__qualname__}", cls, checked=False)
+    target = targets().get(name)
     if target is None:
         path = settings.path if settings else None
         line = None
@@ -122,42 +82,14 @@ def provider_class(name: str, settings: Settings | None = None) -> type[Provider
             line=line,
             hint=f"known providers: {', '.join(names())}; others install as plug-ins",
         )
-    return _loaded(name, target)
-
-
-def _info_of(name: str, cls: type[Provider]) -> ProviderInfo:
-    # A plug-in may leave out what it has none of: no secrets, no merge tag, no schema.
-    secrets: tuple[str, ...] = tuple(getattr(cls, "secret_variables", ()))
-    tag: str | None = getattr(cls, "unsubscribe_tag", None)
-    schema: SettingsSchema | None = getattr(cls, "settings_schema", None)
-    return ProviderInfo(name, secrets, tag, schema)
-
-
-def info(name: str) -> ProviderInfo:
-    """What the provider called `name` declares about itself (loading its class)."""
-    return _info_of(name, provider_class(name))
-
-
-def infos() -> list[ProviderInfo]:
-    """What every provider that loads declares; one that does not load is left out (and says
-    why once, in the log): redaction must not fail because a plug-in is broken."""
-    found: list[ProviderInfo] = []
-    for name in names():
-        try:
-            found.append(info(name))
-        except PostcliError as error:
-            log.debug("provider %s: %s", name, error)
-    return found
-
-
-def secret_variables() -> tuple[str, ...]:
-    """The environment variables holding any known provider's secrets."""
-    return tuple(dict.fromkeys(v for i in infos() for v in i.secret_variables))
-
-
-def unsubscribe_tags() -> dict[str, str]:
-    """Provider name -> its unsubscribe merge tag, for every provider that has one."""
-    return {i.name: i.unsubscribe_tag for i in infos() if i.unsubscribe_tag}
+    try:
+        loaded = load_target(target)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"provider '{name}' cannot be loaded ({target}): {exc}",
+            hint="reinstall the package that provides it",
+        ) from exc
+    return _conforms(name, target, loaded)
 
 
 def create(settings: Settings, name: str | None = None, *, client: object = None) -> Provider:
@@ -165,7 +97,7 @@ def create(settings: Settings, name: str | None = None, *, client: object = None
     `httpx.Client` the caller may supply (tests pass one on a mock transport)."""
     chosen = name or settings.provider
     cls = provider_class(chosen, settings)
-    schema = _info_of(chosen, cls).settings_schema
+    schema = getattr(cls, "settings_schema", None)  # a plug-in may check its table itself
     if schema is not None:
         from postcli.providers._settings import check_table
 

@@ -17,7 +17,7 @@ A provider is one of three kinds, and says which in its `features`:
 `is_recipient_provider`, `is_campaign_provider` and `is_self_gated` are the guards `send`
 branches on; the registry checks when it loads a class that it has the methods its kind needs.
 What a provider declares about itself as class attributes (secret variables, merge tag,
-settings schema) the registry (`postcli.providers`) reads as its `ProviderInfo`.
+settings schema) is what `postcli.registry` and `postcli.providers` read.
 
 Provider errors are the `ProviderRefused` (exit 3) and `ProviderUnavailable` (exit 4) of
 `postcli.errors`; a provider never lets a library's exception escape. This module imports neither
@@ -52,7 +52,6 @@ __all__ = [
     "Features",
     "Key",
     "Provider",
-    "ProviderInfo",
     "ProviderRefused",
     "ProviderUnavailable",
     "RecipientProvider",
@@ -91,18 +90,6 @@ class Key:
 
 # The allowed keys of a provider's `[providers.NAME]` table.
 SettingsSchema = Mapping[str, Key]
-
-
-@dataclass(frozen=True)
-class ProviderInfo:
-    """What a provider declares about itself, for the parts of postcli that never construct it:
-    redaction (`secret_variables`), `check`'s unsubscribe-link detection (`unsubscribe_tag`) and
-    the settings check (`settings_schema`; None: the provider checks its table itself)."""
-
-    name: str
-    secret_variables: tuple[str, ...] = ()
-    unsubscribe_tag: str | None = None
-    settings_schema: SettingsSchema | None = None
 
 
 def content_hash(email: RenderedEmail, salt: str = "") -> str:

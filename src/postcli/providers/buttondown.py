@@ -19,6 +19,7 @@ import httpx
 from postcli.model import RemoteStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, short_key
 from postcli.providers.base import Campaign, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 API_KEY = "BUTTONDOWN_API_KEY"
 
@@ -35,8 +36,8 @@ class ButtondownProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "buttondown"
     title: ClassVar[str] = "Buttondown"
-    unsubscribe_tag: ClassVar[str | None] = "{{ unsubscribe_url }}"
-    secret_variables: ClassVar[tuple[str, ...]] = (API_KEY,)
+    unsubscribe_tag: ClassVar[str | None] = builtin("buttondown").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("buttondown").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema("buttondown")
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.buttondown.com/v1"
     IDEMPOTENCY_HEADER: ClassVar[str] = "X-Idempotency-Key"

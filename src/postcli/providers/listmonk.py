@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from postcli.model import RemoteStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, issue_of
 from postcli.providers.base import Campaign, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 API_USER = "LISTMONK_API_USER"
 API_TOKEN = "LISTMONK_API_TOKEN"
@@ -32,8 +33,8 @@ class ListmonkProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "listmonk"
     title: ClassVar[str] = "listmonk"
-    unsubscribe_tag: ClassVar[str | None] = "{{ UnsubscribeURL }}"
-    secret_variables: ClassVar[tuple[str, ...]] = (API_USER, API_TOKEN)
+    unsubscribe_tag: ClassVar[str | None] = builtin("listmonk").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("listmonk").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "listmonk",
         audiences=True,

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from postcli.model import RemoteStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc
 from postcli.providers.base import Campaign, Key, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 log = logging.getLogger("postcli.providers.mailchimp")
 
@@ -56,8 +57,8 @@ class MailchimpProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "mailchimp"
     title: ClassVar[str] = "Mailchimp"
-    unsubscribe_tag: ClassVar[str | None] = "*|UNSUB|*"
-    secret_variables: ClassVar[tuple[str, ...]] = (API_KEY,)
+    unsubscribe_tag: ClassVar[str | None] = builtin("mailchimp").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("mailchimp").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "mailchimp",
         list_id=Key((str,), "'list_id' in [providers.mailchimp] must be the audience id (text)"),

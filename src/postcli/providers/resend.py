@@ -18,6 +18,7 @@ from uuid import uuid4
 from postcli.model import RemoteStatus, SendStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, short_key
 from postcli.providers.base import Campaign, Delivery, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 API_KEY = "RESEND_API_KEY"
 PAGE = 100  # broadcasts per look-up page: Resend's largest
@@ -33,8 +34,8 @@ class ResendProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "resend"
     title: ClassVar[str] = "Resend"
-    unsubscribe_tag: ClassVar[str | None] = "{{{RESEND_UNSUBSCRIBE_URL}}}"
-    secret_variables: ClassVar[tuple[str, ...]] = (API_KEY,)
+    unsubscribe_tag: ClassVar[str | None] = builtin("resend").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("resend").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "resend",
         audiences=True,

@@ -27,6 +27,7 @@ from postcli.providers._settings import (
     subscribers_path,
 )
 from postcli.providers.base import Accepted, Features, Key, SettingsSchema
+from postcli.registry import builtin
 
 if TYPE_CHECKING:
     from postcli.providers.smtp_session import Security, SmtpSession
@@ -81,7 +82,7 @@ class SmtpProvider:
     name: ClassVar[str] = "smtp"
     features: ClassVar[Features] = Features(per_recipient=True)
     unsubscribe_tag: ClassVar[str | None] = None
-    secret_variables: ClassVar[tuple[str, ...]] = (PASSWORD_VARIABLE,)
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("smtp").secret_variables
     settings_schema: ClassVar[SettingsSchema] = {
         "host": Key((str,), "[providers.smtp] needs 'host', the SMTP server's name"),
         "port": Key((int,), "'port' in [providers.smtp] must be a port number like 587"),

@@ -157,7 +157,7 @@ def send_one(
     `send --due`. A send scheduled in the ledger is sent; one sent already, or scheduled on the
     provider itself, is left alone; an interrupted one is finished.
 
-    When another process holds the issue (after `lock_wait` seconds), the report says "busy"
+    When another process holds the issue (after `lock_wait` seconds), the report says BUSY
     and nothing happens, as overlapping cron runs need; with `skip_if_busy=False` that raises
     SendInProgress instead."""
     options = SendOptions(variant=variant, now=True, due=True)

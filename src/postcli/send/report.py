@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,18 +26,9 @@ class VariantReport:
     message: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "variant": self.variant,
-            "action": self.action,
-            "total": self.total,
-            "sent": self.sent,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "failures": [{"email": e, "error": why} for e, why in self.failures],
-            "possibly_duplicated": self.possibly_duplicated,
-            "remote_id": self.remote_id,
-            "message": self.message,
-        }
+        data = dataclasses.asdict(self)  # the fields, in their order
+        data["failures"] = [{"email": e, "error": why} for e, why in self.failures]
+        return data
 
 
 @dataclass
