@@ -46,12 +46,9 @@ _LIVE = Mode.LIVE.value
 _UNFINISHED = (SendStatus.PENDING, SendStatus.SENDING, SendStatus.FAILED, SendStatus.SCHEDULED)
 
 
-# Words of SQLite's own error messages ("database is locked"), not ledger states.
-_BUSY_WORDS = ["locked", "busy"]
-
-
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return any(word in str(exc) for word in _BUSY_WORDS)
+    """SQLITE_BUSY or SQLITE_LOCKED (with any extended code): another process holds the file."""
+    return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _busy(path: Path) -> LedgerBusy:
