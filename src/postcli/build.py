@@ -13,7 +13,7 @@ from postcli.config import Settings
 from postcli.fs import write_atomic
 from postcli.issues import Issue, Variant, load_issue, resolve_issue_path
 from postcli.render import RenderedEmail, meta_json, render_issue
-from postcli.render.markdown import UrlResolver
+from postcli.render.body import UrlResolver
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,12 @@ from types import TracebackType
 from typing import Literal
 
 from postcli.errors import PostcliError, ProviderRefused, ProviderUnavailable
+from postcli.net import LOOPBACK_HOSTS as _LOOPBACK
 
 log = logging.getLogger("postcli.smtp")
 
 Security = Literal["none", "starttls", "tls"]
 SECURITY_MODES: tuple[Security, ...] = ("none", "starttls", "tls")
-
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 class SmtpError(PostcliError):
