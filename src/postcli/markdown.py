@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from markdown_it import MarkdownIt
@@ -61,10 +61,11 @@ class _SchemeLinkify:
 
     _pretest = re.compile(r"[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
-    def __init__(self) -> None:
+    @cached_property
+    def _linkify(self) -> Any:
         from linkify_it import LinkifyIt
 
-        self._linkify = LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": False})
+        return LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": False})
 
     def pretest(self, text: str) -> bool:
         return ("//" in text or "mailto:" in text) and bool(self._pretest.search(text))
