@@ -77,7 +77,7 @@ def status(
                     "; ".join(notes),
                 )
             )
-        from postcli.render.markdown import display_width  # Hangul ids take two columns each
+        from postcli.render.text import display_width  # Hangul ids take two columns each
 
         widths = [max(display_width(r[i]) for r in table) for i in range(len(table[0]) - 1)]
         for r in table:

@@ -34,13 +34,12 @@ from postcli.errors import (
     SmtpRefused,
     SmtpTemporaryError,
 )
+from postcli.net import LOOPBACK_HOSTS as _LOOPBACK
 
 log = logging.getLogger("postcli.smtp")
 
 Security = Literal["none", "starttls", "tls"]
 SECURITY_MODES: tuple[Security, ...] = ("none", "starttls", "tls")
-
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 class _Dropped(Exception):
