@@ -49,8 +49,10 @@ LAYERS: dict[str, int] = {
     "preview": 7,
     "send": 7,
     "cron": 7,
+    "agenda": 7,  # the issue files and the ledger read once for the planner
     # 8: send --due runs send for every due issue
     "due": 8,
+    "unschedule": 8,  # postcli unschedule: the planner's rows, the ledger, the provider
     # 9: the command line, and python -m postcli on top of it
     "cli": 9,
     "__main__": 10,

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from postcli.ledger import (
+    SCHEMA_VERSION,
     Ledger,
     SendInProgress,
     issue_lock,
@@ -33,7 +34,7 @@ def ledger(tmp_path: Path) -> Ledger:
 def test_schema_is_wal_and_versioned(ledger: Ledger) -> None:
     db = sqlite3.connect(ledger.path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     columns = {row[1] for row in db.execute("PRAGMA table_info(sends)")}
     assert {"scheduled_for", "remote_id", "content_hash", "mode", "status"} <= columns
     db.close()

@@ -1,32 +1,38 @@
 """`postcli send --due`: the cron entry point. Sends every (issue, variant) whose time has come
 and that the ledger has not sent, exactly once, however runs overlap or crash.
 
-Where the times come from, per (issue, variant) and the configured provider:
-- a send scheduled locally in the ledger (`postcli send ISSUE --at T` with a provider that has
-  no scheduler of its own): its `scheduled_for`;
-- otherwise the issue's `send_at`, for variants the ledger has no live send of.
-
-What is done: `schedule.decide` (pure) says send, wait, stale or done; each send goes through
-`send.send_one`, which waits at most half a second for the issue's lock (`postcli status`
-takes it for an instant to see whether a send is running): an overlapping run that holds it
-is left to finish, and this run says so. A send handed to a provider's own scheduler is the
-provider's to send; if the issue was edited after that, this run reports it (exit 1), because
-the provider would send the old text.
+What is done: `postcli.agenda` reads the issue files and the ledger once and the pure planner
+(`schedule.plan`) gives every (issue, variant) its state and cron action, the very rows
+`postcli status` shows. For local schedules the file is the truth: the send_at it says now
+(else the time of `send --at`), and the text it has now. Drafts and held issues are skipped and
+listed; stale ones reported. Each send goes through `send.send_one`, which waits at most half a
+second for the issue's lock (`postcli status` takes it for an instant to see whether a send is
+running): an overlapping run that holds it is left to finish, and this run says so. A send
+handed to a provider's own scheduler is the provider's to send; if the issue was edited after
+that, this run reports it (exit 1) until `postcli send ISSUE` moves the campaign.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from postcli import schedule
 from postcli.config import Settings
-from postcli.errors import ExitCode, PostcliError, SendInProgress
-from postcli.issues import Issue, iter_issue_files, load_issue
-from postcli.ledger import Ledger, SendRecord
-from postcli.model import DueOutcome, Edition, Outcome, SendStatus, Variant
+from postcli.errors import ExitCode, PostcliError, ScheduledTextChanged, SendInProgress
+from postcli.issues import Issue
+from postcli.ledger import SendRecord
+from postcli.model import (
+    CronAction,
+    DueOutcome,
+    Edition,
+    Outcome,
+    PlanAction,
+    ScheduleState,
+    Variant,
+)
 from postcli.times import utc_now
 
 if TYPE_CHECKING:
@@ -102,73 +108,53 @@ def run_due(
 ) -> DueReport:
     """Send what is due now; never asks, never waits out another run's send."""
     from postcli import providers
+    from postcli.agenda import gather
+    from postcli.send.plan import schedules_natively
 
     if send_one is None:
         from postcli.send import send_one as default_send_one
 
         send_one = default_send_one
     moment = (now or utc_now()).astimezone(UTC)
-    provider_name = providers.create(settings, client=client).name
+    provider = providers.create(settings, client=client)
     report = DueReport()
-    issues = _load_issues(settings, report)
-    max_lateness = timedelta(hours=settings.schedule.max_lateness_hours)
-
-    planned: list[schedule.Planned] = []
-    done: set[tuple[str, Variant]] = set()
-    handed_over: list[tuple[Issue, SendRecord]] = []
-    with Ledger.open(settings.state_dir) as ledger:
-        for issue in issues.values():
-            for variant in issue.front.audience.variants:
-                record = ledger.current(issue.id, variant, provider_name)
-                scheduled = record is not None and record.status is SendStatus.SCHEDULED
-                if record is not None and record.status is SendStatus.SENT:
-                    done.add((issue.id, variant))
-                elif record is not None and scheduled and record.remote_id:
-                    done.add((issue.id, variant))
-                    handed_over.append((issue, record))
-                elif record is not None and scheduled:
-                    assert record.scheduled_for is not None
-                    planned.append(schedule.Planned(issue.id, variant, record.scheduled_for))
-                elif (
-                    record is not None
-                    and record.scheduled_for is not None
-                    and record.remote_id is None
-                ):
-                    # A local schedule a killed or failed run left unfinished: its time still
-                    # stands (the issue may have no send_at of its own, only `--at`).
-                    planned.append(schedule.Planned(issue.id, variant, record.scheduled_for))
-                elif issue.front.send_at is not None:
-                    at = schedule.resolve(issue.front.send_at, settings.newsletter.tz).utc
-                    planned.append(schedule.Planned(issue.id, variant, at))
-        # A locally scheduled send of an issue whose file is gone or broken is a problem too.
-        for record in ledger.latest_live():
-            orphan = record.issue_id not in issues and record.status is SendStatus.SCHEDULED
-            if orphan and record.remote_id is None and record.provider == provider_name:
-                report.items.append(
-                    DueItem(
-                        record.issue_id,
-                        record.variant,
-                        record.scheduled_for,
-                        DueOutcome.BROKEN,
-                        "scheduled, but the issue file is missing or cannot be read",
-                        ExitCode.INPUT,
-                    )
-                )
-
-    for issue, record in handed_over:
-        _check_unchanged(settings, issue, record, report, client)
-
-    for decision in schedule.decide(planned, done, moment, max_lateness, late_ok=late_ok):
-        item = decision.planned
-        if decision.action is schedule.Action.WAIT:
+    agenda = gather(
+        settings,
+        moment,
+        provider=provider.name,
+        native=schedules_natively(provider),
+        late_ok=late_ok,
+    )
+    issues = agenda.issues
+    for record in agenda.orphans:
+        report.items.append(
+            DueItem(
+                record.issue_id,
+                record.variant,
+                record.scheduled_for,
+                DueOutcome.BROKEN,
+                "scheduled, but the issue file is missing or cannot be read",
+                ExitCode.INPUT,
+            )
+        )
+    for row in agenda.rows:
+        if row.state is ScheduleState.SCHEDULED:
+            record = agenda.records[row.key]
+            _check_unchanged(settings, issues[row.issue_id], record, report, client)
+        if row.cron is CronAction.WAIT:
             report.waiting += 1
-        elif decision.action is schedule.Action.STALE:
-            hours = decision.late_by.total_seconds() / 3600
+        elif row.cron is CronAction.SKIP and row.state is ScheduleState.DRAFT:
+            report.items.append(
+                DueItem(row.issue_id, row.variant, row.at, DueOutcome.DRAFT, row.note)
+            )
+        elif row.cron is CronAction.SKIP:
+            assert row.at is not None
+            hours = (moment - row.at).total_seconds() / 3600
             report.items.append(
                 DueItem(
-                    item.issue_id,
-                    item.variant,
-                    item.at,
+                    row.issue_id,
+                    row.variant,
+                    row.at,
                     DueOutcome.STALE,
                     f"due {hours:.1f} h ago, past the maximum lateness of "
                     f"{settings.schedule.max_lateness_hours:g} h; not sent "
@@ -176,43 +162,28 @@ def run_due(
                     ExitCode.INPUT,
                 )
             )
-        elif decision.action is schedule.Action.SEND:
-            issue = issues[item.issue_id]
-            if dry_run:
-                report.items.append(
-                    DueItem(
-                        item.issue_id, item.variant, item.at, DueOutcome.DRY_RUN, "would send now"
-                    )
-                )
-                continue
+        elif row.cron is CronAction.SEND and dry_run:
             report.items.append(
-                _send(settings, issue, item, send_one, progress=progress, client=client)
+                DueItem(row.issue_id, row.variant, row.at, DueOutcome.DRY_RUN, "would send now")
+            )
+        elif row.cron is CronAction.SEND:
+            issue = issues[row.issue_id]
+            report.items.append(
+                _send(settings, issue, row, send_one, progress=progress, client=client)
             )
     return report
-
-
-def _load_issues(settings: Settings, report: DueReport) -> dict[str, Issue]:
-    issues: dict[str, Issue] = {}
-    for path in iter_issue_files(settings.issues_dir):
-        try:
-            issues[path.stem] = load_issue(path)
-        except PostcliError as error:
-            # A draft being written may be broken for a while: say so, but it blocks nothing.
-            log.warning("skipping %s: %s", path.name, error)
-    return issues
 
 
 def _send(
     settings: Settings,
     issue: Issue,
-    item: schedule.Planned,
+    item: schedule.Row,
     send_one: SendOne,
     *,
     progress: Progress | None,
     client: object,
 ) -> DueItem:
     variant = item.variant
-    assert isinstance(variant, Variant), "only a variant has a send time of its own"
     busy, failed = DueOutcome.BUSY, DueOutcome.FAILED
     try:
         result = send_one(settings, str(issue.path), variant, progress=progress, client=client)
@@ -245,38 +216,50 @@ def _check_unchanged(
     report: DueReport,
     client: object,
 ) -> None:
-    """A campaign scheduled on the provider carries the text it was given: an edit since then
-    would not go out. Say so loudly, every run, until someone acts."""
-    from postcli.errors import ScheduledTextChanged
+    """A campaign scheduled on the provider carries the text and time it was given: an edit
+    since then does not reach it until `postcli send ISSUE` moves it. Say so loudly, every run,
+    until someone does."""
     from postcli.send import SendOptions, plan_send
 
     variant = record.variant if isinstance(record.variant, Variant) else None
     try:
-        plan_send(
-            settings,
-            str(issue.path),
-            SendOptions(variant=variant, dry_run=True),
-            client=client,
+        plan = plan_send(
+            settings, str(issue.path), SendOptions(variant=variant, dry_run=True), client=client
         )
-    except ScheduledTextChanged as changed:
-        report.items.append(
-            DueItem(
-                issue.id,
-                record.variant,
-                record.scheduled_for,
-                DueOutcome.CHANGED,
-                f"{changed.message} ({changed.hint})",
-                ExitCode.INPUT,
-            )
+    except ScheduledTextChanged as changed:  # the file now says "now": a person decides
+        item = DueItem(
+            issue.id,
+            record.variant,
+            record.scheduled_for,
+            DueOutcome.CHANGED,
+            f"{changed.message} ({changed.hint})",
+            ExitCode.INPUT,
         )
+        report.items.append(item)
+        return
     except PostcliError as error:
-        report.items.append(
-            DueItem(
-                issue.id,
-                record.variant,
-                record.scheduled_for,
-                DueOutcome.FAILED,
-                f"scheduled on the provider, but the issue no longer renders: {error}",
-                error.exit_code,
-            )
+        item = DueItem(
+            issue.id,
+            record.variant,
+            record.scheduled_for,
+            DueOutcome.FAILED,
+            f"scheduled on the provider, but the issue no longer renders: {error}",
+            error.exit_code,
         )
+        report.items.append(item)
+        return
+    plan.provider.close()
+    for v in plan.variants:
+        if v.action is PlanAction.MOVE:
+            report.items.append(
+                DueItem(
+                    issue.id,
+                    record.variant,
+                    record.scheduled_for,
+                    DueOutcome.CHANGED,
+                    f"the issue changed after it was scheduled on the provider (campaign "
+                    f"{record.remote_id}), which would send the old version ({v.reason}); "
+                    f"run 'postcli send {issue.id}' to update it",
+                    ExitCode.INPUT,
+                )
+            )

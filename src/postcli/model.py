@@ -97,6 +97,7 @@ class PlanAction(StrEnum):
     SEND = "send"
     SCHEDULE = "schedule"
     RESUME = "resume"
+    MOVE = "move"  # a schedule that no longer matches the file: follow the file
     ALREADY = "already"
     TEST = "test"
 
@@ -106,6 +107,7 @@ class Outcome(StrEnum):
 
     SENT = "sent"
     SCHEDULED = "scheduled"
+    MOVED = "moved"
     ALREADY = "already"
     FAILED = "failed"
     TEST = "test"
@@ -124,6 +126,7 @@ class DueOutcome(StrEnum):
     FAILED = "failed"
     CHANGED = "changed"
     BROKEN = "broken"
+    DRAFT = "draft"
     DRY_RUN = "dry-run"
     TEST = "test"
 
@@ -140,3 +143,34 @@ class ViewState(StrEnum):
     IN_PROGRESS = "in progress"
     INTERRUPTED = "interrupted"
     OVERDUE = "overdue"
+
+
+class ScheduleState(StrEnum):
+    """What `postcli status` shows for one (issue, variant), and what `send --due` acts on (the
+    table in docs/scheduling.md)."""
+
+    DRAFT = "draft"
+    UPCOMING = "upcoming"
+    SCHEDULED = "scheduled"
+    DUE = "due"
+    OVERDUE = "overdue"
+    STALE = "stale"
+    HELD = "held"
+    SENDING = "sending"
+    INTERRUPTED = "interrupted"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def problem(self) -> bool:
+        """`postcli status` exits 1 when it shows one of these."""
+        return self in (ScheduleState.FAILED, ScheduleState.OVERDUE, ScheduleState.STALE)
+
+
+class CronAction(StrEnum):
+    """What the next `send --due` does with one (issue, variant)."""
+
+    SEND = "send"  # sends it (or finishes or retries it) now
+    WAIT = "wait"  # its time has not come
+    SKIP = "skip"  # a draft, stale, or broken: reported, not sent
+    NONE = "none"  # nothing: sent, held, running, or the provider's to send

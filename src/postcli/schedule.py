@@ -1,5 +1,9 @@
 """When things are due: pure functions of (issues, what the ledger says, now).
 
+`plan` is the one planner: for every (issue, variant) it gives the state `postcli status` shows
+and the action the next `send --due` takes (`postcli.due` carries out exactly these actions), so
+status is what cron will do. `decide` is the older, time-only view of the same rules.
+
 Owns the meaning of `send_at`: an aware time stands as written; a naive one is wall-clock time in
 `newsletter.timezone`. Daylight-saving changes are handled the way a person reading a calendar
 expects: a time that does not exist (the clocks jump forward over it) is moved forward by the
@@ -16,7 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from postcli.model import Variant
+from postcli.model import CronAction, ScheduleState, SendStatus, Variant
+
+# A time this far past is still "due" (cron, every 5 minutes by default, has had two chances);
+# later than that it is "overdue" until `[schedule] max_lateness`, then "stale".
+DUE_GRACE = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,183 @@ def decide(
             stale = late > max_lateness and not late_ok
             decisions.append(Decision(item, Action.STALE if stale else Action.SEND, late))
     return decisions
+
+
+@dataclass(frozen=True)
+class IssueTimes:
+    """What the planner needs of one issue file."""
+
+    issue_id: str
+    variants: tuple[Variant, ...]
+    send_at: datetime | None  # aware UTC (resolved); None: no send_at
+    draft: bool = False
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerFacts:
+    """What the ledger says of one (issue, variant) for the configured provider."""
+
+    status: SendStatus
+    scheduled_for: datetime | None = None  # aware UTC
+    remote_id: str | None = None
+    sent_at: datetime | None = None
+    error: str | None = None
+    done: int = 0  # recipients sent
+    total: int = 0  # recipients recorded
+    running: bool = False  # a process holds the issue's lock right now
+    provider: str | None = None  # the provider of that send, when not the configured one
+
+
+@dataclass(frozen=True)
+class Timing:
+    provider: str
+    native: bool  # the provider schedules future sends itself
+    max_lateness: timedelta
+    late_ok: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """One (issue, variant): its state, its time, and what the next `send --due` does."""
+
+    issue_id: str
+    variant: Variant
+    state: ScheduleState
+    at: datetime | None  # aware UTC: when it goes (or went) out
+    provider: str
+    cron: CronAction
+    note: str
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    title: str = ""
+
+    @property
+    def problem(self) -> bool:
+        return self.state.problem
+
+    @property
+    def key(self) -> tuple[str, Variant]:
+        return (self.issue_id, self.variant)
+
+
+def plan(
+    issues: Iterable[IssueTimes],
+    ledger: dict[tuple[str, Variant], LedgerFacts],
+    held: set[tuple[str, Variant]],
+    now: datetime,
+    timing: Timing,
+) -> list[Row]:
+    """The state of every (issue, variant) that has a time or a ledger record, oldest first."""
+    if now.tzinfo is None:
+        raise ValueError("now must be an aware datetime")
+    rows = []
+    for issue in issues:
+        for variant in issue.variants:
+            key = (issue.issue_id, variant)
+            row = _one(issue, variant, ledger.get(key), key in held, now, timing)
+            if row is not None:
+                rows.append(row)
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(rows, key=lambda r: (r.at or far, r.issue_id, r.variant))
+
+
+def _one(
+    issue: IssueTimes,
+    variant: Variant,
+    facts: LedgerFacts | None,
+    held: bool,
+    now: datetime,
+    timing: Timing,
+) -> Row | None:
+    def row(state: ScheduleState, at: datetime | None, cron: CronAction, note: str) -> Row:
+        done, total = (facts.done, facts.total) if facts else (0, 0)
+        error = facts.error if facts and state is ScheduleState.FAILED else None
+        return Row(
+            issue.issue_id,
+            variant,
+            state,
+            at,
+            timing.provider,
+            cron,
+            note,
+            done,
+            total,
+            error,
+            issue.title,
+        )
+
+    status = facts.status if facts else None
+    if facts is not None and status is SendStatus.SENT:
+        return row(ScheduleState.SENT, facts.sent_at, CronAction.NONE, "sent; nothing to do")
+    if facts is not None and facts.running:
+        return row(
+            ScheduleState.SENDING,
+            facts.scheduled_for or issue.send_at,
+            CronAction.NONE,
+            "a postcli run is sending it now",
+        )
+    if held:
+        return row(
+            ScheduleState.HELD,
+            issue.send_at,
+            CronAction.NONE,
+            "unscheduled; nothing sends it until 'postcli send ISSUE'",
+        )
+    if facts is not None and status is SendStatus.SCHEDULED and facts.remote_id:
+        note = f"the provider sends it (campaign {facts.remote_id})"
+        if issue.draft:
+            note += "; the file now says draft: run 'postcli unschedule' to stop it"
+        return row(ScheduleState.SCHEDULED, facts.scheduled_for, CronAction.NONE, note)
+    if issue.draft:
+        if issue.send_at is None and facts is None:
+            return None
+        return row(
+            ScheduleState.DRAFT,
+            issue.send_at,
+            CronAction.SKIP,
+            "draft: true; cron skips it until the line is deleted",
+        )
+    # The file is the truth for local schedules: its send_at wins over the time recorded when
+    # it was scheduled; a schedule from `send --at` stands for a file without one.
+    at = issue.send_at or (facts.scheduled_for if facts is not None else None)
+    come = at is not None and at <= now
+    late = now - at if at is not None else timedelta(0)
+    stale = come and late > timing.max_lateness
+    cron = CronAction.SEND if come and (not stale or timing.late_ok) else CronAction.WAIT
+    if come and stale and not timing.late_ok:
+        cron = CronAction.SKIP
+    if at is None:
+        cron = CronAction.NONE
+    if facts is not None and status in (SendStatus.SENDING, SendStatus.PENDING):
+        interrupted = facts.total > 0 or status is SendStatus.SENDING
+        if interrupted or at is None:
+            note = "cut off; the next 'postcli send --due' finishes it"
+            if at is None:
+                note = "cut off; run 'postcli send ISSUE' to finish it"
+            elif cron is CronAction.WAIT:
+                note = "cut off; finished when its time comes"
+            return row(ScheduleState.INTERRUPTED, at, cron, note)
+    if facts is not None and status is SendStatus.FAILED:
+        note = "failed; the next 'postcli send --due' tries again"
+        if cron is not CronAction.SEND:
+            note = "failed; fix it, then run 'postcli send ISSUE' again"
+        return row(ScheduleState.FAILED, at, cron, note)
+    if at is None:
+        return None
+    if not come:
+        return row(ScheduleState.UPCOMING, at, cron, "cron sends it then")
+    hours = late.total_seconds() / 3600
+    if stale:
+        note = (
+            f"{hours:.1f} h late, past max_lateness; cron will not send it "
+            "(send it with --late-ok, or remove its send_at)"
+        )
+        return row(ScheduleState.STALE, at, cron, note)
+    if late > DUE_GRACE:
+        return row(ScheduleState.OVERDUE, at, cron, "late: is cron running? the next run sends it")
+    return row(ScheduleState.DUE, at, cron, "the next 'postcli send --due' sends it")
 
 
 def cron_schedule(every: str) -> str:

@@ -184,6 +184,10 @@ class ButtondownFake(FakeProvider):
             if email["status"] == "scheduled":
                 self._drop_schedule(email)
                 email["status"] = "draft"
+        elif publish_date is not None and email["status"] == "scheduled" and status is None:
+            # A scheduled email whose publish_date changes is moved (Buttondown reschedules it).
+            self._drop_schedule(email)
+            self._set_status(email, "scheduled", publish_date)
         elif publish_date is not None:
             email["publish_date"] = publish_date
         if status is not None and status != email["status"]:

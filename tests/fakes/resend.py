@@ -32,6 +32,7 @@ class ResendFake(FakeProvider):
         Route("GET", r"/broadcasts/(?P<broadcast_id>[^/]+)", "retrieve"),
         Route("PATCH", r"/broadcasts/(?P<broadcast_id>[^/]+)", "update", body="update_broadcast"),
         Route("POST", r"/broadcasts/(?P<broadcast_id>[^/]+)/send", "send", body="send_broadcast"),
+        Route("DELETE", r"/broadcasts/(?P<broadcast_id>[^/]+)", "delete"),
         Route("POST", r"/emails", "send_email", body="send_email", idempotent=True),
     )
 
@@ -163,6 +164,17 @@ class ResendFake(FakeProvider):
             data.pop("audience_id", None)
         broadcast.update(data)
         return 200, {"id": broadcast_id, "object": "broadcast"}
+
+    def delete(self, record: Recorded, broadcast_id: str) -> tuple[int, Any]:
+        """Resend deletes drafts, and scheduled broadcasts, whose delivery it then cancels."""
+        broadcast = self._get(broadcast_id)
+        if broadcast["status"] not in ("draft", "scheduled"):
+            raise Answer(*self._invalid([("status", f"the broadcast is {broadcast['status']}")]))
+        del self.objects[broadcast_id]
+        self.deliveries = [
+            d for d in self.deliveries if not (d.kind == "schedule" and d.object_id == broadcast_id)
+        ]
+        return 200, {"object": "broadcast", "id": broadcast_id, "deleted": True}
 
     def send(self, record: Recorded, broadcast_id: str) -> tuple[int, Any]:
         broadcast = self._get(broadcast_id)

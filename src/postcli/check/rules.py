@@ -42,6 +42,7 @@ RULES: dict[str, Level] = {
     "local-link": Level.WARNING,
     "large-image": Level.WARNING,
     "image-no-width": Level.WARNING,
+    "draft": Level.WARNING,
 }
 
 # Relative URL -> the workspace file it names, or None; and a file's size in bytes.

@@ -73,6 +73,17 @@ def source_rules(
         if sent:
             out.append(finding(rule, message, variant=variant, path=issue.path, line=line))
 
+    if issue.front.draft:
+        out.append(
+            finding(
+                "draft",
+                "the issue is a draft (draft: true): 'postcli send' refuses it and cron skips "
+                "it; delete the line when it is ready to send",
+                path=issue.path,
+                line=issue.front.lines.get("draft"),
+            )
+        )
+
     # Raw lines: javascript: links markdown-it refuses to render as links, and placeholders
     # (in the body outside code, and in the front matter's texts).
     front = issue.front

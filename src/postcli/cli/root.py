@@ -20,6 +20,7 @@ from postcli.cli import new as new_cmd
 from postcli.cli import preview as preview_cmd
 from postcli.cli import send as send_cmd
 from postcli.cli import status as status_cmd
+from postcli.cli import unschedule as unschedule_cmd
 from postcli.cli._context import State
 from postcli.errors import ExitCode, PostcliError
 
@@ -74,6 +75,7 @@ app.command("check")(check_cmd.check)
 app.command("cron")(cron_cmd.cron)
 app.command("send")(send_cmd.send)
 app.command("status")(status_cmd.status)
+app.command("unschedule")(unschedule_cmd.unschedule)
 
 
 def _show_error(error: PostcliError) -> None:

@@ -70,14 +70,21 @@ def plan_lines(plan: Plan) -> list[str]:
         elif v.action is PlanAction.TEST:
             out.append(f"  {v.variant:8} test copy to {plan.options.test}: [TEST] {subject}")
         else:
+            when = show_time(plan.when, plan.settings)
             what = {
                 PlanAction.SEND: "send now",
                 PlanAction.RESUME: "resume the interrupted send",
-                PlanAction.SCHEDULE: f"schedule for {show_time(plan.when, plan.settings)}",
+                PlanAction.SCHEDULE: f"schedule for {when}",
+                PlanAction.MOVE: f"change the provider's scheduled campaign: {v.reason}",
             }[v.action]
+            if v.reason and v.action in (PlanAction.SEND, PlanAction.SCHEDULE):
+                what += f" ({v.reason})"
             who = ""
+            skipped = len(v.recipients) - v.pending
+            if v.action is PlanAction.RESUME and plan.per_recipient and not skipped:
+                # Nobody was reached before the cut-off: there is nothing to resume.
+                what = "send now (an earlier run stopped before reaching anyone)"
             if plan.per_recipient and plan.provider_has_list:
-                skipped = len(v.recipients) - v.pending
                 who = f" to {v.pending} subscriber{'s' if v.pending != 1 else ''}"
                 if skipped and v.action is not PlanAction.SCHEDULE:
                     who += f" ({skipped} already sent, skipped)"
@@ -91,7 +98,14 @@ def summary_lines(report: SendReport) -> list[str]:
     """What the run did, per variant, with the failures and the possibly duplicated."""
     from postcli.model import Outcome
 
-    brief = (Outcome.ALREADY, Outcome.DRY_RUN, Outcome.SCHEDULED, Outcome.TEST, Outcome.BUSY)
+    brief = (
+        Outcome.ALREADY,
+        Outcome.DRY_RUN,
+        Outcome.SCHEDULED,
+        Outcome.MOVED,
+        Outcome.TEST,
+        Outcome.BUSY,
+    )
     out = []
     for v in report.variants:
         if v.action in brief or not v.total:

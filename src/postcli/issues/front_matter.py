@@ -25,6 +25,7 @@ FRONT_MATTER_KEYS = (
     "audience",
     "tags",
     "upgrade",
+    "draft",
 )
 
 
@@ -143,6 +144,16 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
                 "give the web page where readers upgrade, https://...",
             )
 
+    draft = data.get("draft", False)
+    if draft is None:
+        draft = False
+    if not isinstance(draft, bool):
+        raise fail(
+            f"'draft' must be true or false, not '{draft}'",
+            lines.get("draft", 2),
+            "delete the line when the issue is ready to send",
+        )
+
     return FrontMatter(
         title=title,
         subtitle=text_value("subtitle"),
@@ -153,6 +164,7 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
         tags=tuple(str(t) for t in tags_raw),
         upgrade=dict(upgrade),
         lines=lines,
+        draft=draft,
     )
 
 

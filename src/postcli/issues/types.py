@@ -28,6 +28,7 @@ class FrontMatter:
     tags: tuple[str, ...] = ()
     upgrade: dict[str, Any] = field(default_factory=dict)
     lines: dict[str, int] = field(default_factory=dict)  # key -> file line, for messages
+    draft: bool = False  # `draft: true`: never sent (only `send --test` copies)
 
 
 @dataclass(frozen=True)

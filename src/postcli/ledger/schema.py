@@ -1,4 +1,5 @@
-"""The ledger's SQLite schema: `.postcli/ledger.sqlite3`, version 1.
+"""The ledger's SQLite schema: `.postcli/ledger.sqlite3`, version 2 (version 1 plus `holds`; every
+statement is IF NOT EXISTS, so opening a version 1 ledger just adds the table).
 
 The CHECK constraints are spelled from the enums of `postcli.model`, which hold the very words
 the columns always held: a ledger written by an earlier postcli reads the same.
@@ -11,7 +12,7 @@ from enum import StrEnum
 from postcli.model import Mode, RecipientStatus, SendStatus
 
 LEDGER_NAME = "ledger.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Seconds a ledger step waits for another process's write (or its opening of the database).
 BUSY_TIMEOUT = 30.0
@@ -58,5 +59,15 @@ CREATE TABLE IF NOT EXISTS recipients (
     error               TEXT,
     updated_at          TEXT NOT NULL,
     PRIMARY KEY (send_id, email)
+);
+
+-- `postcli unschedule`: (issue, variant, provider) that `send --due` leaves alone until
+-- `postcli send ISSUE` runs again.
+CREATE TABLE IF NOT EXISTS holds (
+    issue_id        TEXT NOT NULL,
+    variant         TEXT NOT NULL,
+    provider        TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (issue_id, variant, provider)
 );
 """

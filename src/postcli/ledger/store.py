@@ -301,6 +301,39 @@ class Ledger:
                 (campaign_name, self._now(), send_id),
             )
 
+    def forget_remote(self, send_id: int) -> None:
+        """The provider's campaign was cancelled: the send has no remote campaign any more."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE sends SET remote_id = NULL, updated_at = ? WHERE id = ?",
+                (self._now(), send_id),
+            )
+
+    # -- holds (postcli unschedule) ----------------------------------------------------------
+
+    def hold(self, issue_id: str, variant: Edition, provider: str) -> None:
+        """`send --due` leaves (issue, variant, provider) alone until `release`."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO holds (issue_id, variant, provider, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (issue_id, str(variant), provider, self._now()),
+            )
+
+    def release(self, issue_id: str, variant: Edition, provider: str) -> bool:
+        """Drop a hold; True when there was one."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "DELETE FROM holds WHERE issue_id = ? AND variant = ? AND provider = ?",
+                (issue_id, str(variant), provider),
+            )
+            return cursor.rowcount > 0
+
+    def holds(self) -> set[tuple[str, str, str]]:
+        """Every (issue_id, variant, provider) held."""
+        rows = self._read("SELECT issue_id, variant, provider FROM holds").fetchall()
+        return {(row["issue_id"], row["variant"], row["provider"]) for row in rows}
+
     # -- recipients ------------------------------------------------------------------------
 
     def add_recipients(self, send_id: int, recipients: Iterable[tuple[str, str | None]]) -> None:

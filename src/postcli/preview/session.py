@@ -253,6 +253,7 @@ class PreviewSession:
                 "path": _display_path(issue.path, self.root),
                 "title": front.title,
                 "audience": front.audience.value,
+                "draft": front.draft,
                 "send_at": front.send_at.isoformat(sep=" ", timespec="minutes")
                 if front.send_at
                 else None,
@@ -289,6 +290,7 @@ class PreviewSession:
                 "path": _display_path(self.issue_path, self.root),
                 "title": None,
                 "audience": None,
+                "draft": False,
                 "send_at": None,
             },
             "variants": [],

@@ -87,7 +87,7 @@ class HttpCampaignProvider(ABC):
 
     name: ClassVar[str]
     title: ClassVar[str]  # the provider as people write it: "Buttondown"
-    features: ClassVar[Features] = Features(native_schedule=True, find_by_name=True)
+    features: ClassVar[Features] = Features(native_schedule=True, find_by_name=True, movable=True)
     unsubscribe_tag: ClassVar[str | None] = None
     secret_variables: ClassVar[tuple[str, ...]] = ()
     settings_schema: ClassVar[SettingsSchema] = http_schema("http")
@@ -255,6 +255,15 @@ class HttpCampaignProvider(ABC):
         """The time the provider can schedule for `when` (Mailchimp: the next quarter hour)."""
         return when
 
+    @abstractmethod
+    def cancel(self, remote_id: str) -> None:
+        """Take the scheduled campaign back to a draft, or delete it, so it never goes out."""
+
+    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+        """Change the campaign in place to `campaign` at `when` and leave it scheduled (`draft`:
+        it is a draft now); False when the API cannot (Resend changes drafts only)."""
+        return False
+
     # -- the Provider protocol -----------------------------------------------------------------
 
     def find_campaign(self, name: str) -> RemoteCampaign | None:
@@ -304,6 +313,34 @@ class HttpCampaignProvider(ABC):
         self.test(remote_id, campaign, address)
         return Delivery(SendStatus.SENT, remote_id)
 
+    def update_campaign(self, campaign: Campaign) -> Delivery | None:
+        assert campaign.remote_id is not None and campaign.send_at is not None
+        found = self.fetch(campaign.remote_id)
+        if found is None:
+            return None  # gone: a new one replaces it
+        if found.status is RemoteStatus.SENT:
+            raise self._went_out(found.remote_id)
+        when = self.schedule_time(campaign.send_at)
+        if not self.update(found.remote_id, campaign, when, found.status is RemoteStatus.DRAFT):
+            return None
+        return Delivery(SendStatus.SCHEDULED, found.remote_id, found.url, scheduled_for=when)
+
+    def cancel_campaign(self, remote_id: str) -> None:
+        found = self.fetch(remote_id)
+        if found is None or found.status is RemoteStatus.DRAFT:
+            return
+        if found.status is RemoteStatus.SENT:
+            raise self._went_out(remote_id)
+        self._until_done(
+            lambda: self.cancel(remote_id), remote_id, (RemoteStatus.DRAFT,), gone=True
+        )
+
+    def _went_out(self, remote_id: str) -> ProviderRefused:
+        return ProviderRefused(
+            f"{self.title} campaign {remote_id} went out already; it can no longer be changed",
+            hint="see 'postcli status'",
+        )
+
     # -- the careful steps -----------------------------------------------------------------------
 
     def _existing(self, campaign: Campaign) -> RemoteCampaign | None:
@@ -346,7 +383,12 @@ class HttpCampaignProvider(ABC):
         raise AssertionError("unreachable")
 
     def _until_done(
-        self, act: Callable[[], None], remote_id: str, done: tuple[RemoteStatus, ...]
+        self,
+        act: Callable[[], None],
+        remote_id: str,
+        done: tuple[RemoteStatus, ...],
+        *,
+        gone: bool = False,
     ) -> None:
         """Run a send or schedule call; when its answer is lost, or it is refused after a retry,
         ask the campaign's status before deciding whether it went through."""
@@ -355,7 +397,7 @@ class HttpCampaignProvider(ABC):
                 act()
                 return
             except ProviderUnavailable:
-                if self._reached(remote_id, done):
+                if self._reached(remote_id, done, gone=gone):
                     return
                 if attempt == self.TRIES:
                     raise
@@ -363,10 +405,16 @@ class HttpCampaignProvider(ABC):
             except ProviderRefused:
                 # A retried call the server had already carried out is refused the second
                 # time ("already sent"): what counts is the state it left.
-                if self._reached(remote_id, done):
+                if self._reached(remote_id, done, gone=gone):
                     return
                 raise
 
-    def _reached(self, remote_id: str, done: tuple[RemoteStatus, ...]) -> bool:
-        found = self._quiet_fetch(remote_id)
-        return found is not None and found.status in done
+    def _reached(
+        self, remote_id: str, done: tuple[RemoteStatus, ...], *, gone: bool = False
+    ) -> bool:
+        """The campaign is in one of `done` (or, with `gone`, deleted) after all."""
+        try:
+            found = self.fetch(remote_id)
+        except PostcliError:
+            return False
+        return (found is None and gone) or (found is not None and found.status in done)

@@ -51,6 +51,7 @@ __all__ = [
     "Delivery",
     "Features",
     "Key",
+    "MovableProvider",
     "Provider",
     "ProviderRefused",
     "ProviderUnavailable",
@@ -63,6 +64,7 @@ __all__ = [
     "campaign_name",
     "content_hash",
     "is_campaign_provider",
+    "is_movable",
     "is_recipient_provider",
     "is_self_gated",
 ]
@@ -77,6 +79,7 @@ class Features:
     native_schedule: bool = False  # the provider sends at a set time on its own
     test_sends: bool = True  # `send --test ADDR` works
     find_by_name: bool = False  # find_campaign() can find a campaign made by an earlier run
+    movable: bool = False  # a MovableProvider: scheduled campaigns can be changed and cancelled
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,29 @@ class CampaignProvider(Provider, Protocol):
         ...
 
 
+class MovableProvider(CampaignProvider, Protocol):
+    """A campaign provider whose scheduled campaigns follow the issue file (`features.movable`):
+    `postcli send` moves them when the issue's time or text changed, `postcli unschedule`
+    cancels them. Without it, both say the provider cannot, and change nothing."""
+
+    def schedule_time(self, when: datetime) -> datetime:
+        """The time the provider's scheduler takes for `when` (Mailchimp: the next quarter hour)."""
+        ...
+
+    def update_campaign(self, campaign: Campaign) -> Delivery | None:
+        """Change the campaign `campaign.remote_id` (scheduled, or a draft an interrupted move
+        left) in place to `campaign`'s text and `send_at`, and have it scheduled then. None
+        when the API cannot change it in place: postcli then cancels it and makes a new one.
+        Safe to call again with the same campaign (a rerun after a crash does)."""
+        ...
+
+    def cancel_campaign(self, remote_id: str) -> None:
+        """Stop a scheduled campaign from going out (unschedule it to a draft, or delete it).
+        A draft, a deleted or an unknown campaign is left as it is; ProviderRefused when it
+        went out already."""
+        ...
+
+
 class SelfGatedProvider(CampaignProvider, Protocol):
     """A campaign provider that takes one post for everyone (`Campaign.free_email` beside the
     premium email) and gates premium content itself; `features.self_gated` is set."""
@@ -268,6 +294,12 @@ def is_recipient_provider(provider: Provider) -> TypeGuard[RecipientProvider]:
 def is_campaign_provider(provider: Provider) -> TypeGuard[CampaignProvider]:
     """One campaign per variant (or one self-gated post), sent by the provider."""
     return not provider.features.per_recipient
+
+
+def is_movable(provider: Provider) -> TypeGuard[MovableProvider]:
+    """Scheduled campaigns can be changed in place or cancelled (`features.movable`)."""
+    features = provider.features
+    return features.movable and not features.per_recipient
 
 
 def is_self_gated(provider: Provider) -> TypeGuard[SelfGatedProvider]:

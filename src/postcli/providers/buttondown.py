@@ -99,6 +99,32 @@ class ButtondownProvider(HttpCampaignProvider):
             idempotency_key=short_key("publish", campaign.name, at),
         )
 
+    def cancel(self, remote_id: str) -> None:
+        self.api.patch(
+            f"/emails/{remote_id}",
+            json={"status": RemoteStatus.DRAFT.value, "publish_date": "none"},
+            idempotency_key=short_key("cancel", remote_id, uuid4().hex),
+        )
+
+    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+        email = campaign.email
+        body: dict[str, Any] = {
+            "subject": email.subject,
+            "body": email.html,
+            "description": email.preheader or "",
+            "metadata": {"postcli_name": campaign.name},
+        }
+        if not draft:
+            body["publish_date"] = iso_utc(when)  # a scheduled email moves to the new date
+        self.api.patch(
+            f"/emails/{remote_id}",
+            json=body,
+            idempotency_key=short_key("update", campaign.name, iso_utc(when)),
+        )
+        if draft:
+            self.schedule(remote_id, campaign, when)
+        return True
+
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
         self.api.post(
             f"/emails/{remote_id}/publish",

@@ -108,10 +108,28 @@ class ListmonkProvider(HttpCampaignProvider):
         return str(self.api.post("/api/campaigns", json=body).json()["data"]["id"])
 
     def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
-        self.api.put(f"/api/campaigns/{remote_id}", json={"send_at": iso_utc(when)})
+        # listmonk's update handler refuses a PUT without `lists` (400 "invalid list IDs").
+        body = {"send_at": iso_utc(when), "lists": self.audience(campaign.variant)}
+        self.api.put(f"/api/campaigns/{remote_id}", json=body)
         self.api.put(
             f"/api/campaigns/{remote_id}/status", json={"status": RemoteStatus.SCHEDULED.value}
         )
+
+    def cancel(self, remote_id: str) -> None:
+        self.api.put(
+            f"/api/campaigns/{remote_id}/status", json={"status": RemoteStatus.DRAFT.value}
+        )
+
+    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+        # A scheduled campaign takes the new fields and send_at and stays scheduled.
+        body = {**self._fields(campaign, campaign.name), "send_at": iso_utc(when)}
+        self.api.put(f"/api/campaigns/{remote_id}", json=body)
+        if draft:
+            self.api.put(
+                f"/api/campaigns/{remote_id}/status",
+                json={"status": RemoteStatus.SCHEDULED.value},
+            )
+        return True
 
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
         self.api.put(f"/api/campaigns/{remote_id}/status", json={"status": "running"})

@@ -192,6 +192,25 @@ class MailchimpProvider(HttpCampaignProvider):
             f"/campaigns/{remote_id}/actions/schedule", json={"schedule_time": iso_utc(when)}
         )
 
+    def cancel(self, remote_id: str) -> None:
+        self.api.post(f"/campaigns/{remote_id}/actions/unschedule")
+
+    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+        # Mailchimp changes only unscheduled campaigns: unschedule, update, schedule. A run
+        # cut off in between finds a draft and does the rest.
+        if not draft:
+            self.cancel(remote_id)
+        settings: dict[str, Any] = {
+            "subject_line": campaign.email.subject,
+            "title": title_for(campaign.name),
+        }
+        if campaign.email.preheader:
+            settings["preview_text"] = campaign.email.preheader
+        self.api.patch(f"/campaigns/{remote_id}", json={"settings": settings})
+        self.prepare(remote_id, campaign)
+        self.schedule(remote_id, campaign, when)
+        return True
+
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
         self.api.post(f"/campaigns/{remote_id}/actions/send")
 

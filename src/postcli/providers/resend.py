@@ -109,6 +109,26 @@ class ResendProvider(HttpCampaignProvider):
     def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
         self.api.post(f"/broadcasts/{remote_id}/send", json={"scheduled_at": iso_utc(when)})
 
+    def cancel(self, remote_id: str) -> None:
+        # Deleting a scheduled broadcast cancels its delivery; Resend cannot unschedule one.
+        self.api.delete(f"/broadcasts/{remote_id}", allow=(404,))
+
+    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+        if not draft:
+            return False  # Resend changes drafts only: cancelled and replaced
+        email = campaign.email
+        body: dict[str, Any] = {
+            "name": campaign.name,
+            "subject": email.subject,
+            "html": email.html,
+            "text": email.text,
+        }
+        if email.preheader:
+            body["preview_text"] = email.preheader
+        self.api.patch(f"/broadcasts/{remote_id}", json=body)
+        self.schedule(remote_id, campaign, when)
+        return True
+
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
         self.api.post(f"/broadcasts/{remote_id}/send", json={})
 

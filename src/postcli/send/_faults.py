@@ -4,7 +4,11 @@ a send at the two moments that matter for exactly-once delivery. Nothing else re
 
 - POSTCLI_TEST_KILL_AFTER_SENT=N: SIGKILL right after the Nth recipient's 'sent' is committed;
 - POSTCLI_TEST_KILL_BEFORE_COMMIT=N: SIGKILL right after the Nth server acceptance, before its
-  'sent' is committed (the in-flight window that leaves a recipient "possibly delivered").
+  'sent' is committed (the in-flight window that leaves a recipient "possibly delivered");
+- POSTCLI_TEST_KILL_AT_STEP=NAME: SIGKILL when a send reaches the step NAME (the steps of moving
+  a provider's scheduled campaign: `move-begun`, `move-updated`, `move-cancelled`,
+  `move-forgotten`, `move-created`; of `postcli unschedule`: `unschedule-held`,
+  `unschedule-cancelled`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import signal
 
 KILL_AFTER_SENT = "POSTCLI_TEST_KILL_AFTER_SENT"
 KILL_BEFORE_COMMIT = "POSTCLI_TEST_KILL_BEFORE_COMMIT"
+KILL_AT_STEP = "POSTCLI_TEST_KILL_AT_STEP"
 
 _counters = {"accepted": 0, "committed": 0}
 
@@ -34,3 +39,9 @@ def committed() -> None:
     """One more recipient's 'sent' is committed."""
     _counters["committed"] += 1
     _kill_at(KILL_AFTER_SENT, _counters["committed"])
+
+
+def step(name: str) -> None:
+    """A send reached the step `name`; what the ledger says of it is committed."""
+    if os.environ.get(KILL_AT_STEP) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from postcli.config import Settings, redact
-from postcli.errors import PostcliError, SendInProgress
+from postcli.errors import PostcliError, ProviderRefused, SendInProgress
 from postcli.ledger import Ledger, SendRecord, issue_lock
 from postcli.model import Mode, Outcome, PlanAction, SendStatus, Variant
 from postcli.providers.base import (
@@ -23,17 +23,20 @@ from postcli.providers.base import (
     Delivery,
     Transport,
     is_campaign_provider,
+    is_movable,
     is_recipient_provider,
 )
+from postcli.send import _faults
+from postcli.send.decide import decide
 from postcli.send.plan import (
     Plan,
     SendOptions,
     VariantPlan,
-    decide,
     plan_send,
     schedules_natively,
     sender_domain,
     show_time,
+    taken_time,
 )
 from postcli.send.recipients import Progress, deliver_recipients
 from postcli.send.report import SendReport, VariantReport
@@ -103,7 +106,11 @@ def _execute(
             result = VariantReport(v.variant, Outcome.FAILED)
             report.variants.append(result)
             try:
-                if v.action is PlanAction.SCHEDULE:
+                if not options.due:  # `postcli send ISSUE` lifts a `postcli unschedule` hold
+                    ledger.release(plan.issue.id, v.variant, plan.provider_name)
+                if v.action is PlanAction.MOVE:
+                    _move(plan, v, ledger, result)
+                elif v.action is PlanAction.SCHEDULE:
                     _schedule(plan, v, ledger, result)
                 elif is_recipient_provider(provider):
                     assert transport is not None
@@ -125,10 +132,24 @@ def _decide_again(plan: Plan, ledger: Ledger) -> None:
     """Another process may have finished (or begun) while this one planned: decide again."""
     options = plan.options
     tz = plan.settings.newsletter.tz
+    holds = ledger.holds()
     for v in plan.variants:
         planned = v.previous
         previous = ledger.current(plan.issue.id, v.variant, plan.provider_name)
-        decide(v, previous, options, plan.when, tz, native=schedules_natively(plan.provider))
+        held = (plan.issue.id, str(v.variant), plan.provider_name) in holds
+        decide(
+            v,
+            previous,
+            options,
+            taken_time(plan.provider, plan.when),
+            tz,
+            native=schedules_natively(plan.provider),
+            held=held,
+            file_time=plan.issue.front.send_at is not None,
+        )
+        if options.due and held:
+            v.action = PlanAction.ALREADY  # unscheduled meanwhile: cron leaves it alone
+            v.reason = "held by 'postcli unschedule'"
         if options.force and previous is not None and previous.done:
             seen_done = (
                 planned is not None
@@ -214,6 +235,54 @@ def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport)
         ledger.set_status(record.id, SendStatus.SCHEDULED, scheduled_for=plan.when)
         result.action = Outcome.SCHEDULED
         result.message = f"scheduled for {when_text}; 'postcli send --due' (cron) sends it then"
+        if v.reason:  # "moved from X to Y"
+            result.message = f"{v.reason}; {result.message}"
+
+
+def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
+    """A campaign the provider holds follows the file: updated in place where the API allows,
+    else cancelled and replaced. The ledger records each step before the remote call it
+    prepares, so a kill anywhere leaves one live campaign or a rerun that makes it one: the
+    old one is cancelled (and forgotten) before a new one is made."""
+    assert plan.when is not None
+    provider = plan.provider
+    if not is_movable(provider):
+        raise ProviderRefused(
+            f"{plan.provider_name} cannot change or cancel a scheduled campaign; the one it "
+            "holds would send the old version",
+            hint="cancel or delete it on the provider, then run this again with --force",
+        )
+    record = _begin(plan, v, ledger)  # takes the new content hash and name
+    old = record.remote_id
+    record = ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=plan.when)
+    _faults.step("move-begun")
+    campaign = _campaign(plan, v, record, send_at=plan.when)
+    try:
+        delivery = provider.update_campaign(campaign) if old else None
+        _faults.step("move-updated")
+        if delivery is None and old:
+            provider.cancel_campaign(old)
+            _faults.step("move-cancelled")
+            ledger.forget_remote(record.id)
+            record = ledger.get(record.id)
+            _faults.step("move-forgotten")
+    except PostcliError as error:
+        ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+        raise
+    if delivery is None:
+        fresh = dataclasses.replace(campaign, remote_id=None)
+        delivery = _call_provider(provider, ledger, record, fresh)
+        _faults.step("move-created")
+    taken = delivery.scheduled_for or plan.when
+    ledger.set_status(record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=taken)
+    result.action, result.remote_id = Outcome.MOVED, delivery.remote_id
+    how = "updated in place" if delivery.remote_id == old else f"replaces campaign {old}"
+    if not old:
+        how = "made anew"
+    result.message = (
+        f"{v.reason}; scheduled on the provider for {show_time(taken, plan.settings)} "
+        f"(campaign {delivery.remote_id}, {how})"
+    )
 
 
 def _generation_name(ledger: Ledger, v: VariantPlan, record: SendRecord) -> SendRecord:

@@ -9,11 +9,11 @@ nothing; `postcli.send.execute` carries the plan out. The words shown to the use
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from postcli.config import Settings
-from postcli.errors import CheckFailed, InputError, ScheduledTextChanged, UsageError
+from postcli.errors import CheckFailed, InputError, UsageError
 from postcli.issues import Issue
 from postcli.ledger import Ledger, SendRecord
 from postcli.model import Audience, Edition, PlanAction, RecipientStatus, SendStatus, Variant
@@ -21,10 +21,12 @@ from postcli.providers.base import (
     Provider,
     campaign_name,
     content_hash,
+    is_movable,
     is_recipient_provider,
     is_self_gated,
 )
 from postcli.render import RenderedEmail
+from postcli.send.decide import decide
 from postcli.times import iso_or_none, utc_now
 
 if TYPE_CHECKING:
@@ -241,6 +243,13 @@ def plan_send(
     provider_name = provider.name
     issue = build.load(settings, issue_arg)
 
+    if issue.front.draft and not options.test:
+        raise InputError(
+            f"{issue.id} is a draft (draft: true); nothing was sent",
+            path=issue.path,
+            line=issue.front.lines.get("draft"),
+            hint="delete that line when the issue is ready to send; --test ADDR sends a copy",
+        )
     wanted = _wanted(issue, options)
     if options.test:
         from postcli.subscribers import normalize_address
@@ -275,6 +284,7 @@ def plan_send(
     if is_self_gated(provider) and options.variant is None and len(emails) > 1:
         items = [(Audience.ALL, emails[Variant.PREMIUM], {"free_email": emails[Variant.FREE]})]
     with Ledger.open(settings.state_dir) as ledger:
+        holds = ledger.holds()
         for label, email, extra in items:
             hash_ = content_hash(email)
             if extra:
@@ -293,9 +303,11 @@ def plan_send(
                     plan,
                     ledger.current(issue.id, label, provider_name),
                     options,
-                    when,
+                    taken_time(provider, when),
                     settings.newsletter.tz,
                     native=schedules_natively(provider),
+                    held=(issue.id, str(label), provider_name) in holds,
+                    file_time=issue.front.send_at is not None,
                 )
                 plan.pending = _pending(ledger, plan)
                 changed = plan.previous and plan.previous.content_hash != hash_
@@ -316,58 +328,17 @@ def plan_send(
     return Plan(settings, issue, provider, provider_name, options, when, plans, notes)
 
 
+def taken_time(provider: Provider, when: datetime | None) -> datetime | None:
+    """The time a provider's scheduler would take for `when` (Mailchimp: the next quarter)."""
+    if when is not None and is_movable(provider):
+        return provider.schedule_time(when)
+    return when
+
+
 def schedules_natively(provider: Provider) -> bool:
     """A future send is handed to the provider's own scheduler (not kept in the ledger)."""
     features = provider.features
     return features.native_schedule and not features.per_recipient
-
-
-def decide(
-    plan: VariantPlan,
-    previous: SendRecord | None,
-    options: SendOptions,
-    when: datetime | None,
-    tz: tzinfo,
-    *,
-    native: bool = False,
-) -> None:
-    """Sets plan.action from what the ledger says and when the send is for. `native`: the
-    provider schedules future sends itself."""
-    plan.previous = previous
-    if previous is not None and not options.force:
-        if previous.status is SendStatus.SENT:
-            plan.action = PlanAction.ALREADY
-            plan.reason = f"already sent on {_day(previous.sent_at, tz)}"
-            return
-        if previous.status is SendStatus.SCHEDULED:
-            if options.due and previous.remote_id is None:
-                plan.action = PlanAction.SEND  # its time has come: `send --due` sends it
-                return
-            if previous.remote_id and previous.content_hash != plan.content_hash:
-                # The provider holds the text it was given; never let it send an old version
-                # silently.
-                raise ScheduledTextChanged(
-                    f"{plan.variant}: the issue changed after it was scheduled on the provider "
-                    f"(campaign {previous.remote_id}, for {_day(previous.scheduled_for, tz)}), "
-                    "which would send the old text",
-                    hint="cancel or delete that campaign on the provider, then run this again "
-                    "with --force to schedule the new text",
-                )
-            plan.action = PlanAction.ALREADY
-            plan.reason = f"already scheduled for {_day(previous.scheduled_for, tz)}"
-            return
-        if previous.status in (SendStatus.SENDING, SendStatus.FAILED):
-            # An interrupted hand-over to the provider's scheduler is handed over again, for
-            # the time asked now: finishing it as a send would send it at once.
-            interrupted_schedule = native and previous.scheduled_for is not None
-            resume_as_schedule = interrupted_schedule and when is not None
-            plan.action = PlanAction.SCHEDULE if resume_as_schedule else PlanAction.RESUME
-            return
-    plan.action = PlanAction.SCHEDULE if when is not None else PlanAction.SEND
-
-
-def _day(moment: datetime | None, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if moment else "an earlier run"
 
 
 def _pending(ledger: Ledger, plan: VariantPlan) -> int:

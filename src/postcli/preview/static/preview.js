@@ -227,6 +227,7 @@
   function apply(state) {
     const issue = state.issue;
     $("#issue-title").textContent = issue.title || issue.id;
+    $("#draft-badge").hidden = !issue.draft;
     const meta = [issue.path];
     if (issue.audience && issue.audience !== "all") meta.push(`audience: ${issue.audience}`);
     if (state.newsletter) meta.push(state.newsletter);
