@@ -3,6 +3,7 @@ a workspace. Reads no file's content."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,9 @@ def resolve_issue_path(arg: str, issues_dir: Path) -> Path:
     if candidate.is_file():
         return candidate
     known = sorted(p.stem for p in issues_dir.glob("*.md")) if issues_dir.is_dir() else []
-    near = [k for k in known if arg.removesuffix(".md").split("/")[-1] in k][:5] or known[-5:]
+    wanted = arg.removesuffix(".md").split("/")[-1]
+    near = [k for k in known if wanted in k][:5]
+    near = near or difflib.get_close_matches(wanted, known, n=5, cutoff=0.6) or known[-5:]
     hint = f"known issues: {', '.join(near)}" if near else f"no issues in {issues_dir} yet"
     raise IssueError(f"no issue '{arg}' (neither a file nor an id)", path=arg, hint=hint)
 
