@@ -32,6 +32,14 @@ _HOLDABLE = (
 )
 
 
+_NOT_HOLDABLE = {
+    ScheduleState.SENT: "went out already",
+    ScheduleState.HELD: "is held already",
+    ScheduleState.DRAFT: "is a draft; nothing sends it",
+    ScheduleState.SENDING: "is being sent right now",
+}
+
+
 @dataclass(frozen=True)
 class Unscheduled:
     variant: Variant
@@ -80,14 +88,10 @@ def unschedule(
                 for v in wanted:
                     row = rows.get(v)
                     if row is None or row.state not in _HOLDABLE:
-                        why = {
-                            ScheduleState.SENT: "went out already",
-                            ScheduleState.HELD: "is held already",
-                            ScheduleState.DRAFT: "is a draft; nothing sends it",
-                        }.get(row.state if row else ScheduleState.DRAFT, "")
-                        results.append(
-                            Unscheduled(v, False, f"{why or 'is not scheduled'}; nothing to do")
-                        )
+                        why = "is not scheduled"
+                        if row is not None:
+                            why = _NOT_HOLDABLE.get(row.state, f"is {row.state}")
+                        results.append(Unscheduled(v, False, f"{why}; nothing to do"))
                         continue
                     record = agenda.records.get((issue.id, v))
                     ledger.hold(issue.id, v, provider.name)  # before the remote call

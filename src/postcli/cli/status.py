@@ -52,6 +52,9 @@ def _row_json(row: Row, agenda: Agenda, settings: Settings) -> dict[str, Any]:
         "problem": row.problem,
         "error": row.error,
         "remote_id": record.remote_id if record else None,
+        "status": record.status if record else None,  # the ledger's word, when it has one
+        "scheduled_for": iso_or_none(record.scheduled_for) if record else None,
+        "sent_at": iso_or_none(record.sent_at) if record else None,
         "possibly_duplicated": agenda.duplicated.get(record.id, []) if record else [],
     }
 
