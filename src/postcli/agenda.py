@@ -62,8 +62,10 @@ def gather(
     native: bool,
     late_ok: bool = False,
     issues: dict[str, Issue] | None = None,
+    lock_is_ours: bool = False,
 ) -> Agenda:
-    """The planner's rows for the configured `provider` (`native`: it schedules by itself)."""
+    """The planner's rows for the configured `provider` (`native`: it schedules by itself).
+    `lock_is_ours`: the caller holds the issue locks, so no other run is sending."""
     issues = load_issues(settings) if issues is None else issues
     timing = schedule.Timing(
         provider,
@@ -105,7 +107,7 @@ def gather(
                         if r.possibly_duplicate
                     ]
                 running = False
-                if record.status in (SendStatus.SENDING, SendStatus.PENDING):
+                if record.status in (SendStatus.SENDING, SendStatus.PENDING) and not lock_is_ours:
                     if record.issue_id not in locked:
                         locked[record.issue_id] = lock_held(settings.state_dir, record.issue_id)
                     running = locked[record.issue_id]

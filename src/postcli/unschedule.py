@@ -82,6 +82,7 @@ def unschedule(
                 provider=provider.name,
                 native=schedules_natively(provider),
                 issues={issue.id: issue},
+                lock_is_ours=True,
             )
             rows = {row.variant: row for row in agenda.rows}
             with Ledger.open(settings.state_dir) as ledger:

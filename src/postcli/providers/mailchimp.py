@@ -148,7 +148,8 @@ class MailchimpProvider(HttpCampaignProvider):
         answer = self.api.get(f"/campaigns/{remote_id}", allow=(404,))
         return None if answer.status_code == 404 else self._remote(answer.json())
 
-    def create(self, campaign: Campaign, name: str) -> str:
+    def _settings(self, campaign: Campaign, name: str) -> dict[str, Any]:
+        """The campaign's `settings` (Mailchimp requires from_name and reply_to in each)."""
         from_name, from_address = parseaddr(campaign.sender)
         settings: dict[str, Any] = {
             "subject_line": campaign.email.subject,
@@ -159,6 +160,10 @@ class MailchimpProvider(HttpCampaignProvider):
         }
         if campaign.email.preheader:
             settings["preview_text"] = campaign.email.preheader
+        return settings
+
+    def create(self, campaign: Campaign, name: str) -> str:
+        settings = self._settings(campaign, name)
         body = {
             "type": "regular",
             "recipients": {
@@ -200,12 +205,7 @@ class MailchimpProvider(HttpCampaignProvider):
         # cut off in between finds a draft and does the rest.
         if not draft:
             self.cancel(remote_id)
-        settings: dict[str, Any] = {
-            "subject_line": campaign.email.subject,
-            "title": title_for(campaign.name),
-        }
-        if campaign.email.preheader:
-            settings["preview_text"] = campaign.email.preheader
+        settings = self._settings(campaign, campaign.name)
         self.api.patch(f"/campaigns/{remote_id}", json={"settings": settings})
         self.prepare(remote_id, campaign)
         self.schedule(remote_id, campaign, when)
