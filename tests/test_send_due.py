@@ -434,7 +434,7 @@ def test_a_broken_issue_file_does_not_stop_the_due_ones(
 # -- a provider's own scheduler ---------------------------------------------------------------
 
 
-def test_a_send_scheduled_on_the_provider_is_left_to_it_and_an_edit_is_refused(
+def test_a_send_scheduled_on_the_provider_is_left_to_it_and_an_edit_moves_it(
     letter: Path, run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BUTTONDOWN_API_KEY", BUTTONDOWN_KEY)
@@ -474,29 +474,25 @@ def test_a_send_scheduled_on_the_provider_is_left_to_it_and_an_edit_is_refused(
         assert changed.exit_code == 1, changed.output
         outcomes = {tuple(line.split()[:3]) for line in changed.stdout.splitlines()}
         assert outcomes == {(DUE, "premium", "changed")}
-        assert "old text" in changed.stdout and "--force" in changed.stdout
+        assert "old version" in changed.stdout and f"postcli send {DUE}" in changed.stdout
         assert posts() == before
 
-        refused = run_cli("-C", letter, "send", DUE, "--yes")
-        assert refused.exit_code == 1, refused.output
-        assert "changed after it was scheduled on the provider" in refused.stderr
-        assert "--force" in refused.stderr and "Traceback" not in refused.output
-        assert posts() == before and len(fake.sends()) == 2
-
-        forced = run_cli("-C", letter, "send", DUE, "--variant", "premium", "--yes", "--force")
-        assert forced.exit_code == 0, forced.output
-        assert "still holds scheduled campaign" in forced.stderr
+        # `postcli send` moves the premium campaign to the new text, in place; the free one
+        # stands, and the old text can no longer go out.
+        moved = run_cli("-C", letter, "send", DUE, "--yes")
+        assert moved.exit_code == 0, moved.output
+        assert "the new text replaces the old" in moved.stdout
         scheduled = fake.sends("schedule")
-        assert [d.audience for d in scheduled] == ["free", "premium", "premium"]
-        assert len({d.object_id for d in scheduled}) == 3
-        assert "A late correction." in json.dumps(fake.emails[scheduled[2].object_id])
-        assert "A late correction." not in json.dumps(fake.emails[scheduled[1].object_id])
+        assert [d.audience for d in scheduled] == ["free", "premium"]
+        premium = fake.emails[scheduled[1].object_id]
+        assert "A late correction." in json.dumps(premium)
+        assert "A late correction." not in json.dumps(fake.emails[scheduled[0].object_id])
 
         settled = run_cli("-C", letter, "send", "--due")
         assert settled.exit_code == 0, settled.output
-        assert len(fake.sends()) == 3
+        assert len(fake.sends()) == 2
     assert fake.violations == []
-    assert BUTTONDOWN_KEY not in handed.output + changed.output + refused.output + forced.output
+    assert BUTTONDOWN_KEY not in handed.output + changed.output + moved.output
 
 
 # -- --dry-run, --json, status -----------------------------------------------------------------

@@ -274,10 +274,12 @@ def test_unreachable_server(plain_server: SmtpTestServer) -> None:
         sleep=fake.sleep,
         local_hostname="client.test",
     )
-    with pytest.raises(SmtpTemporaryError, match="cannot reach") as caught:
+    with pytest.raises(
+        SmtpTemporaryError, match=r"nothing is listening at 127\.0\.0\.1:"
+    ) as caught:
         session.connect()
     assert caught.value.exit_code == ExitCode.UNAVAILABLE
-    assert fake.sleeps == [0.25, 0.5]
+    assert fake.sleeps == []  # nothing listening fails fast: no retry wait
 
 
 def test_slow_server_times_out_as_unavailable(make_server: Factory) -> None:
@@ -411,3 +413,70 @@ def test_the_exported_fixtures(
             send_to(session, "a@example.com")
         assert server.count_by_recipient() == {"a@example.com": 1}
     assert exported_server.security == "none" and tls.security == "tls"
+
+
+def test_an_http_server_is_named_quickly_and_not_retried() -> None:
+    """A port where an HTTP server listens: no SMTP greeting; named as HTTP, without retries."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake = FakeTime()
+    port = server.server_address[1]
+    session = SmtpSession(
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        username=None,
+        password=None,
+        timeout=0.5,
+        max_reconnects=3,
+        retry_backoff=5.0,
+        sleep=fake.sleep,
+        local_hostname="client.test",
+    )
+    try:
+        with pytest.raises(SmtpTemporaryError) as caught:
+            session.connect()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert str(caught.value.message) == f"127.0.0.1:{port} answered like an HTTP server, not SMTP"
+    assert fake.sleeps == []
+
+
+def test_a_silent_peer_times_out_naming_what_was_expected() -> None:
+    import socket as socket_module
+
+    listener = socket_module.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)  # accepts, never speaks
+    port = listener.getsockname()[1]
+    session = SmtpSession(
+        host="127.0.0.1",
+        port=port,
+        security="none",
+        username=None,
+        password=None,
+        timeout=0.3,
+        sleep=FakeTime().sleep,
+        local_hostname="client.test",
+    )
+    try:
+        with pytest.raises(SmtpTemporaryError) as caught:
+            session.connect()
+    finally:
+        listener.close()
+    assert f"127.0.0.1:{port} did not answer within 0.3 s" in str(caught.value.message)
+    assert "SMTP greeting (220" in str(caught.value.message)
+
+
+def test_the_default_timeout_is_ten_seconds() -> None:
+    session = SmtpSession(host="127.0.0.1", port=25, security="none", username=None, password=None)
+    assert session.timeout == 10.0

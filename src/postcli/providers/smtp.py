@@ -132,7 +132,7 @@ class SmtpProvider:
         ):
             raise bad("rate", "'rate' in [providers.smtp] must be messages per second (0: no cap)")
         self.rate = float(rate) if rate else None
-        timeout = options.get("timeout", 30)
+        timeout = options.get("timeout", 10)  # connect, greeting, TLS and each reply
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise bad("timeout", "'timeout' in [providers.smtp] must be seconds, like 30")
         self.timeout = float(timeout)

@@ -16,7 +16,6 @@ refusal means for a send. The password is never put in an exception, a log recor
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import smtplib
 import socket
@@ -25,37 +24,26 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from types import TracebackType
-from typing import Literal
 
 from postcli.errors import (
     RecipientRefused,
     SmtpAuthError,
-    SmtpError,
     SmtpRefused,
     SmtpTemporaryError,
 )
-from postcli.net import LOOPBACK_HOSTS as _LOOPBACK
+from postcli.providers.smtp_connect import (
+    Secret,
+    Security,
+    _Dropped,
+    _reply_text,
+    open_smtp,
+)
+
+__all__ = ["SECURITY_MODES", "Security", "SmtpSession"]
 
 log = logging.getLogger("postcli.smtp")
 
-Security = Literal["none", "starttls", "tls"]
 SECURITY_MODES: tuple[Security, ...] = ("none", "starttls", "tls")
-
-
-class _Dropped(Exception):
-    """The connection is gone (dropped, or closed by a 421); reconnect and retry.
-    `after_data`: it went while the server had (or was getting) the message, before its reply,
-    so the server may have kept it."""
-
-    def __init__(self, reason: str, *, after_data: bool = False) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.after_data = after_data
-
-
-def _reply_text(reply: bytes | str) -> str:
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-    return " ".join(text.split())
 
 
 class SmtpSession:
@@ -74,7 +62,7 @@ class SmtpSession:
         security: Security,
         username: str | None,
         password: str | None,
-        timeout: float = 30.0,
+        timeout: float = 10.0,
         rate: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_reconnects: int = 3,
@@ -97,7 +85,7 @@ class SmtpSession:
         self.port = int(port)
         self.security: Security = security
         self.username = username or None
-        self._password = _Secret(password) if password else None
+        self._password = Secret(password) if password else None
         self.timeout = timeout
         self.rate = rate
         self.ssl_context = ssl_context
@@ -175,102 +163,15 @@ class SmtpSession:
     def _open(self) -> None:
         if self.local_hostname is None:
             self.local_hostname = socket.getfqdn()  # once: it can be a slow DNS lookup
-        context = self.ssl_context
-        if context is None and self.security != "none":
-            context = ssl.create_default_context()
-        where = f"{self.host}:{self.port}"
-        smtp: smtplib.SMTP | None = None
-        try:
-            if self.security == "tls":
-                smtp = smtplib.SMTP_SSL(
-                    self.host,
-                    self.port,
-                    local_hostname=self.local_hostname,
-                    timeout=self.timeout,
-                    context=context,
-                )
-            else:
-                smtp = smtplib.SMTP(
-                    self.host, self.port, local_hostname=self.local_hostname, timeout=self.timeout
-                )
-            smtp.ehlo()
-            if self.security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    raise SmtpRefused(
-                        f"the SMTP server at {where} does not offer STARTTLS",
-                        hint='set security = "tls" (often port 465) or check host and port',
-                    )
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if self.username:
-                self._login(smtp)
-        except ssl.SSLCertVerificationError as exc:
-            _close_quietly(smtp)
-            raise SmtpRefused(
-                f"the TLS certificate of {where} is not trusted: {exc.verify_message}",
-                hint="check the host name; for a private CA, point SSL_CERT_FILE at its bundle",
-            ) from None
-        except ssl.SSLError as exc:
-            _close_quietly(smtp)
-            raise SmtpRefused(
-                f"TLS with {where} failed: {exc.reason or exc}",
-                hint='check security: "tls" is implicit TLS (port 465), "starttls" is port 587',
-            ) from None
-        except SmtpError:
-            _close_quietly(smtp)
-            raise
-        except smtplib.SMTPResponseException as exc:
-            _close_quietly(smtp)
-            if exc.smtp_code == 421 or 400 <= exc.smtp_code < 500:
-                raise _Dropped(f"{exc.smtp_code} {_reply_text(exc.smtp_error)}") from None
-            raise SmtpRefused(
-                f"the SMTP server at {where} refused the connection: "
-                f"{exc.smtp_code} {self._clean(exc.smtp_error)}"
-            ) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            _close_quietly(smtp)
-            raise _Dropped(self._clean(str(exc) or type(exc).__name__)) from None
-        self._smtp = smtp
+        self._smtp = open_smtp(self)
         self.connections += 1
-        log.debug("connected to %s (%s), connection %d", where, self.security, self.connections)
-
-    def _login(self, smtp: smtplib.SMTP) -> None:
-        where = f"{self.host}:{self.port}"
-        if self._password is None:
-            raise SmtpAuthError(
-                f"a username is set for {where} but no password",
-                hint="set POSTCLI_SMTP_PASSWORD in the environment or .env",
-            )
-        if self.security == "none" and self.host not in _LOOPBACK:
-            log.warning(
-                "logging in to %s without TLS: the password crosses the network in clear", where
-            )
-        try:
-            smtp.login(self.username or "", self._password.value)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise SmtpAuthError(
-                f"the SMTP server at {where} refused the login of '{self.username}': "
-                f"{exc.smtp_code} {self._clean(exc.smtp_error)}",
-                code=exc.smtp_code,
-                hint="check username in [providers.smtp] and POSTCLI_SMTP_PASSWORD",
-            ) from None
-        except UnicodeEncodeError:  # smtplib sends AUTH in ASCII only
-            raise SmtpAuthError(
-                f"the username or password for {where} is not ASCII, which SMTP AUTH cannot send",
-                hint="check username in [providers.smtp] and POSTCLI_SMTP_PASSWORD",
-            ) from None
-        except smtplib.SMTPNotSupportedError:
-            raise SmtpAuthError(
-                f"the SMTP server at {where} offers no login on this connection",
-                hint='many servers allow AUTH only after TLS: try security = "starttls" or "tls"',
-            ) from None
-        except smtplib.SMTPException as exc:
-            if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code < 500:
-                raise
-            raise SmtpAuthError(
-                f"login at {where} failed: {self._clean(str(exc))}",
-                hint="check username, POSTCLI_SMTP_PASSWORD and security in [providers.smtp]",
-            ) from None
+        log.debug(
+            "connected to %s:%s (%s), connection %d",
+            self.host,
+            self.port,
+            self.security,
+            self.connections,
+        )
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -436,38 +337,11 @@ class SmtpSession:
         return text
 
 
-class _Secret:
-    """The password: its repr and str never show it, so no log or traceback of locals can."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
-
-    def forms(self) -> tuple[str, ...]:
-        """The password as it could appear in a server's echo: plain and base64."""
-        import base64
-
-        encoded = base64.b64encode(self.value.encode("utf-8")).decode("ascii")
-        return (self.value, encoded) if len(self.value) >= 3 else ()
-
-
 class _Temporary(Exception):
     def __init__(self, code: int, reply: str) -> None:
         super().__init__(reply)
         self.code = code
         self.reply = reply
-
-
-def _close_quietly(smtp: smtplib.SMTP | None) -> None:
-    if smtp is not None:
-        with contextlib.suppress(OSError):
-            smtp.close()
 
 
 def _wire_bytes(message: EmailMessage) -> bytes:
