@@ -255,9 +255,13 @@ class HttpCampaignProvider(ABC):
         """The time the provider can schedule for `when` (Mailchimp: the next quarter hour)."""
         return when
 
-    @abstractmethod
     def cancel(self, remote_id: str) -> None:
-        """Take the scheduled campaign back to a draft, or delete it, so it never goes out."""
+        """Take the scheduled campaign back to a draft, or delete it, so it never goes out.
+        An adapter whose API cannot says so here (the default)."""
+        raise ProviderRefused(
+            f"{self.title} cannot cancel a scheduled campaign through its API ({remote_id})",
+            hint=f"cancel it in {self.title} itself",
+        )
 
     def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
         """Change the campaign in place to `campaign` at `when` and leave it scheduled (`draft`:
