@@ -31,6 +31,7 @@ from pathlib import Path
 
 from postcli.errors import LedgerBusy
 from postcli.ledger import schema
+from postcli.ledger.holds import HoldsMixin
 from postcli.ledger.records import (
     RecipientCounts,
     RecipientRecord,
@@ -59,7 +60,7 @@ def _busy(path: Path) -> LedgerBusy:
     )
 
 
-class Ledger:
+class Ledger(HoldsMixin):
     """The ledger database; every method that changes it commits before it returns."""
 
     def __init__(self, path: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
@@ -300,39 +301,6 @@ class Ledger:
                 "UPDATE sends SET campaign_name = ?, updated_at = ? WHERE id = ?",
                 (campaign_name, self._now(), send_id),
             )
-
-    def forget_remote(self, send_id: int) -> None:
-        """The provider's campaign was cancelled: the send has no remote campaign any more."""
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE sends SET remote_id = NULL, updated_at = ? WHERE id = ?",
-                (self._now(), send_id),
-            )
-
-    # -- holds (postcli unschedule) ----------------------------------------------------------
-
-    def hold(self, issue_id: str, variant: Edition, provider: str) -> None:
-        """`send --due` leaves (issue, variant, provider) alone until `release`."""
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR IGNORE INTO holds (issue_id, variant, provider, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (issue_id, str(variant), provider, self._now()),
-            )
-
-    def release(self, issue_id: str, variant: Edition, provider: str) -> bool:
-        """Drop a hold; True when there was one."""
-        with self._transaction() as db:
-            cursor = db.execute(
-                "DELETE FROM holds WHERE issue_id = ? AND variant = ? AND provider = ?",
-                (issue_id, str(variant), provider),
-            )
-            return cursor.rowcount > 0
-
-    def holds(self) -> set[tuple[str, str, str]]:
-        """Every (issue_id, variant, provider) held."""
-        rows = self._read("SELECT issue_id, variant, provider FROM holds").fetchall()
-        return {(row["issue_id"], row["variant"], row["provider"]) for row in rows}
 
     # -- recipients ------------------------------------------------------------------------
 
