@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_ISSUES := 2026-12-01-china-ai-global 2026-12-08-open-weights-week
 
-.PHONY: install install-test demo test lint format bench golden clean
+.PHONY: install install-test demo test lint format bench golden caniemail clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: install-test
 
 golden: install-test
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+
+# Regenerate the email-client support data from a caniemail checkout: make caniemail CANIEMAIL=../caniemail
+caniemail: install-test
+	@test -n "$(CANIEMAIL)" || { echo "usage: make caniemail CANIEMAIL=path/to/caniemail"; exit 2; }
+	$(BIN)/python scripts/gen_caniemail.py "$(CANIEMAIL)"
 
 clean:
 	rm -rf build outbox .pytest_cache .hypothesis
