@@ -50,12 +50,34 @@ DEFAULT_OUT = Path(__file__).resolve().parent.parent / "src" / "postcli" / "data
 #   html            comment, doctype
 #   image           image file extensions in <img src>, or "data" for data: URIs
 
+_SIDES = ("top", "right", "bottom", "left")
+
 # Features whose slug or title does not name the token directly.
 MATCH: dict[str, dict[str, list[str]] | None] = {
     "amp": None,
     "bimi": None,
     "image-apng": None,  # an animated PNG is a .png: not visible from the source
     "image-hdr": None,
+    # The caniemail pages for these count the longhands too.
+    "css-margin": {"property": ["margin", *(f"margin-{side}" for side in _SIDES)]},
+    "css-padding": {"property": ["padding", *(f"padding-{side}" for side in _SIDES)]},
+    "css-border": {
+        "property": [
+            "border",
+            "border-width",
+            "border-style",
+            "border-color",
+            *(
+                f"border-{side}{part}"
+                for side in _SIDES
+                for part in ("", "-width", "-style", "-color")
+            ),
+        ]
+    },
+    "css-background-position": {
+        "property": ["background-position", "background-position-x", "background-position-y"]
+    },
+    "css-overflow": {"property": ["overflow", "overflow-x", "overflow-y"]},
     "css-block-inline-size": {"property": ["block-size", "inline-size"]},
     "css-border-inline-block-individual": {
         "property": [
@@ -133,9 +155,7 @@ MATCH: dict[str, dict[str, list[str]] | None] = {
     "css-conic-gradient": {"function": ["conic-gradient", "repeating-conic-gradient"]},
     "css-rgb": {"function": ["rgb"]},
     "css-rgba": {"function": ["rgba"]},
-    "css-scroll-snap": {
-        "property": ["scroll-snap-type", "scroll-snap-align", "scroll-snap-stop"]
-    },
+    "css-scroll-snap": {"property": ["scroll-snap-type", "scroll-snap-align", "scroll-snap-stop"]},
     "css-sytem-ui": {
         "keyword": ["system-ui", "ui-serif", "ui-sans-serif", "ui-rounded", "ui-monospace"]
     },
@@ -337,7 +357,9 @@ def generate(root: Path) -> tuple[dict[str, Any], list[str]]:
             "support": support,
         }
     platforms = sorted(
-        f"{family}/{platform}" for family, client in clients.items() for platform in client["platforms"]
+        f"{family}/{platform}"
+        for family, client in clients.items()
+        for platform in client["platforms"]
     )
     for feature in features.values():
         by_family = feature["support"]

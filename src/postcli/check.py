@@ -90,6 +90,7 @@ RULES: dict[str, Level] = {
     "local-link": Level.WARNING,
     "large-image": Level.WARNING,
     "image-no-width": Level.WARNING,
+    "client-support": Level.WARNING,
 }
 
 # Relative URL -> the workspace file it names, or None; and a file's size in bytes.
@@ -279,7 +280,26 @@ def run_checks(
     ]
     if Variant.FREE in emails:
         findings += _premium_leaks(doc, emails[Variant.FREE], settings)
+    findings += _client_support(issue, emails, settings)
     return _sorted(findings)
+
+
+def _client_support(
+    issue: Issue, emails: dict[Variant, RenderedEmail], settings: Settings
+) -> list[Finding]:
+    """client-support: postcli.clients owns the rule; this wraps its warnings as findings."""
+    from postcli.clients import issue as clients
+
+    report = clients.issue_report(issue, emails, settings)
+    return [
+        _finding(
+            "client-support",
+            message,
+            variant=Variant(variant) if variant else None,
+            **({"path": issue.path, "line": line} if line else {}),
+        )
+        for variant, line, message in clients.warnings(report, len(emails))
+    ]
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:

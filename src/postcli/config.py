@@ -83,6 +83,15 @@ class Schedule:
     max_lateness_hours: float = 24.0
 
 
+# The email clients `postcli check` reports on when `[check] clients` is not set.
+DEFAULT_CHECK_CLIENTS = ("gmail", "outlook", "apple-mail", "yahoo", "samsung-email")
+
+
+@dataclass(frozen=True)
+class Check:
+    clients: tuple[str, ...] = DEFAULT_CHECK_CLIENTS  # caniemail families or family/platform
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -92,6 +101,7 @@ class Settings:
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     render: Render = field(default_factory=Render)
     schedule: Schedule = field(default_factory=Schedule)
+    check: Check = field(default_factory=Check)
     path: Path | None = None
 
     @property
@@ -142,7 +152,7 @@ UPGRADE_KEYS: dict[str, tuple[type, ...]] = {
     "benefits": (list,),
     "button": _STR,
 }
-_TABLES = ("newsletter", "premium", "provider", "providers", "render", "schedule")
+_TABLES = ("newsletter", "premium", "provider", "providers", "render", "schedule", "check")
 
 
 def find_root(start: Path | None = None) -> Path | None:
@@ -306,6 +316,8 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         except ValueError as exc:
             problems.add("schedule", "max_lateness", str(exc))
 
+    check = _check_settings(problems, raw.get("check", {}))
+
     problems.raise_if_any()
     return Settings(
         root=root,
@@ -315,8 +327,32 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         providers=providers,
         render=Render(**render_raw),
         schedule=schedule,
+        check=check,
         path=path,
     )
+
+
+def _check_settings(problems: _Problems, data: Any) -> Check:
+    """`[check] clients`: each name a caniemail client family or one platform of it."""
+    check_raw = _check_table(problems, "check", data, {"clients": (list,)})
+    if "clients" not in check_raw:
+        return Check()
+    from postcli.clients.data import load as client_data
+
+    known = client_data()
+    clients: list[str] = []
+    for name in check_raw["clients"]:
+        if isinstance(name, str) and name in known.known_names():
+            clients.append(name)
+        else:
+            problems.add(
+                "check",
+                "clients",
+                f"unknown client {name!r} in [check] clients; known: "
+                f"{', '.join(known.families)}, or one platform as family/platform "
+                f"({', '.join(k for k in known.platforms if k.startswith('outlook/'))}, ...)",
+            )
+    return Check(clients=tuple(clients))
 
 
 def is_script_url(url: object) -> bool:
