@@ -12,8 +12,9 @@ What the shipped file keeps, per feature: the title, the category, what to look 
 email's HTML and CSS (`match`, from the rules and the table below), the note texts by number
 (short, MIT, attributed in caniemail.LICENSE) and, per client platform, the value of its latest
 tested version, as one list per feature aligned to the file's `platforms` list of
-"family/platform" keys ("" where caniemail has no result). Descriptions, links and test URLs are left out. Features that cannot be seen in
-an email's source (AMP, BIMI, HDR images...) are left out and listed on stderr.
+"family/platform" keys ("" where caniemail has no result). Descriptions, links and test URLs
+are left out. Features that cannot be seen in an email's source (AMP, BIMI, HDR images...) are
+left out and listed on stderr.
 
 The output is deterministic: sorted keys, no whitespace, one trailing newline.
 """

@@ -64,7 +64,7 @@ def warnings(report: ClientReport, checked: int) -> list[tuple[str | None, int |
     and that a family's platforms do not support, with no fallback in the email; `checked` is
     how many variants the report covers."""
     out = []
-    for use, family, platforms in report.unsupported():
+    for use, _family, platforms in report.unsupported():
         names = ", ".join(p.name for p in platforms)
         family_name = platforms[0].family_name
         notes = sorted({n for p in platforms for n in use.cells[p.key].notes}, key=_number)

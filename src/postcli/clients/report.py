@@ -333,9 +333,12 @@ def features_used(uses: Iterable[Use], data: Data) -> dict[str, list[Use]]:
     found: dict[str, list[Use]] = {}
     for use in uses:
         for feature in index.get((use.kind, use.name), ()):
-            if use.kind == "property" and "values" in feature.match:
-                if not set(use.values) & set(feature.match["values"]):
-                    continue
+            if (
+                use.kind == "property"
+                and "values" in feature.match
+                and not set(use.values) & set(feature.match["values"])
+            ):
+                continue
             if use.kind == "element" and not any(
                 _element_matches(spec, use) for spec in feature.match["element"]
             ):
