@@ -520,8 +520,8 @@ def test_preview_never_imports_providers_or_the_cli(workspace: Path) -> None:
         " watch=False)\n"
         "running.stop()\n"
         "assert running.session.state()['ok']\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('postcli.providers', 'postcli.cli',"
-        " 'httpx', 'typer'))))\n"
+        "print(sorted(m for m in sys.modules if m == 'postcli.cli' or m.startswith(("
+        "'postcli.providers', 'postcli.cli.', 'httpx', 'typer'))))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -56,6 +56,10 @@ SHELL = """\
   <div class="error-hint" id="error-hint"></div>
   <div class="error-note" id="error-note"></div>
 </div>
+<details class="clients" id="clients" hidden>
+  <summary>Email clients ([check] clients)</summary>
+  <pre id="clients-table"></pre>
+</details>
 <main class="panes" id="panes"></main>
 <template id="pane-template">
   <section class="pane">
@@ -149,6 +153,9 @@ code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Noto 
 .error-hint:empty { display: none; }
 .error-note { margin-top: 6px; font-size: 12px; color: #991b1b; }
 
+.clients { margin: 8px 16px 0; font-size: 12px; }
+.clients summary { cursor: pointer; color: var(--muted); font-weight: 550; }
+.clients pre { max-height: 220px; overflow: auto; background: var(--panel); padding: 8px; }
 .panes { flex: 1; min-height: 0; display: grid; gap: 16px; padding: 16px;
   grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); overflow: auto; }
 .pane { display: flex; flex-direction: column; min-height: 0; min-width: 0;
@@ -486,6 +493,9 @@ JS = r"""
       const time = new Date(state.built_at).toLocaleTimeString([], { hour12: false });
       setStatus("live", `Live · built ${time} in ${Math.round(state.build_ms)} ms`);
     }
+
+    $("#clients").hidden = !state.clients;
+    $("#clients-table").textContent = state.clients || "";
 
     ensurePanes(state.variants);
     const build = `${state.session}:${state.build}`;
