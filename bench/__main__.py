@@ -144,6 +144,28 @@ def bench_render(root: Path, runs: int) -> tuple[list[Row], str]:
     return rows, captured[-1]
 
 
+def bench_clients(root: Path, runs: int) -> list[Row]:
+    """The email-client report (`check --clients`, and plain check's client-support rule) on
+    both variants of the ~2,500-word issue, rendered once beforehand."""
+    from postcli import config
+    from postcli.clients import analyze
+    from postcli.clients.issue import issue_report
+    from postcli.issues import load_issue
+    from postcli.render import render_issue
+
+    settings = config.load(root)
+    issue = load_issue(settings.issues_dir / f"{SHORT_ID}.md")
+    emails = render_issue(issue, settings)
+
+    def report() -> object:
+        analyze.hiding.cache_clear()  # cold: what one `postcli check` process pays
+        analyze._inline_uses.cache_clear()
+        return issue_report(issue, emails, settings)
+
+    took = timed(report, runs)
+    return [Row("client report, free+premium, 2,500 words", took.wall, "ms", 150.0, took.note)]
+
+
 # --- whole processes ----------------------------------------------------------------------------
 
 
@@ -374,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         (scratch / "newsletter").mkdir()
         root = make_workspace(scratch / "newsletter")
         rows, mjml_source = bench_render(root, args.runs)
+        rows += bench_clients(root, args.runs)
         rows += bench_mjml(mjml_source, args.runs, args.mjml_dir, scratch)
         rows += bench_processes(root, max(5, args.runs // 2))
         if args.smtp_messages:

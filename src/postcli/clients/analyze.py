@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit
@@ -227,8 +228,16 @@ def _selector(tokens: list[Any], where: Where, out: list[Use]) -> None:
 
 
 _TINY = 1.0  # px: text this small is unreadable, a way to hide it
+_NOWHERE = Where(0, "")
 
 
+@lru_cache(maxsize=4096)
+def _inline_uses(style: str) -> tuple[Use, ...]:
+    """A style attribute's uses, placed nowhere yet; MJML repeats the same attributes a lot."""
+    return tuple(css_uses(style, _NOWHERE, inline=True))
+
+
+@lru_cache(maxsize=4096)
 def hiding(style: str) -> tuple[str, ...]:
     """The ways a style attribute hides its element (a preheader uses several, so that a
     client that ignores one still applies another): "display:none", "max-height:0"..."""
@@ -342,7 +351,9 @@ class _Parser(HTMLParser):
             self.add("attribute", name, where)
             if name == "style" and value.strip():
                 place = replace(where, place=f"style attribute on <{tag}>", hidden_by=hiding(value))
-                self.uses += css_uses(value, place, inline=True)
+                self.uses += [
+                    Use(use.kind, use.name, place, use.values) for use in _inline_uses(value)
+                ]
             if tag == "img" and name == "src":
                 image = _image_format(value)
                 if image:

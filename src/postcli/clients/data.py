@@ -43,10 +43,16 @@ class Verdict:
 
     @classmethod
     def parse(cls, raw: str) -> Verdict:
-        if not raw:
-            return cls(Support.UNKNOWN)
-        letter, *notes = raw.split()
-        return cls(Support(letter), tuple(n.lstrip("#") for n in notes))
+        return _verdict(raw)
+
+
+@cache
+def _verdict(raw: str) -> Verdict:
+    """The data holds a few dozen distinct values ("y", "a #2"...): each is parsed once."""
+    if not raw:
+        return Verdict(Support.UNKNOWN)
+    letter, *notes = raw.split()
+    return Verdict(Support(letter), tuple(n.lstrip("#") for n in notes))
 
 
 @dataclass(frozen=True)
@@ -56,10 +62,12 @@ class Feature:
     category: str  # css | html | image | others
     match: dict[str, tuple[str, ...]]
     notes: dict[str, str]
-    verdicts: dict[str, Verdict]  # "family/platform" -> verdict
+    support: tuple[str, ...]  # raw values, aligned with `columns`
+    columns: dict[str, int]  # "family/platform" -> index into `support`, shared by all features
 
     def verdict(self, platform: str) -> Verdict:
-        return self.verdicts.get(platform, Verdict(Support.UNKNOWN))
+        column = self.columns.get(platform)
+        return Verdict.parse("" if column is None else self.support[column])
 
 
 @dataclass(frozen=True)
@@ -110,7 +118,7 @@ def parse(raw: dict[str, Any]) -> Data:
         family, platform = key.split("/", 1)
         client = clients[family]
         platforms[key] = Platform(key, family, client["name"], client["platforms"][platform])
-    keys = list(raw["platforms"])
+    columns = {key: number for number, key in enumerate(raw["platforms"])}
     features = {}
     for slug, item in raw["features"].items():
         features[slug] = Feature(
@@ -119,10 +127,11 @@ def parse(raw: dict[str, Any]) -> Data:
             category=item["category"],
             match={kind: tuple(names) for kind, names in item["match"].items()},
             notes=dict(item["notes"]),
-            verdicts={
-                key: Verdict.parse(value) for key, value in zip(keys, item["support"], strict=True)
-            },
+            support=tuple(item["support"]),
+            columns=columns,
         )
+        if len(item["support"]) != len(columns):
+            raise ValueError(f"{slug}: {len(item['support'])} support values for {len(columns)}")
     return Data(source=dict(raw["source"]), platforms=platforms, features=features)
 
 

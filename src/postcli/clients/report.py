@@ -327,9 +327,12 @@ def _index(data: Data) -> dict[tuple[str, str], list[Feature]]:
     return index
 
 
-def features_used(uses: Iterable[Use], data: Data) -> dict[str, list[Use]]:
-    """Feature slug -> the uses that match it, in document order."""
-    index = _index(data)
+def features_used(
+    uses: Iterable[Use], data: Data, index: dict[tuple[str, str], list[Feature]] | None = None
+) -> dict[str, list[Use]]:
+    """Feature slug -> the uses that match it, in document order. `index` is `_index(data)`,
+    for a caller that matches many documents against the same data."""
+    index = index if index is not None else _index(data)
     found: dict[str, list[Use]] = {}
     for use in uses:
         for feature in index.get((use.kind, use.name), ()):
@@ -451,11 +454,12 @@ def client_report(
     data = data or caniemail.load()
     platforms = data.select(list(clients))
     merged: dict[str, FeatureUse] = {}
+    index = _index(data)
     for email in emails:
-        found = features_used(analyze(email.html), data)
+        found = features_used(analyze(email.html), data, index)
         from_issue: dict[str, dict[int, int]] = {}  # slug -> issue line -> uses
         for line, fragment in email.sources:
-            for slug, uses in features_used(analyze(fragment), data).items():
+            for slug, uses in features_used(analyze(fragment), data, index).items():
                 from_issue.setdefault(slug, {})[line] = len(uses)
         for slug, uses in found.items():
             feature = data.features[slug]
@@ -470,8 +474,9 @@ def client_report(
                     item.places.append(use.where.place)
                 if len(item.html_lines) < 5 and use.where.line not in item.html_lines:
                     item.html_lines.append(use.where.line)
+            readers = {mso: [u for u in uses if u.where.seen_by(mso)] for mso in (False, True)}
             for platform in platforms:
-                seen = [u for u in uses if u.where.seen_by(platform.reads_mso)]
+                seen = readers[platform.reads_mso]
                 if not seen:
                     continue
                 verdict = feature.verdict(platform.key)
