@@ -70,10 +70,10 @@ def warnings(report: ClientReport, checked: int) -> list[tuple[str | None, int |
         notes = sorted({n for p in platforms for n in use.cells[p.key].notes}, key=_number)
         why = "; ".join(f"note {n}: {plain_note(use.note(n))}" for n in notes)
         message = (
-            f"{use.feature.title} ({use.impact}, from the {use.origin}) is not supported by "
-            f"{family_name} ({names}){' (' + why + ')' if why else ''}: it shows without it "
-            "there; use what `postcli check --clients` lists as supported, or drop the client "
-            "from [check] clients"
+            f"{use.feature.title} ({use.impact}, from {use.origin}) is not supported by "
+            f"{family_name} ({names}){' (' + why + ')' if why else ''}; readers there get the "
+            "email without it: give it a fallback (docs/checks.md lists those postcli "
+            "recognises) or take the client out of [check] clients"
         )
         variant = use.variants[0] if len(use.variants) == 1 and checked > 1 else None
         out.append((variant, use.lines[0] if use.lines else None, message))

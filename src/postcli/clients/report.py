@@ -158,7 +158,7 @@ class FeatureUse:
             if len(self.lines) > 5:
                 parts[-1] += ", …"
         if self.template or not self.lines:
-            parts.append("template")
+            parts.append("the template")
         return " and ".join(parts)
 
     def problems(self, *, with_fallback: bool = False) -> dict[str, Cell]:
