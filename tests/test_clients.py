@@ -471,9 +471,16 @@ def test_check_clients_json_on_the_samples(module_workspace: Path, run_cli, issu
         for item in feature["support"].values():
             assert item["support"] in ("full", "partial", "none", "unknown")
             assert all(note["text"] for note in item["notes"])
-    # Tables in the sample issues come from the issue's own lines.
+    # A Markdown table is traced to its first line; MJML's layout tables to the template.
+    source = (module_workspace / "issues" / f"{issue}.md").read_text(encoding="utf-8")
+    lines = source.split("\n")
+    tables = [
+        number
+        for number, text in enumerate(lines, start=1)
+        if text.startswith("|") and not lines[number - 2].startswith("|")
+    ]
     table = next(f for f in clients["features"] if f["feature"] == "html-table")
-    assert table["origin"]["lines"] or issue == SAMPLES[1]
+    assert table["origin"] == {"template": True, "lines": tables}
 
 
 def test_json_without_clients_has_no_clients_key(module_workspace: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
@@ -598,3 +605,25 @@ def test_preview_state_carries_the_client_table(workspace: Path) -> None:
     state = session.state()
     assert state["checks"] == "done"
     assert state["clients"].startswith("client ") and "Outlook Windows" in state["clients"]
+
+
+def test_an_empty_client_list_turns_the_warnings_off(tmp_path: Path) -> None:
+    root = write_config(
+        tmp_path / "w",
+        '[newsletter]\nunsubscribe_url = "https://example.com/u?e={email}"\n'
+        "[check]\nclients = []\n",
+    )
+    (root / "issues").mkdir()
+    issue = root / "issues" / "2026-12-01-flex.md"
+    issue.write_text('---\ntitle: Flex\nsubtitle: s\n---\n<div style="display:flex">a</div>\n')
+    report = check_issue(config.load(root), issue)
+    assert config.load(root).check.clients == ()
+    assert not [f for f in report.findings if f.rule == "client-support"]
+    # The same issue with the default clients is warned about.
+    (root / "postcli.toml").write_text(
+        '[newsletter]\nunsubscribe_url = "https://example.com/u?e={email}"\n'
+    )
+    report = check_issue(config.load(root), issue)
+    assert [
+        f for f in report.findings if f.rule == "client-support" and "display:flex" in f.message
+    ]
