@@ -196,3 +196,19 @@ def test_saving_a_template_reloads_the_page(page: Any, workspace: Path) -> None:
         "premium",
         "getComputedStyle(doc.querySelector('h2')).color === 'rgb(0, 255, 0)'",
     )
+
+
+def test_the_email_client_table_shows_above_the_panes(browser: Any, workspace: Path) -> None:
+    preview = start(workspace, workspace / "issues" / f"{ISSUE_ID}.md", watch=False)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(preview.url)
+        tab.wait_for_function("!document.querySelector('#clients').hidden", timeout=TIMEOUT_MS * 3)
+        tab.locator("#clients summary").click()
+        table = tab.locator("#clients-table").inner_text()
+        assert table.startswith("client ") and "Outlook Windows" in table
+        assert table == preview.session.state()["clients"]
+    finally:
+        context.close()
+        preview.stop()
