@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from postcli import config
+from postcli import data as caniemail
 from postcli.check import check_issue
-from postcli.clients import data as caniemail
 from postcli.clients.analyze import analyze, hiding
-from postcli.clients.data import Support
 from postcli.clients.report import Email, client_report, features_used, format_table
+from postcli.data import Support
 from postcli.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent

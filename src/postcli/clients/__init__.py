@@ -1,5 +1,5 @@
 """Which HTML and CSS features an email uses, and how the email clients a newsletter cares
-about support them (the caniemail data shipped in postcli/data/).
+about support them (the caniemail data of postcli.data).
 
     from postcli.clients.report import Email, client_report, format_table
 
@@ -7,10 +7,9 @@ about support them (the caniemail data shipped in postcli/data/).
     report.rows(), report.to_fix(), report.unsupported(), report.as_dict()
     format_table(report)
 
-analyze.py parses HTML and CSS into uses; data.py loads the shipped data; report.py matches the
-two. All three are pure. issue.py is the one adapter that knows an Issue: it gives each block of
-the issue's body as HTML with its file line, so a feature can be traced to the line it came from.
+analyze.py parses HTML and CSS into uses; postcli.data loads the shipped data; report.py
+matches the two. Both are pure. issue.py is the one adapter that knows an Issue: it gives each
+block of the issue's body as HTML with its file line, so a feature can be traced to its line.
 
-Nothing is imported here, so that config.py can read the client names (postcli.clients.data)
-without loading the parsers.
+Nothing is imported here: importing a submodule does not load the others.
 """

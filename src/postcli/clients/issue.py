@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 from postcli.clients.report import ClientReport, Email, client_report, plain_note
 
 if TYPE_CHECKING:
-    from markdown_it.token import Token
-
     from postcli.config import Settings
-    from postcli.issues import Issue, Variant
+    from postcli.issues import Issue
+    from postcli.markdown import Token
+    from postcli.model import Variant
     from postcli.render import RenderedEmail
 
 
 def block_sources(issue: Issue, settings: Settings, variant: Variant) -> list[tuple[int, str]]:
     """(file line, HTML) for each top-level block the variant's body keeps."""
+    from postcli.render import body as md
     from postcli.render import make_resolver
-    from postcli.render import markdown as md
 
     body = md.parse_variant(issue, variant)
     resolve = make_resolver(issue, settings)

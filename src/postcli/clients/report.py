@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from postcli.clients import data as caniemail
+from postcli import data as caniemail
 from postcli.clients.analyze import Use, analyze
-from postcli.clients.data import Data, Feature, Platform, Support
+from postcli.data import Data, Feature, Platform, Support
 
 # Features whose absence breaks the layout or the reading of an email; only these become
 # warnings in plain `postcli check`. Anything else is shown by `--clients` alone: among them

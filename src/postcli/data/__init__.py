@@ -1,6 +1,7 @@
-"""The shipped caniemail data (postcli/data/caniemail.json), loaded once and typed.
+"""The shipped caniemail data (caniemail.json in this package), loaded once and typed.
 
-Owns reading the generated file and naming clients; it knows nothing of HTML. The file is made
+Owns reading the generated file and naming email clients; it knows nothing of HTML and imports
+no other postcli module, so that config.py can check `[check] clients` against it. The file is made
 by scripts/gen_caniemail.py from a caniemail checkout (MIT; the notice is caniemail.LICENSE
 next to it). Each feature's `support` is a list aligned with the file's `platforms` list of
 "family/platform" keys; a value is "y", "n", "a" (partial) or "u" (unknown), maybe followed by
@@ -16,12 +17,10 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from postcli.config import DEFAULT_CHECK_CLIENTS
-
-DATA_FILE = "data/caniemail.json"
+DATA_FILE = "caniemail.json"
 
 # The clients `[check] clients` names when it is not set (DESIGN section 5).
-DEFAULT_CLIENTS = DEFAULT_CHECK_CLIENTS
+DEFAULT_CLIENTS = ("gmail", "outlook", "apple-mail", "yahoo", "samsung-email")
 
 # Outlook's Word-based renderers: the only ones that read `<!--[if mso]>` conditionals.
 MSO_PLATFORMS = frozenset({"outlook/windows", "outlook/windows-mail"})
@@ -138,7 +137,7 @@ def parse(raw: dict[str, Any]) -> Data:
 @cache
 def load() -> Data:
     """The shipped data, parsed once per process."""
-    text = resources.files("postcli").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    text = resources.files("postcli.data").joinpath(DATA_FILE).read_text(encoding="utf-8")
     return parse(json.loads(text))
 
 
