@@ -27,6 +27,13 @@ SECRET_VARIABLES = (
     "MAILCHIMP_API_KEY",
     "LISTMONK_API_USER",
     "LISTMONK_API_TOKEN",
+    # the bulk senders (ses reads the standard AWS chain; these are its variables)
+    "POSTMARK_SERVER_TOKEN",
+    "MAILGUN_API_KEY",
+    "SENDGRID_API_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
 )
 
 # Each HTTP provider's unsubscribe merge tag: the provider fills in the reader's own link. The
@@ -36,6 +43,7 @@ UNSUBSCRIBE_MERGE_TAGS = {
     "mailchimp": "*|UNSUB|*",
     "listmonk": "{{ UnsubscribeURL }}",
     "resend": "{{{RESEND_UNSUBSCRIBE_URL}}}",
+    "sendgrid": "{{{unsubscribe}}}",
 }
 
 

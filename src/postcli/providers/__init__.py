@@ -32,6 +32,10 @@ _BUILTINS = {
     "resend": "postcli.providers.resend:ResendProvider",
     "mailchimp": "postcli.providers.mailchimp:MailchimpProvider",
     "listmonk": "postcli.providers.listmonk:ListmonkProvider",
+    "ses": "postcli.providers.ses:SesProvider",
+    "postmark": "postcli.providers.postmark:PostmarkProvider",
+    "mailgun": "postcli.providers.mailgun:MailgunProvider",
+    "sendgrid": "postcli.providers.sendgrid:SendgridProvider",
 }
 _registered: dict[str, type[Any]] = {}
 
