@@ -28,7 +28,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -523,6 +523,50 @@ class Ledger:
                 " possibly_duplicate = possibly_duplicate OR ?"
                 " WHERE send_id = ? AND email = ?",
                 (status, error, self._now(), int(possibly_duplicate), send_id, email),
+            )
+
+    def mark_sending_many(self, send_id: int, rows: Sequence[tuple[str, str]]) -> set[str]:
+        """`mark_sending` for a batch of (email, message_id), in one commit, right before the one
+        call that carries them all. Returns the emails that were already 'sending'."""
+        now = self._now()
+        wanted = {email for email, _ in rows}
+        with self._transaction() as db:
+            in_flight = {
+                row["email"]
+                for row in db.execute(
+                    "SELECT email FROM recipients WHERE send_id = ? AND status = 'sending'",
+                    (send_id,),
+                )
+                if row["email"] in wanted
+            }
+            # Every expression of an UPDATE reads the row as it was: `status = 'sending'` is the
+            # old status.
+            db.executemany(
+                "UPDATE recipients SET possibly_duplicate = possibly_duplicate OR"
+                " (status = 'sending'), status = 'sending', message_id = ?,"
+                " attempts = attempts + 1, error = NULL, updated_at = ?"
+                " WHERE send_id = ? AND email = ?",
+                [(message_id, now, send_id, email) for email, message_id in rows],
+            )
+        return in_flight
+
+    def mark_recipients(
+        self, send_id: int, outcomes: Iterable[tuple[str, str, str | None, bool]]
+    ) -> None:
+        """`mark_recipient` for a batch of (email, status, error, possibly_duplicate), in one
+        commit, right after the provider's answer."""
+        now = self._now()
+        rows = []
+        for email, status, error, duplicate in outcomes:
+            if status not in RECIPIENT_STATUSES:
+                raise ValueError(status)
+            rows.append((status, error, now, int(duplicate), send_id, email))
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE recipients SET status = ?, error = ?, updated_at = ?,"
+                " possibly_duplicate = possibly_duplicate OR ?"
+                " WHERE send_id = ? AND email = ?",
+                rows,
             )
 
     def counts(self, send_id: int) -> RecipientCounts:

@@ -10,6 +10,8 @@ request, so nothing changes), `delay` (carry the request out, answer only after 
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import socket
 import threading
@@ -17,9 +19,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
+from jsonschema import Draft202012Validator
+
+CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
+
+
+@functools.cache
+def load_schema(provider: str, name: str) -> dict[str, Any]:
+    """The contract tests/contracts/<provider>/<name>.json."""
+    path = CONTRACTS / provider / f"{name}.json"
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _validator(provider: str, name: str) -> Draft202012Validator:
+    schema = load_schema(provider, name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def contract_errors(provider: str, name: str, instance: Any) -> list[tuple[str, str]]:
+    """Every way `instance` breaks the contract, as (field path, message); empty if it holds."""
+    errors = sorted(
+        _validator(provider, name).iter_errors(instance), key=lambda e: list(map(str, e.path))
+    )
+    return [(".".join(str(p) for p in error.absolute_path), error.message) for error in errors]
 
 
 @dataclass

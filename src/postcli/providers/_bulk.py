@@ -12,9 +12,7 @@ ledger and resume, the unsubscribe link from `newsletter.unsubscribe_url`. This 
   the request went out, a 500/502/504) is retried but reported as `maybe_twice`; throttling (429,
   and whatever the adapter also counts as throttling) is waited out and retried, for as long as
   `patience` allows, never dropped; a 503 or a connection that never opened is retried as safe;
-- the batch seam: `Letter` (one recipient of a batch), `Outcome` (what the provider said about
-  it) and `BatchTransport`, which `postcli.send_batches` drives with the ledger steps around
-  each call.
+- the batch seam is `postcli.providers._batch` (no httpx there).
 
 This module never touches the ledger or the rendering, and never logs a header.
 """
@@ -24,20 +22,19 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from postcli.config import Settings, _key_line
-from postcli.errors import ConfigError, ProviderRefused, ProviderUnavailable
+from postcli.errors import ConfigError, ProviderRefused
+from postcli.providers._batch import BulkUnavailable
 from postcli.providers.file import check_keys, require_unsubscribe_url, subscribers_path
 
 if TYPE_CHECKING:
-    from postcli.render import RenderedEmail
     from postcli.subscribers import Subscriber
 
 log = logging.getLogger("postcli.providers.bulk")
@@ -45,15 +42,6 @@ log = logging.getLogger("postcli.providers.bulk")
 # Statuses after which the provider may have carried the request out, though it did not say so.
 LOST_STATUSES = frozenset({500, 502, 504})
 DEFAULT_TIMEOUT = 30.0
-
-
-class BulkUnavailable(ProviderUnavailable):
-    """The provider stayed unreachable or kept throttling. `maybe_delivered`: the last call may
-    have gone through (its answer was lost), so its recipients stay 'sending' in the ledger."""
-
-    def __init__(self, message: str, *, maybe_delivered: bool = False, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.maybe_delivered = maybe_delivered
 
 
 # -- settings ----------------------------------------------------------------------------------
@@ -379,59 +367,3 @@ class Caller:
             ),
             hint=hint,
         )
-
-
-# -- the batch seam ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Letter:
-    """One recipient of a batch, as the send loop hands it over."""
-
-    email: str
-    name: str
-    message_id: str  # the same for this (issue, variant, recipient) in every run
-    unsubscribe_url: str | None  # the recipient's own link
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the provider said about one recipient of a batch."""
-
-    email: str
-    status: Literal["sent", "failed", "retry"]  # retry: throttled within a 200; send again
-    error: str | None = None
-    remote_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One call's worth: the variant's shared email and its recipients."""
-
-    email: RenderedEmail  # rendered with newsletter.unsubscribe_url (its {email} not filled in)
-    letters: Sequence[Letter]
-    sender: str  # the From header, as configured
-    reply_to: str | None
-    unsubscribe_template: str | None
-    date: datetime
-    variant: str
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    outcomes: list[Outcome]
-    maybe_twice: bool = False  # the call was repeated after a lost answer
-
-
-class BatchTransport(Protocol):
-    """A delivery channel that takes many recipients a call (Postmark, Mailgun)."""
-
-    batch_size: int  # recipients a call at most (already capped to a second of the rate)
-
-    def deliver_batch(self, batch: Batch) -> BatchResult:
-        """One API call for `batch.letters`; an Outcome for each of them, in any order. Raises
-        ProviderRefused when nothing can go (authentication), BulkUnavailable when the provider
-        stays down (`maybe_delivered` when the call may have gone through)."""
-
-    def deliver(self, message: Any, *, sender: str, recipient: str) -> bool:
-        """One message (a `send --test` copy)."""
