@@ -138,12 +138,14 @@ class PostmarkFake(BulkFake):
         if message["MessageStream"] not in self.streams:
             return {
                 "ErrorCode": 1235,
-                "Message": f"The message stream '{message['MessageStream']}' was not found on this server.",
+                "Message": f"The message stream '{message['MessageStream']}' was not found "
+                "on this server.",
             }
         if to in self.inactive:
             return {
                 "ErrorCode": 406,
-                "Message": f"You tried to send to recipient(s) that have been marked as inactive. Inactive recipients: {to}.",
+                "Message": "You tried to send to recipient(s) that have been marked as "
+                f"inactive. Inactive recipients: {to}.",
                 "To": message["To"],
                 "SubmittedAt": now,
             }
