@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -201,7 +202,12 @@ def retry_after(response: httpx.Response, *, now: Callable[[], float] = time.tim
             return None
         # A Unix time is far above any sensible wait in seconds.
         return max(0.0, value - now()) if value > 1e9 else max(0.0, value)
-    return None
+    # Mailgun says it in words: "... limit exceeded, try again after 120 seconds".
+    match = _AFTER_RE.search(response.text[:500]) if response.status_code == 429 else None
+    return float(match.group(1)) if match else None
+
+
+_AFTER_RE = re.compile(r"try again after (\d+) seconds?")
 
 
 def is_429(response: httpx.Response) -> bool:
