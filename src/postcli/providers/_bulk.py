@@ -186,7 +186,7 @@ class RetryRules:
     patience: float = 900.0  # seconds of throttling waited out before "run again later"
 
 
-def retry_after(response: httpx.Response, *, now: Callable[[], float] = time.time) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
     """Seconds to wait, from `Retry-After` (seconds or an HTTP date) or `X-RateLimit-Reset`
     (a Unix time, or seconds when small); None when the answer does not say."""
     from postcli.providers._http import _retry_after
@@ -194,14 +194,6 @@ def retry_after(response: httpx.Response, *, now: Callable[[], float] = time.tim
     found = _retry_after(response)
     if found is not None:
         return found
-    reset = response.headers.get("X-RateLimit-Reset")
-    if reset:
-        try:
-            value = float(reset.strip())
-        except ValueError:
-            return None
-        # A Unix time is far above any sensible wait in seconds.
-        return max(0.0, value - now()) if value > 1e9 else max(0.0, value)
     # Mailgun says it in words: "... limit exceeded, try again after 120 seconds".
     match = _AFTER_RE.search(response.text[:500]) if response.status_code == 429 else None
     return float(match.group(1)) if match else None
