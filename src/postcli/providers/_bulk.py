@@ -268,7 +268,7 @@ class Caller:
         content: bytes | None = None,
         data: Mapping[str, Any] | None = None,
         files: Any = None,
-        headers: Mapping[str, str] | Callable[[], Mapping[str, str]] = (),  # type: ignore[assignment]
+        headers: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
         auth: Any = None,
         throttled: Callable[[httpx.Response], bool] = is_429,
     ) -> Reply:
@@ -278,21 +278,26 @@ class Caller:
         time). Raises BulkUnavailable when the provider stays down, or throttles past
         `patience` seconds."""
         shown = self.redact(f"{method} {url}")
+        form_type: dict[str, str] = {}
+        if files is not None or data is not None:
+            # Encoded once, to bytes: httpx would otherwise write a multipart body part by
+            # part (a thousand small writes for a Mailgun batch), and encode it again per try.
+            encoded = httpx.Request(method, url, data=data, files=files)
+            content = encoded.read()
+            form_type = {"Content-Type": encoded.headers["Content-Type"]}
         attempt = 0
         lost = False
         throttled_since: float | None = None
         while True:
             attempt += 1
-            made = headers() if callable(headers) else headers
+            made = {**((headers() if callable(headers) else headers) or {}), **form_type}
             self.calls += 1
             try:
                 response = self._client.request(
                     method,
                     url,
                     content=content,
-                    data=data,
-                    files=files,
-                    headers=dict(made),
+                    headers=made,
                     auth=auth if auth is not None else httpx.USE_CLIENT_DEFAULT,
                 )
                 response.read()
