@@ -321,3 +321,21 @@ def test_ses_over_a_mock_transport_is_signed_and_checked_the_same(
         )
     assert fake.violations == [] and len(fake.messages) == 1
     assert [r.path for r in fake.requests] == ["/v2/email/account", "/v2/email/outbound-emails"]
+
+
+def test_postmarks_fast_body_is_the_plain_encoding_of_each_personalised_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from postcli.providers.postmark import PostmarkProvider
+
+    monkeypatch.setenv("POSTMARK_SERVER_TOKEN", "t0ken-for-this-test")
+    provider = PostmarkProvider(_settings(tmp_path, "postmark", {}))
+    batch = _batch(5)
+    with provider.open_transport("i") as transport:
+        fast = json.loads(transport._body(batch))
+        slow = [transport._slow(batch, letter) for letter in batch.letters]
+    assert fast == slow
+    assert all(f"email=r{i}@example.org" in m["TextBody"] for i, m in enumerate(fast))
+    assert all(f"email=r{i}@example.org" in m["HtmlBody"] for i, m in enumerate(fast))
