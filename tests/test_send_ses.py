@@ -274,6 +274,28 @@ def test_a_server_that_stays_down_exits_4_and_the_next_run_finishes(
     assert "possibly delivered twice" not in again.output  # a 503 promises nothing went out
 
 
+def test_a_used_up_daily_quota_exits_4_and_leaves_the_rest_pending(
+    newsletter: Path, emulator: SesEmulator, aws: dict[str, str], run_cli: Callable[..., Any]
+) -> None:
+    rows = write_subscribers(newsletter, 6)
+    ses_config(newsletter, emulator.base_url)
+    emulator.fault(
+        "status",
+        1,
+        status=400,
+        body=("LimitExceededException", "Daily message quota exceeded."),
+        path="outbound-emails",
+    )
+    result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+    assert result.exit_code == 4 and "quota" in result.output
+    with Ledger.open(newsletter / ".postcli") as ledger:
+        states = {r.status for s in ledger.sends() for r in ledger.recipients(s.id).values()}
+    assert "failed" not in states
+    again = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+    assert again.exit_code == 0, again.output
+    assert_exactly_once(emulator, rows)
+
+
 def test_a_test_copy_goes_through_sendemail_with_the_test_subject(
     newsletter: Path, emulator: SesEmulator, aws: dict[str, str], run_cli: Callable[..., Any]
 ) -> None:

@@ -28,6 +28,7 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from postcli.errors import ConfigError, ProviderRefused
+from postcli.providers._batch import BulkUnavailable
 from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules
 from postcli.providers.base import Features, RecipientRefused
 
@@ -215,6 +216,11 @@ class _SesTransport:
         words = self.caller.redact(error_message(response))
         if code in PER_MESSAGE and not self._names_sender(words, sender):
             raise RecipientRefused(f"SES refused it: {code}: {words}", recipient=recipient)
+        if code == "LimitExceededException":  # the day's quota: nothing lost, run again later
+            raise BulkUnavailable(
+                f"ses: the account's sending quota is used up: {words}",
+                hint="run again later (cron will); nobody is skipped",
+            )
         raise self._refused(response)
 
     @staticmethod
@@ -234,7 +240,6 @@ class _SesTransport:
             "MailFromDomainNotVerifiedException": "verify the From domain in SES",
             "AccountSuspendedException": "see the SES console: the account cannot send",
             "SendingPausedException": "see the SES console: sending is paused",
-            "LimitExceededException": "the daily sending quota is used up; run again later",
         }
         return self.caller.refused(
             response, f"{code}: {words}", hint=hints.get(code, "see docs/providers/ses.md")
