@@ -19,6 +19,7 @@ from fakes.bulk_server import CONTRACTS, contract_errors, load_schema
 from postcli.ledger import Ledger
 from postcli.providers._batch import Batch, BulkUnavailable, Letter
 from postcli.providers._bulk import Caller, Pacer, RetryRules
+from postcli.providers.base import Accepted
 
 PROVIDERS = ("postmark", "mailgun", "sendgrid")
 ALL = [(p, f.stem) for p in PROVIDERS for f in sorted((CONTRACTS / p).glob("*.json"))]
@@ -315,10 +316,10 @@ def test_ses_over_a_mock_transport_is_signed_and_checked_the_same(
         message_id="<m0@example.com>",
     )
     with provider.open_transport("i") as transport:
-        assert (
-            transport.deliver(message, sender="hello@example.com", recipient="r0@example.org")
-            is False
+        accepted = transport.deliver(
+            message, sender="hello@example.com", recipient="r0@example.org"
         )
+        assert accepted == Accepted(possibly_twice=False)
     assert fake.violations == [] and len(fake.messages) == 1
     assert [r.path for r in fake.requests] == ["/v2/email/account", "/v2/email/outbound-emails"]
 

@@ -12,23 +12,19 @@ from __future__ import annotations
 import base64
 import copy
 from collections.abc import Iterator
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from fake_providers import (
+from fakes import FAKES, ButtondownFake, ListmonkFake, MailchimpFake, ResendFake
+from helpers.fake_api import (
     CONTRACTS,
-    FAKES,
     PROVIDERS,
-    ButtondownFake,
     FakeProvider,
-    ListmonkFake,
-    MailchimpFake,
-    ResendFake,
     contract_errors,
     load_schema,
     schema_names,

@@ -18,7 +18,7 @@ import pytest
 
 from fakes.bulk_server import serve
 from fakes.mailgun_fake import API_KEY, DOMAIN, MailgunFake
-from test_send_file import (
+from helpers.send import (
     ISSUE_ID,
     SECRET,
     SUBJECT,

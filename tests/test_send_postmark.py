@@ -19,8 +19,7 @@ import pytest
 
 from fakes.bulk_server import serve
 from fakes.postmark_fake import TOKEN, PostmarkFake
-from postcli.ledger import Ledger
-from test_send_file import (
+from helpers.send import (
     ISSUE_ID,
     SECRET,
     SUBJECT,
@@ -30,6 +29,7 @@ from test_send_file import (
     write_issue,
     write_subscribers,
 )
+from postcli.ledger import Ledger
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_providers import serve
 from fakes.sendgrid_fake import SendgridFake
+from helpers.fake_api import serve
+from helpers.send import ISSUE_ID, SECRET, configure, set_provider, write_issue
 from postcli.config import Newsletter, Settings
 from postcli.errors import ConfigError, ProviderRefused
 from postcli.issues import Variant
@@ -24,7 +25,6 @@ from postcli.providers._http import RetryPolicy
 from postcli.providers.base import Campaign, campaign_name
 from postcli.providers.sendgrid import SendgridProvider
 from postcli.render import RenderedEmail
-from test_send_file import ISSUE_ID, SECRET, configure, set_provider, write_issue
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)

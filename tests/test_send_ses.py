@@ -30,8 +30,7 @@ from fakes.ses_emulator import (
     SesEmulator,
     shape_errors,
 )
-from postcli.ledger import Ledger
-from test_send_file import (
+from helpers.send import (
     ISSUE_ID,
     SECRET,
     SUBJECT,
@@ -41,6 +40,7 @@ from test_send_file import (
     write_issue,
     write_subscribers,
 )
+from postcli.ledger import Ledger
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": ACCESS_KEY,

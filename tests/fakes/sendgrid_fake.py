@@ -1,5 +1,5 @@
 """A fake SendGrid Marketing Campaigns API (Single Sends) and Mail Send, for the `sendgrid`
-provider's tests, on the shared fake machinery of tests/fake_providers.py: every body and query
+provider's tests, on the shared fake machinery of tests/helpers/fake_api.py: every body and query
 string validated against tests/contracts/sendgrid/, the auth header checked, Single Sends kept
 with their status (draft -> scheduled or triggered), search by name with SendGrid's
 `_metadata.next` pagination, errors as `{"errors": [{"field", "message"}]}`, and 429 answers
@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from fake_providers import Answer, Delivery, FakeProvider, Recorded, Route, _iso, _parse_time
+from helpers.fake_api import Answer, Delivery, FakeProvider, Recorded, Route, _iso, _parse_time
 
 
 class SendgridFake(FakeProvider):

@@ -11,18 +11,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from postcli.errors import ProviderRefused, ProviderUnavailable
+from postcli.errors import ProviderRefused, ProviderUnavailable, ReplyError
 
 if TYPE_CHECKING:
     from postcli.render import RenderedEmail
 
 
-class BulkUnavailable(ProviderUnavailable):
-    """The provider stayed unreachable or kept throttling. `maybe_delivered`: the last call may
-    have gone through (its answer was lost), so its recipients stay 'sending' in the ledger."""
+class BulkUnavailable(ReplyError, ProviderUnavailable):
+    """The provider stayed unreachable or kept throttling (exit 4). `maybe_delivered`: the last
+    call may have gone through (its answer was lost), so its recipients stay 'sending' in the
+    ledger, and the next run resends them and reports them."""
 
-    def __init__(self, message: str, *, maybe_delivered: bool = False, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(
+        self, message: str, *, maybe_delivered: bool = False, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
         self.maybe_delivered = maybe_delivered
 
 
@@ -88,5 +91,5 @@ class BatchTransport(Protocol):
         ProviderRefused when nothing can go (authentication), BulkUnavailable when the provider
         stays down (`maybe_delivered` when the call may have gone through)."""
 
-    def deliver(self, message: Any, *, sender: str, recipient: str) -> bool:
-        """One message (a `send --test` copy)."""
+    def deliver(self, message: Any, *, sender: str, recipient: str) -> Any:
+        """One message (a `send --test` copy): an `Accepted`, as a `Transport` answers."""

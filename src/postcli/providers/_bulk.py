@@ -30,10 +30,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from postcli.config import Settings, _key_line
+from postcli.config import Settings
 from postcli.errors import ConfigError, ProviderRefused
 from postcli.providers._batch import BulkUnavailable
-from postcli.providers.file import check_keys, require_unsubscribe_url, subscribers_path
+from postcli.providers._settings import (
+    bad_key,
+    check_table,
+    require_unsubscribe_url,
+    subscribers_path,
+)
+from postcli.providers.base import Key, SettingsSchema
 
 if TYPE_CHECKING:
     from postcli.subscribers import Subscriber
@@ -48,20 +54,30 @@ DEFAULT_TIMEOUT = 30.0
 # -- settings ----------------------------------------------------------------------------------
 
 
+def bulk_schema(name: str, **extra: Key) -> SettingsSchema:
+    """The keys every bulk sender takes, with the provider's own."""
+    table = f"[providers.{name}]"
+    return {
+        "subscribers": Key((str,), f"'subscribers' in {table} must be the path of a CSV file"),
+        "rate": Key((int, float), f"'rate' in {table} must be messages per second (0: no cap)"),
+        "base_url": Key((str,), f"'base_url' in {table} must be an http(s) URL"),
+        "timeout": Key((int, float), f"'timeout' in {table} must be seconds, like 30"),
+        **extra,
+    }
+
+
 class BulkSettings:
     """`[providers.<name>]` of a bulk sender, read and checked; the provider classes build on it."""
 
     name: ClassVar[str]
     title: ClassVar[str]
-    KEYS: ClassVar[tuple[str, ...]]
+    settings_schema: ClassVar[SettingsSchema]
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.options = check_keys(settings, self.name, self.KEYS)
-        path = settings.path
-        self._text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
-        self.subscribers_file: Path | None = subscribers_path(settings, self.name, self.options)
-        if self.subscribers_file is None:
+        self.options: dict[str, Any] = check_table(settings, self.name, self.settings_schema)
+        self._subscribers_file: Path | None = subscribers_path(settings, self.name, self.options)
+        if self._subscribers_file is None:
             raise self.bad(
                 "subscribers",
                 f"[providers.{self.name}] needs 'subscribers', the CSV of who gets mail",
@@ -89,15 +105,17 @@ class BulkSettings:
             )
         self.base_url_setting: str | None = base_url.rstrip("/") if base_url else None
 
+    @property
+    def subscribers_file(self) -> Path | None:
+        return self._subscribers_file
+
     def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        table = f"providers.{self.name}"
-        line = _key_line(self._text, table, key) or _key_line(self._text, table, "")
-        return ConfigError(
-            message,
-            path=self.settings.path,
-            line=line,
-            hint=hint or f"see docs/providers/{self.name}.md",
-        )
+        hint = hint or f"see docs/providers/{self.name}.md"
+        error: ConfigError = bad_key(self.settings, self.name, key, message, hint)
+        return error
+
+    def close(self) -> None:
+        """Each run's transport closes its own HTTP client; nothing is held between runs."""
 
     def text_option(self, key: str, *, required: bool = False, what: str = "") -> str | None:
         value = self.options.get(key)
@@ -127,10 +145,10 @@ class BulkSettings:
     def subscribers(self) -> list[Subscriber]:
         from postcli.subscribers import load_subscribers
 
-        assert self.subscribers_file is not None
-        return load_subscribers(self.subscribers_file)
+        assert self._subscribers_file is not None
+        return load_subscribers(self._subscribers_file)
 
-    def variant_copy(self, issue_id: str, variant: str, message: Any) -> None:
+    def variant_copy(self, issue_id: str, variant: Any, message: Any) -> None:
         """Bulk senders keep no copy of their own; the ledger is the record."""
 
 
@@ -257,7 +275,7 @@ class Caller:
         return text
 
     def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.rules.max_delay, self.rules.backoff * 2 ** (attempt - 1))
+        ceiling = min(self.rules.max_delay, self.rules.backoff * 2.0 ** (attempt - 1))
         return ceiling / 2 + self._jitter() * ceiling / 2
 
     def call(

@@ -22,10 +22,12 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
+from postcli.model import Variant
 from postcli.providers._batch import Batch, BatchResult, Outcome
-from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules
-from postcli.providers.base import Features, RecipientRefused
+from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules, bulk_schema
+from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
 from postcli.providers.postmark import to_header
+from postcli.registry import builtin
 
 API_KEY = "MAILGUN_API_KEY"
 REGIONS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
@@ -135,7 +137,7 @@ class _MailgunTransport:
         try:
             data = response.json()
         except ValueError:
-            return response.text[:300]
+            return str(response.text[:300])
         return str(data.get("message") if isinstance(data, dict) else data)
 
     def _refused(self, response: Any) -> Any:
@@ -150,7 +152,7 @@ class _MailgunTransport:
             hint=hints.get(response.status_code, "see docs/providers/mailgun.md"),
         )
 
-    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> bool:
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted:
         """One message (a test copy), as postcli built it, through `messages.mime`."""
         from postcli import mime
 
@@ -170,7 +172,7 @@ class _MailgunTransport:
             )
         if response.status_code != 200:
             raise self._refused(response)
-        return reply.maybe_twice
+        return Accepted(possibly_twice=reply.maybe_twice)
 
     def close(self) -> None:
         if self._caller is not None:
@@ -184,13 +186,11 @@ class MailgunProvider(BulkSettings):
     title: ClassVar[str] = "Mailgun"
     features: ClassVar[Features] = Features(per_recipient=True)
     unsubscribe_tag: ClassVar[str | None] = None
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "domain",
-        "region",
-        "subscribers",
-        "rate",
-        "base_url",
-        "timeout",
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("mailgun").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = bulk_schema(
+        "mailgun",
+        domain=Key((str,), "'domain' in [providers.mailgun] must be a domain name"),
+        region=Key((str,), '\'region\' in [providers.mailgun] must be "us" or "eu"'),
     )
 
     def __init__(
@@ -224,7 +224,7 @@ class MailgunProvider(BulkSettings):
 
     @contextmanager
     def open_transport(
-        self, issue_id: str, *, test_variant: str | None = None
+        self, issue_id: str, *, test_variant: Variant | None = None
     ) -> Iterator[_MailgunTransport]:
         transport = _MailgunTransport(self, issue_id)
         try:

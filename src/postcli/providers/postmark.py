@@ -22,9 +22,11 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from postcli.errors import ProviderRefused
+from postcli.model import Variant
 from postcli.providers._batch import Batch, BatchResult, BatchStopped, Letter, Outcome
-from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules
-from postcli.providers.base import Features, RecipientRefused
+from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules, bulk_schema
+from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
+from postcli.registry import builtin
 
 TOKEN = "POSTMARK_SERVER_TOKEN"
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
@@ -200,7 +202,7 @@ class _PostmarkTransport:
         hint = f"check {TOKEN}" if response.status_code == 401 else "see docs/providers/postmark.md"
         return self.caller.refused(response, detail, hint=hint)
 
-    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> bool:
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted:
         """One message (a test copy) through `POST /email`, its parts taken from the MIME."""
         html = message.get_body(preferencelist=("html",))
         text = message.get_body(preferencelist=("plain",))
@@ -235,7 +237,7 @@ class _PostmarkTransport:
                 )
         if response.status_code != 200:
             raise self._refused(response)
-        return reply.maybe_twice
+        return Accepted(possibly_twice=reply.maybe_twice)
 
     def close(self) -> None:
         if self._caller is not None:
@@ -249,12 +251,10 @@ class PostmarkProvider(BulkSettings):
     title: ClassVar[str] = "Postmark"
     features: ClassVar[Features] = Features(per_recipient=True)
     unsubscribe_tag: ClassVar[str | None] = None
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "message_stream",
-        "subscribers",
-        "rate",
-        "base_url",
-        "timeout",
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("postmark").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = bulk_schema(
+        "postmark",
+        message_stream=Key((str,), "'message_stream' in [providers.postmark] must be its id"),
     )
 
     def __init__(
@@ -288,7 +288,7 @@ class PostmarkProvider(BulkSettings):
 
     @contextmanager
     def open_transport(
-        self, issue_id: str, *, test_variant: str | None = None
+        self, issue_id: str, *, test_variant: Variant | None = None
     ) -> Iterator[_PostmarkTransport]:
         transport = _PostmarkTransport(self, issue_id)
         try:

@@ -18,15 +18,20 @@ from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, ClassVar
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS
-from postcli.providers._campaigns import HttpCampaignProvider
-from postcli.providers.base import Campaign, Delivery, RemoteCampaign
+from postcli.model import RemoteStatus, SendStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema
+from postcli.providers.base import Campaign, Delivery, Key, RemoteCampaign, SettingsSchema
 from postcli.providers.mailchimp import title_for
+from postcli.registry import builtin
 
 API_KEY = "SENDGRID_API_KEY"
 PAGE = 100  # Single Sends a search page
 MAX_LISTS = 50
-_STATUS = {"draft": "draft", "scheduled": "scheduled", "triggered": "sent"}
+_STATUS = {
+    "draft": RemoteStatus.DRAFT,
+    "scheduled": RemoteStatus.SCHEDULED,
+    "triggered": RemoteStatus.SENT,
+}
 # Mail Send's own substitution for the unsubscribe group's link (Marketing's tag means nothing
 # there).
 MAIL_SEND_UNSUBSCRIBE = "<%asm_group_unsubscribe_raw_url%>"
@@ -44,15 +49,16 @@ class SendgridProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "sendgrid"
     title: ClassVar[str] = "SendGrid"
-    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["sendgrid"]
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "base_url",
-        "audiences",
-        "sender_id",
-        "suppression_group_id",
-        "timeout",
+    unsubscribe_tag: ClassVar[str | None] = builtin("sendgrid").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("sendgrid").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "sendgrid",
+        audiences=True,
+        sender_id=Key((int,), "'sender_id' in [providers.sendgrid] must be a number, like 123456"),
+        suppression_group_id=Key(
+            (int,), "'suppression_group_id' in [providers.sendgrid] must be a number, like 7890"
+        ),
     )
-    SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.sendgrid.com"
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
@@ -110,8 +116,8 @@ class SendgridProvider(HttpCampaignProvider):
         return f"SendGrid Single Sends ({lists})"
 
     def _remote(self, single_send: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(single_send.get("status")), "sent")
-        return RemoteCampaign(str(single_send["id"]), status)  # type: ignore[arg-type]
+        status = _STATUS.get(str(single_send.get("status")), RemoteStatus.SENT)
+        return RemoteCampaign(str(single_send["id"]), status)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         wanted = title_for(name)
@@ -183,7 +189,7 @@ class SendgridProvider(HttpCampaignProvider):
         if campaign.reply_to:
             body["reply_to"] = {"email": parseaddr(campaign.reply_to)[1]}
         answer = self.api.post("/v3/mail/send", json=body)
-        return Delivery("sent", answer.headers.get("X-Message-Id"))
+        return Delivery(SendStatus.SENT, answer.headers.get("X-Message-Id"))
 
 
 def _page_token(url: str) -> str | None:

@@ -28,9 +28,11 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from postcli.errors import ConfigError, ProviderRefused
+from postcli.model import Variant
 from postcli.providers._batch import BulkUnavailable
-from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules
-from postcli.providers.base import Features, RecipientRefused
+from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules, bulk_schema
+from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
+from postcli.registry import builtin
 
 log = logging.getLogger("postcli.providers.ses")
 
@@ -47,7 +49,7 @@ _TAG_SAFE_RE = re.compile(r"[^A-Za-z0-9_-]+")
 def error_code(response: Any) -> str:
     """The AWS error code of an answer: `x-amzn-ErrorType` (rest-json), else the body's
     `__type` or `code`, without any namespace or URL."""
-    code = response.headers.get("x-amzn-ErrorType", "")
+    code = str(response.headers.get("x-amzn-ErrorType", ""))
     if not code:
         with contextlib.suppress(ValueError, AttributeError):
             data = response.json()
@@ -61,7 +63,7 @@ def error_message(response: Any) -> str:
         for key in ("message", "Message"):
             if data.get(key):
                 return str(data[key])
-    return response.text[:300]
+    return str(response.text[:300])
 
 
 def is_throttled(response: Any) -> bool:
@@ -190,8 +192,8 @@ class _SesTransport:
         log.info("ses: sending at %.1f messages a second (account: %.1f)", rate, account_rate)
         return Pacer(rate, sleep=self._provider.sleep, clock=self._provider.clock)
 
-    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> bool:
-        """Send one message; True when an earlier try of it may have gone through too."""
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted:
+        """Send one message; `possibly_twice` when an earlier try of it may have gone through."""
         from postcli import mime
 
         if self._pacer is None:
@@ -211,7 +213,7 @@ class _SesTransport:
         reply = self._signed("POST", SEND_PATH, body)
         response = reply.response
         if 200 <= response.status_code < 300:
-            return reply.maybe_twice
+            return Accepted(possibly_twice=reply.maybe_twice)
         code = error_code(response)
         words = self.caller.redact(error_message(response))
         if code in PER_MESSAGE and not self._names_sender(words, sender):
@@ -257,13 +259,11 @@ class SesProvider(BulkSettings):
     title: ClassVar[str] = "Amazon SES"
     features: ClassVar[Features] = Features(per_recipient=True)
     unsubscribe_tag: ClassVar[str | None] = None
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "region",
-        "subscribers",
-        "configuration_set",
-        "rate",
-        "base_url",
-        "timeout",
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("ses").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = bulk_schema(
+        "ses",
+        region=Key((str,), "'region' in [providers.ses] must be an AWS region, like us-east-1"),
+        configuration_set=Key((str,), "'configuration_set' in [providers.ses] must be its name"),
     )
 
     def __init__(
@@ -327,7 +327,7 @@ class SesProvider(BulkSettings):
 
     @contextmanager
     def open_transport(
-        self, issue_id: str, *, test_variant: str | None = None
+        self, issue_id: str, *, test_variant: Variant | None = None
     ) -> Iterator[_SesTransport]:
         transport = _SesTransport(self, issue_id)
         try:

@@ -19,16 +19,16 @@ handed over a batch at a time. This module only drives the ledger through its me
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from postcli.config import redact
-from postcli.errors import PostcliError
+from postcli.errors import PostcliError, ReplyError
+from postcli.model import RecipientStatus
 from postcli.providers._batch import Batch, BatchResult, BatchStopped, BulkUnavailable, Letter
+from postcli.send import _faults
 
 if TYPE_CHECKING:
     from postcli.ledger import Ledger, RecipientRecord
@@ -37,20 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("postcli.send")
 
-# The same test hooks as the one-at-a-time loop: SIGKILL after the Nth recipient was accepted
-# (before its commit), or after the Nth 'sent' was committed. A batch crosses N as a whole.
-KILL_AFTER_SENT = "POSTCLI_TEST_KILL_AFTER_SENT"
-KILL_BEFORE_COMMIT = "POSTCLI_TEST_KILL_BEFORE_COMMIT"
 # Rounds of resending recipients a provider throttled inside a successful reply.
 THROTTLED_ROUNDS = 8
-
-_counters = {"accepted": 0, "committed": 0}
-
-
-def _kill_when(variable: str, before: int, after: int) -> None:
-    limit = os.environ.get(variable)
-    if limit and limit.isdigit() and before < int(limit) <= after:
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def deliver_batches(
@@ -100,7 +88,7 @@ def deliver_batches(
 
     for subscriber in recipients:
         state = states.get(subscriber.email.casefold())
-        if state is not None and state.status == "sent":
+        if state is not None and state.status is RecipientStatus.SENT:
             result.skipped += 1
             done += 1
             continue
@@ -139,12 +127,11 @@ def _one_batch(
         back to 'pending' when the run is stopping."""
         outcomes = {o.email.casefold(): o for o in answer.outcomes}
         answered = [one for one in letters if one.email.casefold() in outcomes]
-        before = _counters["accepted"]
-        _counters["accepted"] += len(answered)
-        _kill_when(KILL_BEFORE_COMMIT, before, _counters["accepted"])
+        for _ in answered:  # the test-only kill hooks count recipients, as the one-at-a-time loop
+            _faults.accepted()
         if answer.maybe_twice:
             twice.update(one.email.casefold() for one in letters)
-        final: list[tuple[str, str, str | None, bool]] = []
+        final: list[tuple[str, RecipientStatus, str | None, bool]] = []
         retry: list[Letter] = []
         for letter in answered:
             key = letter.email.casefold()
@@ -152,11 +139,13 @@ def _one_batch(
             if outcome.status == "retry":
                 retry.append(letter)
                 if stopping:
-                    final.append((rows[key], "pending", redact(outcome.error or ""), False))
+                    pending = RecipientStatus.PENDING
+                    final.append((rows[key], pending, redact(outcome.error or ""), False))
                 continue
             duplicate = key in twice
-            final.append((rows[key], outcome.status, outcome.error, duplicate))
-            if outcome.status == "sent":
+            status = RecipientStatus(outcome.status)
+            final.append((rows[key], status, outcome.error, duplicate))
+            if status is RecipientStatus.SENT:
                 result.sent += 1
                 if key in in_flight or duplicate:
                     result.possibly_duplicated.append(letter.email)
@@ -166,9 +155,8 @@ def _one_batch(
                 result.failures.append((letter.email, why))
                 log.debug("refused: %s: %s", letter.email, why)
         ledger.mark_recipients(send_id, final)
-        before = _counters["committed"]
-        _counters["committed"] += sum(1 for f in final if f[1] == "sent")
-        _kill_when(KILL_AFTER_SENT, before, _counters["committed"])
+        for _ in range(sum(1 for f in final if f[1] is RecipientStatus.SENT)):
+            _faults.committed()
         if len(answered) < len(letters):
             # The reply did not say what became of them: as good as lost. They stay 'sending'.
             missing = next(one.email for one in letters if one.email.casefold() not in outcomes)
@@ -197,11 +185,12 @@ def _one_batch(
             raise
         except PostcliError as error:
             why = redact(str(error.message))
-            if not getattr(error, "maybe_delivered", False):
+            if not (isinstance(error, ReplyError) and error.maybe_delivered):
                 # Nothing of this call went out: back to 'pending' for the next run.
+                pending = RecipientStatus.PENDING
                 ledger.mark_recipients(
                     send_id,
-                    [(rows[one.email.casefold()], "pending", why, False) for one in letters],
+                    [(rows[one.email.casefold()], pending, why, False) for one in letters],
                 )
             raise
         retry = commit(answer)
@@ -210,7 +199,10 @@ def _one_batch(
         if round_ > THROTTLED_ROUNDS:
             ledger.mark_recipients(
                 send_id,
-                [(rows[one.email.casefold()], "pending", "throttled", False) for one in retry],
+                [
+                    (rows[one.email.casefold()], RecipientStatus.PENDING, "throttled", False)
+                    for one in retry
+                ],
             )
             raise BulkUnavailable(
                 f"the provider kept throttling {len(retry)} recipient(s)",
