@@ -389,6 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preview-runs", type=int, default=10, help="preview save-to-repaint runs (0: skip)"
     )
+    parser.add_argument(
+        "--bulk-recipients",
+        type=int,
+        default=10_000,
+        help="Postmark and Mailgun batch throughput runs (0: skip)",
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="postcli-bench-") as temp:
@@ -413,6 +419,20 @@ def main(argv: list[str] | None = None) -> int:
                     at_least=True,
                 )
             )
+        if args.bulk_recipients:
+            from bench import bulk_throughput
+
+            for provider in ("postmark", "mailgun"):
+                bulk = bulk_throughput.run(provider, args.bulk_recipients)
+                rows.append(
+                    Row(
+                        f"{provider} batch send, {bulk.recipients:,} recipients",
+                        bulk.postcli_rate,
+                        "rcpt/s",
+                        note=f"{bulk.calls_per_1000:.1f} calls per 1,000; "
+                        f"{bulk.ratio:.0%} of bare httpx posting the same bodies pre-built",
+                    )
+                )
         rows += bench_preview(args.preview_runs)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"

@@ -359,6 +359,50 @@ class Ledger:
                 (status.value, error, self._now(), int(possibly_duplicate), send_id, email),
             )
 
+    def mark_sending_many(self, send_id: int, rows: Sequence[tuple[str, str]]) -> set[str]:
+        """`mark_sending` for a batch of (email, message_id), in one commit, right before the one
+        call that carries them all. Returns the emails that were already 'sending'."""
+        now = self._now()
+        wanted = {email for email, _ in rows}
+        sending = RecipientStatus.SENDING.value
+        with self._transaction() as db:
+            in_flight = {
+                row["email"]
+                for row in db.execute(
+                    "SELECT email FROM recipients WHERE send_id = ? AND status = ?",
+                    (send_id, sending),
+                )
+                if row["email"] in wanted
+            }
+            # Every expression of an UPDATE reads the row as it was: `status = ?` in the SET of
+            # possibly_duplicate is the old status.
+            db.executemany(
+                "UPDATE recipients SET possibly_duplicate = possibly_duplicate OR"
+                " (status = ?), status = ?, message_id = ?,"
+                " attempts = attempts + 1, error = NULL, updated_at = ?"
+                " WHERE send_id = ? AND email = ?",
+                [(sending, sending, message_id, now, send_id, email) for email, message_id in rows],
+            )
+        return in_flight
+
+    def mark_recipients(
+        self, send_id: int, outcomes: Iterable[tuple[str, RecipientStatus, str | None, bool]]
+    ) -> None:
+        """`mark_recipient` for a batch of (email, status, error, possibly_duplicate), in one
+        commit, right after the provider's answer."""
+        now = self._now()
+        rows = [
+            (RecipientStatus(status).value, error, now, int(duplicate), send_id, email)
+            for email, status, error, duplicate in outcomes
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE recipients SET status = ?, error = ?, updated_at = ?,"
+                " possibly_duplicate = possibly_duplicate OR ?"
+                " WHERE send_id = ? AND email = ?",
+                rows,
+            )
+
     def counts(self, send_id: int) -> RecipientCounts:
         row = self._read(
             "SELECT COUNT(*) AS total,"

@@ -289,7 +289,7 @@ def _retry_after(response: httpx.Response) -> float | None:
     """Retry-After in seconds (from seconds or an HTTP date); None when absent or unreadable."""
     value = response.headers.get("Retry-After")
     if not value:
-        return None
+        return _rate_limit_reset(response)
     value = value.strip()
     if value.isdigit():
         return float(value)
@@ -302,3 +302,13 @@ def _retry_after(response: httpx.Response) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _rate_limit_reset(response: httpx.Response) -> float | None:
+    """`X-RateLimit-Reset` (SendGrid, Mailgun...): a Unix time, or seconds when small."""
+    value = response.headers.get("X-RateLimit-Reset", "").strip()
+    try:
+        reset = float(value)
+    except ValueError:
+        return None
+    return max(0.0, reset - time.time()) if reset > 1e9 else max(0.0, reset)
