@@ -47,6 +47,7 @@ from markdown_it.rules_core import normalize as normalize_rule
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
+from postcli import links
 from postcli.config import UNSUBSCRIBE_MERGE_TAGS, Settings
 from postcli.errors import IssueError
 from postcli.issues import (
@@ -898,9 +899,7 @@ def _free_visible(doc: _Document, settings: Settings) -> str:
     parts += [front.title, front.subtitle or "", issue.id, *front.tags]
     parts += [pitch.heading, pitch.text, pitch.button, pitch.upgrade_url, *pitch.benefits]
     parts.append(render_markdown.markdown_text(pitch.text))  # the pitch as its email shows it
-    if newsletter.web_url:
-        with contextlib.suppress(KeyError, IndexError, ValueError):
-            parts.append(newsletter.web_url.format(id=issue.id))  # the "view in browser" link
+    parts.append(links.view_in_browser(settings, issue.id) or "")  # "view in browser"
     parts += [
         str(v or "")
         for v in (

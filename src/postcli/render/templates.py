@@ -4,13 +4,13 @@ ones shipped in the package) and turns template errors into TemplateError with f
 
 from __future__ import annotations
 
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from postcli import strings as strings_module
 from postcli.errors import TemplateError
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -22,13 +22,15 @@ def environment(workspace_templates: Path | None) -> jinja2.Environment:
         [str(workspace_templates)] if workspace_templates and workspace_templates.is_dir() else []
     )
     search.append(str(BUILTIN_DIR))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         autoescape=_autoescape,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         auto_reload=True,
     )
+    env.filters.update(strings_module.FILTERS)  # fill, josa: the words and their particles
+    return env
 
 
 def _autoescape(name: str | None) -> bool:
@@ -95,20 +97,6 @@ def _read_cached(path: Path, mtime_ns: int) -> str:
 
 
 def strings(lang: str, workspace_templates: Path | None) -> dict[str, Any]:
-    """The template words for `lang` (falling back to English for missing ones)."""
-    path = template_path("strings.toml", workspace_templates)
-    try:
-        table = _toml_cached(path, path.stat().st_mtime_ns)
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(f"not valid TOML: {exc}", path=path) from exc
-    builtin = BUILTIN_DIR / "strings.toml"
-    base = dict(_toml_cached(builtin, builtin.stat().st_mtime_ns).get("en", {}))
-    base.update(table.get("en", {}))
-    base.update(table.get(lang.split("-")[0], {}))
-    return base
-
-
-@cache
-def _toml_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
-    del mtime_ns  # part of the cache key only
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    """The template words for `lang`; a missing one comes from the built-in table of the same
+    language first (postcli.strings)."""
+    return strings_module.load(lang, workspace_templates)
