@@ -29,7 +29,6 @@ output for them, so a bug in the filter or a template cannot hide itself.
 
 from __future__ import annotations
 
-import contextlib
 import html as html_lib
 import ipaddress
 import re

@@ -137,9 +137,7 @@ def parse_color(value: str) -> Rgba | None:
         if len(parts) not in (3, 4):
             return None
         try:
-            channels = [
-                float(p[:-1]) * 2.55 if p.endswith("%") else float(p) for p in parts[:3]
-            ]
+            channels = [float(p[:-1]) * 2.55 if p.endswith("%") else float(p) for p in parts[:3]]
             alpha = 1.0
             if len(parts) == 4:
                 alpha = float(parts[3][:-1]) / 100 if parts[3].endswith("%") else float(parts[3])
@@ -155,9 +153,7 @@ def composite(top: Rgba, below: Rgba) -> Rgba:
     alpha = top[3] + below[3] * (1 - top[3])
     if alpha == 0:
         return (0.0, 0.0, 0.0, 0.0)
-    channels = [
-        (top[i] * top[3] + below[i] * below[3] * (1 - top[3])) / alpha for i in range(3)
-    ]
+    channels = [(top[i] * top[3] + below[i] * below[3] * (1 - top[3])) / alpha for i in range(3)]
     return (channels[0], channels[1], channels[2], alpha)
 
 
@@ -201,7 +197,7 @@ def _at_media_blocks(css: str) -> list[tuple[str, str]]:
     """(prelude, body) of each top-level @media block, braces matched outside strings and
     comments."""
     css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
-    blocks = []
+    blocks: list[tuple[str, str]] = []
     index = 0
     while True:
         start = css.find("@media", index)
@@ -453,7 +449,9 @@ def problems(html: str) -> list[LowContrast]:
             if ratio >= required:
                 continue
             key = (css_rgb(colour), css_rgb(background), required)
-            group = groups.setdefault(key, _Group(_sample(text), ratio, required, order=len(groups)))
+            group = groups.setdefault(
+                key, _Group(_sample(text), ratio, required, order=len(groups))
+            )
             group.count += 1
             group.ratio = min(group.ratio, ratio)
         for (colour_text, background_text, required), group in groups.items():

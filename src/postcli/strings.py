@@ -24,7 +24,9 @@ from postcli import korean
 from postcli.errors import TemplateError
 
 FILE = "strings.toml"
-_TEMPLATE_KEY_RE = re.compile(r"""\bt\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])""")
+_TEMPLATE_KEY_RE = re.compile(
+    r"""\bt\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])"""
+)
 _TABLE_RE = re.compile(r"^\s*\[\s*([^\]\s]+)\s*\]\s*(?:#.*)?$")
 _KEY_RE = re.compile(r"""^\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z0-9_-]+))\s*=""")
 

@@ -40,7 +40,9 @@ _VOID = {
 _ATTR_RE = re.compile(r"""\s*([^\s"'>/=]+)(\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?""")
 _WORD_BREAK_RE = re.compile(r"(?:^|;)\s*word-break\s*:", re.I)
 # Hangul (syllables, jamo, compatibility jamo), CJK ideographs, kana.
-_CJK_RE = re.compile(r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]")
+_CJK_RE = re.compile(
+    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]"
+)
 
 
 def wants_keep_all(lang: str) -> bool:
@@ -103,11 +105,15 @@ def _with_keep_all(raw: str) -> str:
             inner = value[1:-1] if quote else value
             if _WORD_BREAK_RE.search(inner):
                 return raw
-            joined = f"{inner.rstrip().rstrip(';')};{DECLARATION};" if inner.strip() else (
-                f"{DECLARATION};"
+            joined = (
+                f"{inner.rstrip().rstrip(';')};{DECLARATION};"
+                if inner.strip()
+                else (f"{DECLARATION};")
             )
-            new = f' style="{joined.replace(chr(34), "&quot;")}"' if quote != "'" else (
-                f" style='{joined}'"
+            new = (
+                f' style="{joined.replace(chr(34), "&quot;")}"'
+                if quote != "'"
+                else (f" style='{joined}'")
             )
             return raw[: match.start()] + new + raw[match.end() :]
         pos = match.end()
