@@ -31,6 +31,13 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+def publishable(text: str) -> str:
+    """postcli.toml text with `postcli init`'s example.com placeholders moved to the reserved
+    testing domain `letter.test`: a workspace that sends through anything but `file` needs real
+    addresses (placeholders are errors then, DESIGN section 4)."""
+    return text.replace("example.com", "letter.test")
+
+
 def copy_sample_workspace(root: Path) -> Path:
     """Copy the repository's sample workspace (config, issues, assets, templates) to `root`."""
     root.mkdir(parents=True)

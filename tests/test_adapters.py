@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import publishable
 from fake_providers import FAKES, FakeProvider, serve
 from postcli import providers
 from postcli.config import Newsletter, Settings
@@ -656,6 +657,7 @@ The premium part: PREMIUMONLY{name}.
 def _configure(root: Path, name: str, base_url: str) -> None:
     config = root / "postcli.toml"
     text = config.read_text(encoding="utf-8").replace('name = "file"', f'name = "{name}"')
+    text = publishable(text)
     options = {**SPECS[name].options, "base_url": base_url}
     lines = [f"[providers.{name}]"]
     for key, value in options.items():

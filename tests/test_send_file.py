@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from conftest import publishable
 from postcli import providers
 from postcli.ledger import Ledger
 from postcli.providers.base import Campaign, Checkpoint, Delivery, Features, RemoteCampaign
@@ -72,7 +73,7 @@ def configure(root: Path, text: str) -> None:
 def set_provider(root: Path, name: str) -> None:
     config = root / "postcli.toml"
     text = config.read_text(encoding="utf-8").replace('name = "file"', f'name = "{name}"')
-    config.write_text(text, encoding="utf-8")
+    config.write_text(publishable(text), encoding="utf-8")
 
 
 def parse(path: Path | bytes) -> EmailMessage:

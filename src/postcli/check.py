@@ -46,7 +46,7 @@ from markdown_it.rules_core import normalize as normalize_rule
 from markdown_it.rules_core.state_core import StateCore
 from markdown_it.token import Token
 
-from postcli import links
+from postcli import design_checks, links
 from postcli.config import UNSUBSCRIBE_MERGE_TAGS, Settings
 from postcli.errors import IssueError
 from postcli.issues import (
@@ -83,6 +83,7 @@ RULES: dict[str, Level] = {
     "javascript-link": Level.ERROR,
     "paywall-twice": Level.ERROR,
     "premium-in-free-audience": Level.ERROR,
+    "init-placeholder": Level.ERROR,  # unless the provider is `file`
     "missing-alt": Level.WARNING,
     "long-subject": Level.WARNING,
     "no-preheader": Level.WARNING,
@@ -90,6 +91,8 @@ RULES: dict[str, Level] = {
     "local-link": Level.WARNING,
     "large-image": Level.WARNING,
     "image-no-width": Level.WARNING,
+    "low-contrast": Level.WARNING,
+    "unknown-string": Level.WARNING,
 }
 
 # Relative URL -> the workspace file it names, or None; and a file's size in bytes.
@@ -279,6 +282,7 @@ def run_checks(
     ]
     if Variant.FREE in emails:
         findings += _premium_leaks(doc, emails[Variant.FREE], settings)
+    findings += design_checks.findings(emails, settings)  # contrast, placeholders, strings
     return _sorted(findings)
 
 

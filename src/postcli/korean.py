@@ -8,7 +8,7 @@ pair as "을(를)" (either order, or "(으)로") and `resolve` picks the one the
   를, 가, 는, 와, 로; a final ㄹ takes 로 (서울로, not 서울으로);
 - digits are read as Korean numbers (1 일, 3 삼, 10 십, 100 백, 2026 이천이십육);
 - Latin letters: an acronym in capitals by its letter names (AI 에이아이, HTML ...엘); a word by
-  its usual Korean spelling's ending (-l 구글 ㄹ, -m/-n/-ng, -k/-ck/-c 북, -p/-b 웹), a vowel
+  its usual Korean spelling's ending (-l, -le 구글 ㄹ, -m/-n/-ng, -k/-ck/-c 북, -p/-b 웹), a vowel
   and most other letters none;
 - closing quotes, brackets and punctuation are skipped ("'중국 AI'의"), and a parenthesised
   aside is read past ("삼성전자(005930)").
@@ -105,8 +105,8 @@ def _latin_ending(letters: str) -> str | None:
     if letters.isupper() and len(letters) <= 5:
         return _LETTER_NAME.get(letters[-1], NONE)
     lower = letters.lower()
-    if lower.endswith("l"):
-        return RIEUL  # 구글, 이메일
+    if lower.endswith(("l", "le")):
+        return RIEUL  # 이메일, 구글 (Google), 애플 (Apple)
     if lower.endswith(("m", "n", "ng", "k", "ck", "c", "p", "b")):
         return FINAL  # 팀, 오픈, 링, 북, 맥, 그룹, 웹
     if lower.endswith(("t", "d")) and not lower.endswith(("ed", "de", "te")):

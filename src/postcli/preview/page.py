@@ -209,7 +209,7 @@ body[data-theme="dark"] .device iframe { background: #111827; color-scheme: dark
 body[data-theme="dark"][data-view="mobile"] .device { background: #334155; }
 .plain { display: none; margin: 0; width: 100%; max-width: 640px; overflow: auto;
   padding: 22px 24px; background: #fff; font-size: 13px; line-height: 1.6; white-space: pre-wrap;
-  overflow-wrap: anywhere; border-left: 1px solid var(--line);
+  word-break: keep-all; overflow-wrap: anywhere; border-left: 1px solid var(--line);
   border-right: 1px solid var(--line); }
 body[data-view="mobile"] .plain { max-width: 375px; border-radius: 16px;
   border: 1px solid var(--line); }
