@@ -54,9 +54,7 @@ def test_the_file_provider_may_keep_them(fresh: Path) -> None:
     assert design_checks.placeholder_findings(config.load(fresh)) == []
 
 
-def test_postcli_check_and_send_refuse_them(
-    fresh: Path, run_cli: Callable[..., Any]
-) -> None:
+def test_postcli_check_and_send_refuse_them(fresh: Path, run_cli: Callable[..., Any]) -> None:
     _provider(fresh, "buttondown")
     issue_id = _issue_id(fresh)
     checked = run_cli("-C", fresh, "check", issue_id)

@@ -58,15 +58,11 @@ def contrast_findings(emails: dict[Variant, RenderedEmail], settings: Settings) 
     for key, variants in seen.items():
         problem = first[key]
         path, line = _colour_source(problem, settings)
-        message = (
-            f"{problem.message}; change the colours together (docs/templates.md, 'Dark mode')"
-        )
-        for variant in [None] if len(variants) == len(emails) > 1 else variants:
-            out.append(
-                Finding(
-                    RULES["low-contrast"], "low-contrast", message, variant, path, line
-                )
-            )
+        message = f"{problem.message}; change the colours together (docs/templates.md, 'Dark mode')"
+        shared = len(variants) == len(emails) > 1
+        targets: list[Variant | None] = [None] if shared else list(variants)
+        for target in targets:
+            out.append(Finding(RULES["low-contrast"], "low-contrast", message, target, path, line))
     return out
 
 
