@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import publishable
+from helpers.workspace import publishable
 from postcli import config
 from postcli.check import (
     RULES,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from postcli import config, contrast
-from postcli.check import Level, check_issue
+from postcli import config
+from postcli.check import Level, check_issue, contrast
 
 
 def test_wcag_ratios_of_known_pairs() -> None:

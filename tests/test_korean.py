@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from postcli import config, korean, strings, typography
+from postcli import config, korean
 from postcli.check import check_issue
-from postcli.issues import Variant, load_issue
-from postcli.render import render_issue
+from postcli.issues import load_issue
+from postcli.model import Variant
+from postcli.render import render_issue, strings, typography
 
 # word, pair asked for, what follows the word
 PARTICLES = [

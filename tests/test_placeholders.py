@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from postcli import config, design_checks, links
+from postcli import config
+from postcli.check import design as design_checks
+from postcli.render import links
 from postcli.workspace import init_workspace, new_issue
 
 KEYS = ["from", "url", "unsubscribe_url", "assets_url", "upgrade_url"]

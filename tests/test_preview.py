@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import publishable
+from helpers.workspace import publishable
 from postcli.errors import UsageError
 from postcli.preview import RunningPreview, start
 from postcli.preview.server import bind
@@ -255,18 +255,6 @@ def test_findings_are_those_of_postcli_check_for_the_configured_provider(
     assert reported["errors"] == 0
     assert sorted(f["rule"] for f in reported["findings"]) == sorted(set(shown))
     assert not any(f["level"] == "error" for v in state["variants"] for f in v["findings"])
-
-
-def test_without_a_check_module_no_findings_are_shown(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "postcli.check", None)  # as if it did not exist
-    session = PreviewSession(workspace, issue_file(workspace))
-    session.rebuild()
-    session.check()
-    state = session.state()
-    assert state["checks"] == "unavailable"
-    assert all(not v["findings"] for v in state["variants"])
 
 
 # --- HTTP -------------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def _premailer_fragment(html: str, css: str) -> str:
             hint="pip install 'postcli[premailer]', or use the default css-inline",
         ) from exc
     wrapped = f"<html><head><style>{css}</style></head><body>{html}</body></html>"
-    result = Premailer(
+    result: str = Premailer(
         wrapped,
         keep_style_tags=False,
         strip_important=False,
@@ -53,5 +53,21 @@ def _premailer_fragment(html: str, css: str) -> str:
         allow_network=False,
         cssutils_logging_level="CRITICAL",
     ).transform(pretty_print=False)
+
     start = result.find("<body>") + len("<body>")
     return result[start : result.rfind("</body>")]
+
+
+def cascade(html: str, extra_css: str = "") -> str | None:
+    """The whole document with every applicable `<style>` rule (and `extra_css`) written onto
+    its elements, for reading computed colours (check.contrast); never what is sent. None when
+    css-inline cannot read it. Never touches the network."""
+    import css_inline
+
+    try:
+        inliner = css_inline.CSSInliner(
+            load_remote_stylesheets=False, keep_style_tags=False, extra_css=extra_css or None
+        )
+        return str(inliner.inline(html))
+    except (ValueError, css_inline.InlineError):
+        return None

@@ -6,7 +6,10 @@ is no premium text) agree. Pure: settings in, URL out.
 
 from __future__ import annotations
 
-from postcli.config import Settings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from postcli.config import Settings
 
 
 def view_in_browser(settings: Settings, issue_id: str) -> str | None:

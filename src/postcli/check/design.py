@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from postcli import contrast
-from postcli.strings import unknown_keys
+from postcli.check import contrast
+from postcli.check.rules import RULES, Finding
+from postcli.render.strings import unknown_keys
 
 if TYPE_CHECKING:
-    from postcli.check import Finding
     from postcli.config import Settings
-    from postcli.issues import Variant
+    from postcli.model import Variant
     from postcli.render import RenderedEmail
 
 # RFC 2606 keeps these for examples: nothing is ever delivered or served there.
@@ -44,8 +44,6 @@ def findings(emails: dict[Variant, RenderedEmail], settings: Settings) -> list[F
 
 def contrast_findings(emails: dict[Variant, RenderedEmail], settings: Settings) -> list[Finding]:
     """One warning per (mode, colours) below AA; once for the issue when every variant has it."""
-    from postcli.check import RULES, Finding
-
     per_variant = {v: contrast.problems(e.html) for v, e in emails.items()}
     seen: dict[tuple[str, str, str, float], list[Variant]] = {}
     first: dict[tuple[str, str, str, float], contrast.LowContrast] = {}
@@ -103,8 +101,7 @@ def _hex_spellings(rgb: str) -> list[str]:
 def placeholder_findings(settings: Settings) -> list[Finding]:
     """Errors for example.com (and the other RFC 2606 names) in the settings readers get,
     whenever the provider is not `file`."""
-    from postcli.check import RULES, Finding
-    from postcli.config import _key_line
+    from postcli.config import key_line
 
     if settings.provider == "file":
         return []
@@ -135,7 +132,7 @@ def placeholder_findings(settings: Settings) -> list[Finding]:
                 "your own in postcli.toml",
                 None,
                 settings.path,
-                _key_line(text, table, key) if text else None,
+                key_line(text, table, key) if text else None,
             )
         )
     return out
@@ -155,8 +152,6 @@ def is_placeholder(value: str, *, address: bool = False) -> bool:
 
 
 def strings_findings(settings: Settings) -> list[Finding]:
-    from postcli.check import RULES, Finding
-
     return [
         Finding(RULES["unknown-string"], "unknown-string", k.message, None, k.path, k.line)
         for k in unknown_keys(settings.templates_dir)

@@ -5,8 +5,8 @@ of 4.5:1, and 3:1 for large text) and the reading of an email's own colours: its
 and `bgcolor` attributes, its `<style>` rules, and for dark mode the rules inside
 `@media (prefers-color-scheme: dark)`, which is how Apple Mail and iOS Mail apply an email's own
 dark design. The cascade itself (selectors, specificity, `!important` against inline styles) is
-css-inline's: it writes every rule that applies onto the elements, and this module then walks
-the element tree with inheritance, as a browser does.
+css-inline's (render.mjml.cascade): it writes every rule that applies onto the elements, and this
+module then walks the element tree with inheritance, as a browser does.
 
 It must not render, read files or fetch anything (remote stylesheets are never loaded); `check`
 turns its problems into findings.
@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+
+from postcli.render import mjml
 
 AA_NORMAL = 4.5
 AA_LARGE = 3.0
@@ -249,20 +251,6 @@ class _StyleText(HTMLParser):
         return parser.texts
 
 
-def cascade(html: str, extra_css: str = "") -> str | None:
-    """The HTML with every applicable `<style>` rule (and `extra_css`) written onto its
-    elements, by css-inline; None when css-inline cannot read it."""
-    import css_inline
-
-    try:
-        inliner = css_inline.CSSInliner(
-            load_remote_stylesheets=False, keep_style_tags=False, extra_css=extra_css or None
-        )
-        return str(inliner.inline(html))
-    except (ValueError, css_inline.InlineError):
-        return None
-
-
 # --- Walking the elements ----------------------------------------------------------------------
 
 
@@ -436,7 +424,7 @@ def problems(html: str) -> list[LowContrast]:
     if dark:
         modes.append(("dark", dark, DARK_CANVAS, DARK_TEXT))
     for mode, extra, canvas, text_colour in modes:
-        cascaded = cascade(html, extra)
+        cascaded = mjml.cascade(html, extra)
         if cascaded is None:
             continue
         walker = _Walker(_Box(text_colour, canvas, DEFAULT_FONT_PX, 400, hidden=False))

@@ -1,6 +1,6 @@
 """The subtle label that opens each `::: premium` passage in the premium edition.
 
-Paying readers should see what they pay for. The variant filter (render.markdown) keeps a
+Paying readers should see what they pay for. The variant filter (render.body) keeps a
 premium passage's content and drops its fences; this module, given the premium variant's body,
 wraps each passage's tokens in `<div class="premium">` with the strings' `premium_passage` word
 as a small label (styled by content.css). It never sees the free variant: free readers get no
@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import html
 
-from markdown_it.token import Token
-
-from postcli.issues import Issue, Variant
-from postcli.render.markdown import Body
+from postcli.issues import Issue
+from postcli.markdown import Token
+from postcli.model import Variant
+from postcli.render.body import Body
 
 
 def _html(content: str) -> Token:
