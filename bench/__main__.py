@@ -148,7 +148,8 @@ def bench_render(root: Path, runs: int) -> tuple[list[Row], str]:
 def bench_contrast(root: Path, runs: int) -> Row:
     """The contrast check (light and dark) of both variants, against rendering them: check and
     send run it on every email they judge."""
-    from postcli import config, contrast
+    from postcli import config
+    from postcli.check import contrast
     from postcli.issues import load_issue
     from postcli.render import render_issue
 

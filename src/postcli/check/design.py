@@ -1,7 +1,7 @@
 """Checks of how the email reads and what it is sent with, beyond the issue's own text:
 
 - `low-contrast` (warning): text below WCAG AA in light or dark mode, computed from the rendered
-  email's own colours (postcli.contrast), so a workspace's own template or colours are caught;
+  email's own colours (postcli.check.contrast), so a workspace's own template or colours are caught;
 - `init-placeholder` (error, unless the provider is `file`): settings still at `postcli init`'s
   example.com placeholders, which would send dead unsubscribe links and broken images;
 - `unknown-string` (warning): a key in the workspace's strings.toml that nothing uses.

@@ -150,5 +150,5 @@ def _read_cached(path: Path, mtime_ns: int) -> str:
 
 def strings(lang: str, workspace_templates: Path | None) -> dict[str, Any]:
     """The template words for `lang`; a missing one comes from the built-in table of the same
-    language first (postcli.strings)."""
+    language first (postcli.render.strings)."""
     return strings_module.load(lang, workspace_templates)
