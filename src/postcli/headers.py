@@ -139,6 +139,10 @@ class ExactAddressHeader(AddressHeader):
     """From, Reply-To, To: display names written by `display_name_words`."""
 
     def fold(self, *, policy: Policy) -> str:
+        if not all(address.addr_spec.isascii() for address in self.addresses):
+            # An address that is not ASCII itself (an internationalised local part) is no
+            # display-name matter: the email package writes it as it always has.
+            return str(super().fold(policy=policy))  # type: ignore[misc]  # BaseHeader has it
         return fold_addresses(self.name, self.addresses, policy)  # type: ignore[attr-defined]
 
 
