@@ -141,6 +141,7 @@ def bench_render(root: Path, runs: int) -> tuple[list[Row], str]:
         Row("premium HTML size, 2,500-word issue, 6 images", premium.html_bytes / 1000, "kB", 90.0)
     )
     rows.append(Row("free HTML size, same issue", free.html_bytes / 1000, "kB", None))
+    rows.append(bench_contrast(root, runs))
     return rows, captured[-1]
 
 
@@ -164,6 +165,29 @@ def bench_clients(root: Path, runs: int) -> list[Row]:
 
     took = timed(report, runs)
     return [Row("client report, free+premium, 2,500 words", took.wall, "ms", 150.0, took.note)]
+
+
+def bench_contrast(root: Path, runs: int) -> Row:
+    """The contrast check (light and dark) of both variants, against rendering them: check and
+    send run it on every email they judge."""
+    from postcli import config
+    from postcli.check import contrast
+    from postcli.issues import load_issue
+    from postcli.render import render_issue
+
+    settings = config.load(root)
+    path = settings.issues_dir / f"{SHORT_ID}.md"
+    emails = render_issue(load_issue(path), settings)
+    render = timed(lambda: render_issue(load_issue(path), settings), runs)
+    check = timed(lambda: [contrast.problems(e.html) for e in emails.values()], runs)
+    return Row(
+        "contrast check of both variants, light+dark, 2,500 words",
+        check.wall,
+        "ms",
+        None,
+        f"cpu {check.cpu:,.1f} ms, {check.cpu / render.cpu:.1f}x rendering them (cpu "
+        f"{render.cpu:,.1f} ms)",
+    )
 
 
 # --- whole processes ----------------------------------------------------------------------------

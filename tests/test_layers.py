@@ -28,6 +28,8 @@ LAYERS: dict[str, int] = {
     "net": 0,
     "registry": 0,  # which providers exist and what they declare; imports none of them
     "data": 0,  # the shipped caniemail data (email-client support)
+    "korean": 0,  # Korean particles: pure text rules
+    "headers": 0,  # lossless RFC 2047 folding of Subject and display names (stdlib email)
     # 1: configuration, atomic files, the Markdown dialect
     "config": 1,
     "fs": 1,

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from helpers.workspace import publishable
 from postcli.errors import UsageError
 from postcli.preview import RunningPreview, start
 from postcli.preview.server import bind
@@ -240,7 +241,7 @@ def test_findings_are_those_of_postcli_check_for_the_configured_provider(
     text = "\n".join(
         line for line in text.splitlines() if not line.startswith("unsubscribe_url")
     ).replace('name = "file"', 'name = "buttondown"')
-    config.write_text(text + "\n", encoding="utf-8")
+    config.write_text(publishable(text) + "\n", encoding="utf-8")
     session = PreviewSession(workspace, issue_file(workspace))
     session.rebuild()
     session.check()

@@ -24,6 +24,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from postcli import headers
+
 if TYPE_CHECKING:
     from postcli.render import RenderedEmail
 
@@ -77,13 +79,17 @@ class _Registry(HeaderRegistry):
 _HEADERS = _Registry()
 for _name in ("list-unsubscribe", "message-id"):
     _HEADERS.map_to_type(_name, _TokenListHeader)  # type: ignore[arg-type]
+# Subject and the display names: folded so that readers decode exactly what was written.
+for _name in headers.TEXT_HEADERS:
+    _HEADERS.map_to_type(_name, headers.TextHeader)  # type: ignore[arg-type]
+for _name in headers.ADDRESS_HEADERS:
+    _HEADERS.map_to_type(_name, headers.ExactAddressHeader)  # type: ignore[arg-type]
 # CRLF line ends, headers folded at 78 characters with RFC 2047 encoded words, and 7-bit only:
 # the bodies are quoted-printable or base64 (see _text_part), so no server needs 8BITMIME.
 POLICY = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 
 PLACEHOLDER = "{email}"
 _ID_SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
-_SPACE_RE = re.compile(r"\s+")
 
 
 def unsubscribe_link(unsubscribe_template: str | None, recipient: str) -> str | None:
@@ -153,8 +159,9 @@ def _ascii_domain(domain: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    """Header text on one line: a subject with a newline in it must not end the header."""
-    return _SPACE_RE.sub(" ", value).strip()
+    """Header text on one line: a subject with a newline in it must not end the header. Other
+    whitespace stays as written (a subject's double space included)."""
+    return " ".join(value.splitlines()).strip()
 
 
 def _address(value: str, header: str) -> Address:
@@ -238,7 +245,7 @@ def _shared_header(name: str, value: str) -> Any:
         return POLICY.header_factory(name, _addresses(value, name))
     if name == "List-Id":
         value = list_id_header(value)
-    return POLICY.header_factory(name, _one_line(value))
+    return POLICY.header_factory(name, headers.literal(_one_line(value)))
 
 
 def _text_part(subtype: str, text: str) -> MIMEPart:

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from postcli.check import design
 from postcli.check.clients import client_support
 from postcli.check.document import Document
 from postcli.check.email import email_rules
@@ -232,4 +233,5 @@ def run_checks(
     if Variant.FREE in emails:
         findings += premium_leaks(doc, emails[Variant.FREE], settings)
     findings += client_support(issue, emails, settings)
+    findings += design.findings(emails, settings)  # contrast, init placeholders, strings.toml
     return sorted_findings(findings)

@@ -7,7 +7,6 @@ template cannot hide itself.
 
 from __future__ import annotations
 
-import contextlib
 import html as html_lib
 import re
 from collections.abc import Iterable
@@ -18,7 +17,7 @@ from postcli.check.rules import MAX_LEAKS_PER_VARIANT, MIN_PASSAGE_CHARS, Findin
 from postcli.check.source import short
 from postcli.config import Settings
 from postcli.issues import Variant
-from postcli.render import RenderedEmail, make_resolver
+from postcli.render import RenderedEmail, links, make_resolver
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？…])\s+|\n\s*\n")
 
@@ -62,9 +61,7 @@ def _free_visible(doc: Document, settings: Settings) -> str:
     parts += [front.title, front.subtitle or "", issue.id, *front.tags]
     parts += [pitch.heading, pitch.text, pitch.button, pitch.upgrade_url, *pitch.benefits]
     parts.append(markdown_text(pitch.text))  # the pitch as its email shows it
-    if newsletter.web_url:
-        with contextlib.suppress(KeyError, IndexError, ValueError):
-            parts.append(newsletter.web_url.format(id=issue.id))  # the "view in browser" link
+    parts.append(links.view_in_browser(settings, issue.id) or "")  # "view in browser"
     parts += [
         str(v or "")
         for v in (

@@ -35,6 +35,7 @@ RULES: dict[str, Level] = {
     "javascript-link": Level.ERROR,
     "paywall-twice": Level.ERROR,
     "premium-in-free-audience": Level.ERROR,
+    "init-placeholder": Level.ERROR,  # unless the provider is `file`
     "missing-alt": Level.WARNING,
     "long-subject": Level.WARNING,
     "no-preheader": Level.WARNING,
@@ -43,6 +44,8 @@ RULES: dict[str, Level] = {
     "large-image": Level.WARNING,
     "image-no-width": Level.WARNING,
     "client-support": Level.WARNING,
+    "low-contrast": Level.WARNING,
+    "unknown-string": Level.WARNING,
 }
 
 # Relative URL -> the workspace file it names, or None; and a file's size in bytes.

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from postcli.config import Settings
 from postcli.issues import Issue
 from postcli.model import Variant
-from postcli.render import mjml, templates
+from postcli.render import links, mjml, passages, templates, typography
 from postcli.render.body import UrlResolver, body_html, markdown_html, parse_variant
 from postcli.render.text import body_text, display_width, markdown_text
 from postcli.render.urls import is_absolute_url, local_file, make_resolver, workspace_file
@@ -107,9 +107,10 @@ def render_variant(
     body = parse_variant(issue, variant)
     css = templates.read_text(CONTENT_CSS, workspace_templates)
     inliner = settings.render.inliner
-    html_fragment = mjml.inline_fragment(body_html(body, resolve), css, inliner)
-    text_body = body_text(body, resolve)
     strings = templates.strings(newsletter.lang, workspace_templates)
+    labelled = passages.label_premium_passages(issue, body, strings.get("premium_passage"))
+    html_fragment = mjml.inline_fragment(body_html(labelled, resolve), css, inliner)
+    text_body = body_text(body, resolve)
 
     upgrade = None
     if body.cut:
@@ -124,7 +125,7 @@ def render_variant(
         }
     if unsubscribe_url is None:
         unsubscribe_url = newsletter.unsubscribe_url
-    view_url = newsletter.web_url.format(id=issue.id) if newsletter.web_url else newsletter.url
+    view_url = links.view_in_browser(settings, issue.id)
     subject, preheader = subject_line(issue), preheader_line(issue)
     context = {
         "newsletter": newsletter,
@@ -149,6 +150,8 @@ def render_variant(
     html = mjml.compile_mjml(
         mjml_source, templates.template_path(HTML_TEMPLATE, workspace_templates)
     )
+    if typography.wants_keep_all(newsletter.lang):
+        html = typography.keep_words_whole(html)  # inline, for clients that drop <style>
     text = templates.render(
         TEXT_TEMPLATE, {**context, "body": text_body.rstrip()}, workspace_templates
     )
