@@ -18,6 +18,7 @@ from typing import Any
 from postcli import markdown
 from postcli.issues import Issue, Variant
 from postcli.markdown import Token
+from postcli.render.script_urls import neutralise_script_urls
 
 # (kind, url) -> url to send: kind is "img" or "a"; the caller knows assets_url and the site.
 UrlResolver = Callable[[str, str], str]
@@ -135,8 +136,12 @@ def prepare_html_tokens(tokens: list[Token], resolve: UrlResolver) -> list[Token
             image.attrSet("class", "figure-img")
         elif token.type == "paragraph_close" and out and _closes_figure(out):
             token = token.copy(meta={**(token.meta or {}), "figure": True})
+        elif token.type == "html_block":
+            token = token.copy(content=neutralise_script_urls(token.content))
         for child in token.children or []:
-            if child.type == "image":
+            if child.type == "html_inline":
+                child.content = neutralise_script_urls(child.content)
+            elif child.type == "image":
                 src = child.attrGet("src")
                 if isinstance(src, str):
                     child.attrSet("src", resolve("img", src))
@@ -187,10 +192,10 @@ def _html() -> Callable[[Sequence[Token], dict[str, Any]], str]:
         return f'<img {rendered} alt="{escape(alt)}" />'
 
     def table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return '<div class="table-wrap">' + self.renderToken(tokens, idx, options, env)
+        return '<div class="table-wrap">' + str(self.renderToken(tokens, idx, options, env))
 
     def table_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return self.renderToken(tokens, idx, options, env) + "</div>\n"
+        return str(self.renderToken(tokens, idx, options, env)) + "</div>\n"
 
     return markdown.html_renderer(
         {
