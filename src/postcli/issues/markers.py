@@ -83,13 +83,31 @@ def odd_characters(line: str) -> list[str]:
 
 def is_blank_looking(line: str) -> bool:
     """Empty to the eye but not to Markdown: a line of invisible characters and odd spaces."""
-    return not line.isascii() and line.strip(" \t") != "" and fold(line).strip() == ""
+    if line.isascii() or line.strip(" \t") == "":
+        return False
+    return all(char.isspace() or _is_invisible(char) for char in line)
+
+
+_PREFIX_CHARS = frozenset(" \t>-+*0123456789.)")
+
+
+def _could_be_marker(line: str) -> bool:
+    """Cheap first look: the first character that is no space, invisible or list/quote marker
+    must read as '<' or ':'. Lines of prose (most of an issue) stop at their first letter."""
+    for char in line:
+        if char in _PREFIX_CHARS:
+            continue
+        folded = _fold_char(char)
+        if folded in ("", " ") or folded in _PREFIX_CHARS:
+            continue
+        return folded.startswith(("<", ":"))
+    return False
 
 
 def disguised_marker(line: str) -> bool:
     """True for a line that is a marker only once its invisible and look-alike characters are
     folded: the reader sees a marker, Markdown does not."""
-    if line.isascii():
+    if line.isascii() or not _could_be_marker(line):
         return False
     folded = fold(line)
     return folded != line and bool(MARKER_LIKE_RE.match("".join(folded.split())))

@@ -97,7 +97,7 @@ def _locate_markers(issue: Issue) -> None:
                     line=line,
                     hint="end the block with a line of three colons ':::'",
                 )
-            _refuse_block_ending_inside_code(issue, kind, token, line)
+            _refuse_block_ending_inside_code(issue, kind, index, line)
             open_block = (kind, index, line)
         elif token.type.startswith("container_") and token.type.endswith("_close"):
             if open_block is not None and token.level == 0:
@@ -132,7 +132,7 @@ def _locate_markers(issue: Issue) -> None:
             _check_inline_structure(issue, token, line)
 
 
-def _refuse_block_ending_inside_code(issue: Issue, kind: Variant, opened: Token, line: int) -> None:
+def _refuse_block_ending_inside_code(issue: Issue, kind: Variant, index: int, line: int) -> None:
     """The `:::` line that ends a block must not sit, as its author sees it, inside code or raw
     HTML the block holds: the container plugin ends a block at the first `:::` line whatever
     surrounds it, and the rest of the block would go to every reader.
@@ -140,9 +140,21 @@ def _refuse_block_ending_inside_code(issue: Issue, kind: Variant, opened: Token,
     markdown-it itself tells where the code and HTML blocks of the block's content stand: the
     content and everything after it is parsed on its own, and the block's closing line must not
     fall inside one of them. The last line of an HTML block is no middle: `<div>...</div>` then
-    `:::` reads as HTML running on to the next blank line, yet ends the block as meant."""
+    `:::` reads as HTML running on to the next blank line, yet ends the block as meant.
+
+    Only a block whose code or HTML runs right up to its closing line can end inside it, so
+    only such a block is parsed again."""
+    opened = issue.tokens[index]
     assert opened.map is not None
     first, closing = opened.map[0] + 1, opened.map[1]
+    if not any(
+        token.type in _SWALLOWERS
+        and token.map is not None
+        and token.map[1] == closing
+        and not (token.type == "fence" and markdown.fence_is_closed(token))
+        for token in _inside(issue.tokens, index)
+    ):
+        return
     rest = "\n".join(issue.source.split("\n")[first:])
     for token in markdown.parse_blocks(rest).tokens:
         if token.type not in _SWALLOWERS or token.map is None:
@@ -163,6 +175,18 @@ def _refuse_block_ending_inside_code(issue: Issue, kind: Variant, opened: Token,
                 hint="close the code or HTML before the ':::' line; to show a ':::' line in "
                 "code, open and close the block with four colons ('::::')",
             )
+
+
+def _inside(tokens: list[Token], index: int) -> list[Token]:
+    """The tokens between a container's open token at `index` and its close token."""
+    depth, out = 0, []
+    for token in tokens[index + 1 :]:
+        if token.type.startswith("container_"):
+            depth += token.nesting
+            if depth < 0:
+                break
+        out.append(token)
+    return out
 
 
 def _premium_only_ranges(issue: Issue) -> list[tuple[int, int]]:
