@@ -2,6 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The modules held to mypy --strict (the content pipeline and the commands over it).
+STRICT := src/postcli/issues src/postcli/markdown.py src/postcli/render src/postcli/check \
+	src/postcli/preview src/postcli/build.py src/postcli/workspace.py src/postcli/limits.py \
+	src/postcli/net.py $(filter-out src/postcli/cli/send.py src/postcli/cli/status.py, \
+	$(wildcard src/postcli/cli/*.py))
 DEMO_ISSUES := 2026-12-01-china-ai-global 2026-12-08-open-weights-week
 
 .PHONY: install install-test demo test lint format bench golden caniemail clean
@@ -34,6 +39,7 @@ lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/mypy --strict $(STRICT)
 
 format: install-test
 	$(BIN)/ruff format src tests bench

@@ -12,7 +12,8 @@ from postcli.check.rules import GMAIL_CLIP_BYTES, LONG_SUBJECT_CHARS, Finding, f
 from postcli.check.source import is_local_host, is_merge_tag, short
 from postcli.config import Settings
 from postcli.issues import Variant
-from postcli.render import RenderedEmail, is_absolute_url, make_resolver
+from postcli.render import RenderedEmail, dangerous_scheme, is_absolute_url, make_resolver
+from postcli.render.script_urls import NEUTRALISED_URL
 
 
 def _visible(text: str) -> str:
@@ -81,6 +82,9 @@ def email_rules(
             source_urls.setdefault(written, (item.line, written))
             sent = resolve("img" if item.kind == "image" else "a", written)
             source_urls.setdefault(sent, (item.line, written))
+    source_has_script = any(
+        item.kind in ("link", "image") and dangerous_scheme(item.value) for item in doc.items
+    )
     for tag in tags:
         url = (tag.attrs.get("src" if tag.name == "img" else "href") or "").strip()
         line, written = source_urls.get(url, (None, url))
@@ -100,11 +104,11 @@ def email_rules(
                 f"image '{short(url)}' has no alt attribute (from a template?); add "
                 'alt="..." describing it',
             )
-        lowered = url.lower()
-        if lowered.startswith(("javascript:", "vbscript:")):
+        if dangerous_scheme(url) or (url == NEUTRALISED_URL and not source_has_script):
             add(
                 "javascript-link",
-                "a 'javascript:' link in the HTML (from a template?); link to a web page instead",
+                "a script link ('javascript:' or the like) in the HTML (from a template?); it "
+                "is removed from what is sent: link to a web page instead",
             )
         elif is_local_host(url):
             add(

@@ -13,7 +13,7 @@ from postcli.check.html import normalise
 from postcli.check.rules import LARGE_IMAGE_BYTES, FileSize, FindFile, Finding, finding
 from postcli.config import Settings
 from postcli.issues import Audience, Variant
-from postcli.render import is_absolute_url, make_resolver
+from postcli.render import dangerous_scheme, is_absolute_url, make_resolver
 
 
 def structure_rules(doc: Document) -> list[Finding]:
@@ -86,9 +86,11 @@ def source_rules(
         for index, text in enumerate(issue.source.split("\n"))
         if index not in doc.code_lines
     ]
+    script_lines: set[int] = set()
     for line_no, raw in lines:
         text = _CODE_SPAN_RE.sub("", raw)
         if _JS_LINK_RE.search(text):
+            script_lines.add(line_no)
             add(
                 "javascript-link",
                 "a 'javascript:' link; email clients strip or block scripts, and spam filters "
@@ -131,8 +133,17 @@ def source_rules(
                 "![like this](...): many readers see images off",
                 item.line,
             )
-        if url.lower().startswith(("javascript:", "vbscript:")):
-            continue  # reported from the source line above
+        scheme = dangerous_scheme(url)  # judged after character references are decoded
+        if scheme:
+            if item.line not in script_lines:  # not reported from the raw line above
+                script_lines.add(item.line)
+                add(
+                    "javascript-link",
+                    f"a '{scheme}:' {noun} (spelled to hide it, but browsers read it so); "
+                    "it is removed from what is sent: link to a web page instead",
+                    item.line,
+                )
+            continue
         if is_local_host(url):
             add(
                 "local-link",

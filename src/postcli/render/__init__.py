@@ -20,12 +20,14 @@ from postcli.issues import Issue
 from postcli.model import Variant
 from postcli.render import links, mjml, passages, templates, typography
 from postcli.render.body import UrlResolver, body_html, markdown_html, parse_variant
+from postcli.render.script_urls import dangerous_scheme
 from postcli.render.text import body_text, display_width, markdown_text
 from postcli.render.urls import is_absolute_url, local_file, make_resolver, workspace_file
 
 __all__ = [
     "RenderedEmail",
     "UrlResolver",
+    "dangerous_scheme",
     "is_absolute_url",
     "local_file",
     "make_resolver",

@@ -19,6 +19,7 @@ from postcli import markdown
 from postcli.issues import Issue
 from postcli.markdown import Token
 from postcli.model import Variant
+from postcli.render.script_urls import neutralise_script_urls
 
 # (kind, url) -> url to send: kind is "img" or "a"; the caller knows assets_url and the site.
 UrlResolver = Callable[[str, str], str]
@@ -136,8 +137,12 @@ def prepare_html_tokens(tokens: list[Token], resolve: UrlResolver) -> list[Token
             image.attrSet("class", "figure-img")
         elif token.type == "paragraph_close" and out and _closes_figure(out):
             token = token.copy(meta={**(token.meta or {}), "figure": True})
+        elif token.type == "html_block":
+            token = token.copy(content=neutralise_script_urls(token.content))
         for child in token.children or []:
-            if child.type == "image":
+            if child.type == "html_inline":
+                child.content = neutralise_script_urls(child.content)
+            elif child.type == "image":
                 src = child.attrGet("src")
                 if isinstance(src, str):
                     child.attrSet("src", resolve("img", src))
