@@ -11,11 +11,15 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postcli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from postcli.redact import Redactor
 
 CONFIG_NAME = "postcli.toml"
 
@@ -350,9 +354,20 @@ def secret_values() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def redactor() -> Redactor:
+    """The redactor of every secret currently in the environment (docs/security.md)."""
+    logins = ((os.environ.get("LISTMONK_API_USER") or "", os.environ.get("LISTMONK_API_TOKEN")),)
+    key = (tuple(secret_values()), tuple((u, p) for u, p in logins if p))
+    return _redactor_for(key)
+
+
+@cache
+def _redactor_for(key: tuple[tuple[str, ...], tuple[tuple[str, str], ...]]) -> Redactor:
+    from postcli.redact import Redactor
+
+    return Redactor.of(key[0], key[1])
+
+
 def redact(text: str) -> str:
-    """`text` with every known secret replaced by '***'."""
-    for value in secret_values():
-        if len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    """`text` with every known secret, in every form it takes on the wire, replaced by '***'."""
+    return redactor().redact(text)
