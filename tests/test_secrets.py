@@ -107,7 +107,7 @@ def test_auth_plain_is_redacted_without_knowing_the_user(secret: str, user: str)
 def test_a_prefix_of_eight_or_more_is_redacted_anywhere(secret: str, cut: int) -> None:
     assume(cut <= len(secret))
     redactor = Redactor.of([secret])
-    assert redactor.redact(f"key {secret[:cut]}... is invalid") == "key ***... is invalid"
+    assert redactor.redact(f"key {secret[:cut]}… is invalid") == "key ***… is invalid"
 
 
 def test_short_prefixes_and_other_text_are_kept() -> None:
@@ -260,7 +260,7 @@ def test_no_form_of_an_http_key_leaks_from_a_refusal(
                 for key, value in env.items():
                     patch.setenv(key, value)
                 code, output = _run("-C", str(root), "-v", "send", ISSUE, "--yes", "--now")
-                status_code, status = _run("-C", str(root), "status", "--json")
+                _, status = _run("-C", str(root), "status", "--json")
         assert code == 3, output
         assert fake.calls(), "the provider was never asked"
         everything = output + status + _everything_written(root, before)
