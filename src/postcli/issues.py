@@ -64,6 +64,16 @@ FRONT_MATTER_KEYS = (
     "upgrade",
 )
 
+# What each key's YAML node must be, checked before the document is constructed.
+FRONT_MATTER_SHAPES: dict[str, str | dict[str, str]] = {
+    **dict.fromkeys(("title", "subtitle", "subject", "preheader", "send_at", "audience"), "text"),
+    "tags": "a list of values",
+    "upgrade": {
+        **dict.fromkeys(("upgrade_url", "heading", "text", "button"), "text"),
+        "benefits": "a list of values",
+    },
+}
+
 
 @dataclass(frozen=True)
 class FrontMatter:
@@ -178,7 +188,12 @@ def resolve_issue_path(arg: str, issues_dir: Path) -> Path:
         return by_id
     if candidate.is_file():
         return candidate
-    known = sorted(p.stem for p in issues_dir.glob("*.md")) if issues_dir.is_dir() else []
+    from postcli import limits
+
+    for there in (candidate, by_id):
+        if there.exists():  # a FIFO, a device, a folder: say what it is, without reading it
+            limits.read_regular_file(there, limits.MAX_ISSUE_BYTES)
+    known = [p.stem for p in iter_issue_files(issues_dir) if limits.is_regular_file(p)]
     near = [k for k in known if arg.removesuffix(".md").split("/")[-1] in k][:5] or known[-5:]
     hint = f"known issues: {', '.join(near)}" if near else f"no issues in {issues_dir} yet"
     raise IssueError(f"no issue '{arg}' (neither a file nor an id)", path=arg, hint=hint)
@@ -186,12 +201,10 @@ def resolve_issue_path(arg: str, issues_dir: Path) -> Path:
 
 def read_text(path: Path) -> str:
     """The file as text; a non-UTF-8 byte is reported with its line."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise IssueError("file not found", path=path) from exc
-    except OSError as exc:
-        raise IssueError(f"cannot read the file: {exc.strerror}", path=path) from exc
+    from postcli import limits
+
+    # Regular files only (never a FIFO or /dev/zero), and not larger than any issue can be.
+    data = limits.read_regular_file(path, limits.MAX_ISSUE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -205,6 +218,15 @@ def read_text(path: Path) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _refuse_controls(text: str, path: Path) -> None:
+    """A control character anywhere in the file, at its own line (before YAML or MJML see it)."""
+    from postcli.controls import HINT, first_control
+
+    found = first_control(text)
+    if found is not None:
+        raise IssueError(found.message, path=path, line=found.line, hint=HINT)
+
+
 def load_issue(path: Path) -> Issue:
     """Read and parse an issue file; raises IssueError naming file and line."""
     return parse_issue(read_text(path), path)
@@ -215,6 +237,7 @@ def parse_issue(text: str, path: Path) -> Issue:
         raise IssueError(
             f"'{path.name}' gives no issue id", path=path, hint="name the file YYYY-MM-DD-slug.md"
         )
+    _refuse_controls(text, path)
     front_text, body, body_line = _split_front_matter(text, path)
     front = _parse_front_matter(front_text, path)
     md = markdown()
@@ -234,6 +257,9 @@ def parse_issue(text: str, path: Path) -> Issue:
         blocks=[],
     )
     _locate_structure(issue)
+    from postcli import limits
+
+    limits.check_source_html(body, path, body_line)  # before the native inliner sees it
     return issue
 
 
@@ -263,9 +289,13 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
     def fail(message: str, line: int, hint: str | None = None) -> IssueError:
         return IssueError(message, path=path, line=line, hint=hint)
 
+    from postcli import limits
+
     loader = _YamlLoader(text)
     try:
         node = loader.get_single_node()
+        # Shapes, sizes and aliases are checked on the nodes, before anything is expanded.
+        limits.check_yaml(node, path, FRONT_MATTER_SHAPES)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -378,7 +408,7 @@ def _parse_send_at(value: Any, line: int, path: Path) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value
+        return _in_range(value, line, path)
     if isinstance(value, date):
         raise IssueError(
             f"send_at '{value}' has no time of day",
@@ -387,7 +417,7 @@ def _parse_send_at(value: Any, line: int, path: Path) -> datetime | None:
             hint="write it like '2026-12-01 09:00' or '2026-12-01T09:00+09:00'",
         )
     try:
-        return datetime.fromisoformat(str(value).strip())
+        return _in_range(datetime.fromisoformat(str(value).strip()), line, path)
     except ValueError:
         raise IssueError(
             f"send_at '{value}' is not a date and time",
@@ -395,6 +425,16 @@ def _parse_send_at(value: Any, line: int, path: Path) -> datetime | None:
             line=line,
             hint="write it like '2026-12-01 09:00' or '2026-12-01T09:00+09:00'",
         ) from None
+
+
+def _in_range(when: datetime, line: int, path: Path) -> datetime:
+    """A send time every later step (time zones, schedules, status) can compute with."""
+    from postcli.limits import send_time_problem
+
+    problem = send_time_problem(when)
+    if problem is not None:
+        raise IssueError(f"send_at {problem}", path=path, line=line, hint="fix the date")
+    return when
 
 
 def _locate_structure(issue: Issue) -> None:

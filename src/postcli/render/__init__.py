@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from markupsafe import Markup
 
+from postcli import limits
 from postcli.config import Settings
 from postcli.issues import Issue, Variant
 from postcli.render import markdown as md
@@ -123,6 +124,12 @@ def preheader_line(issue: Issue) -> str | None:
     return _one_line(preheader) if preheader else None
 
 
+def _pitch_html(text: str, path: Path | None) -> str:
+    html = md.markdown_html(text)
+    limits.check_rendered_html(html, path)
+    return html
+
+
 def render_variant(
     issue: Issue,
     settings: Settings,
@@ -140,7 +147,9 @@ def render_variant(
     body = md.parse_variant(issue, variant)
     css = templates.read_text(CONTENT_CSS, workspace_templates)
     inliner = settings.render.inliner
-    html_fragment = mjml.inline_fragment(md.body_html(body, resolve), css, inliner)
+    body_html = md.body_html(body, resolve)
+    limits.check_rendered_html(body_html, issue.path)  # before native code parses it
+    html_fragment = mjml.inline_fragment(body_html, css, inliner)
     text_body = md.body_text(body, resolve)
     strings = templates.strings(newsletter.lang, workspace_templates)
 
@@ -150,7 +159,9 @@ def render_variant(
         upgrade = {
             "heading": pitch.heading,
             "text": md.markdown_text(pitch.text),
-            "text_html": Markup(mjml.inline_fragment(md.markdown_html(pitch.text), css, inliner)),
+            "text_html": Markup(
+                mjml.inline_fragment(_pitch_html(pitch.text, settings.path), css, inliner)
+            ),
             "benefits": list(pitch.benefits),
             "button": pitch.button,
             "url": pitch.upgrade_url,

@@ -112,6 +112,9 @@ def parse_variant(issue: Issue, variant: Variant) -> Body:
     for rule in md.core.ruler.getRules(""):
         if rule not in (normalize_rule, block_rule):
             rule(state)
+    from postcli import limits
+
+    limits.check_token_depth(state.tokens, issue.line_of, issue.path)
     cut = variant is Variant.FREE and issue.has_premium_only
     return Body(variant=variant, tokens=state.tokens, env=env, cut=cut)
 
