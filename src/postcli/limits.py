@@ -39,9 +39,12 @@ EARLIEST = datetime(1970, 1, 1)
 LATEST = datetime(9000, 12, 31, 23, 59, 59)
 
 _VOID_ELEMENTS = frozenset(
-    "area base br col embed hr img input link meta param source track wbr".split()
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
+    | {"source", "track", "wbr"}
 )
-_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*?(/?)>")
+# A tag's attributes end at the next < or >, so each match scans at most to the next tag: linear
+# in the length of the input, however many tags are left open.
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)([^<>]*)>")
 
 
 # --- files ------------------------------------------------------------------------------------
@@ -146,7 +149,8 @@ def html_depth_exceeded(html: str, limit: int = MAX_HTML_DEPTH) -> int | None:
         return None
     depth = 0
     for match in _TAG_RE.finditer(html):
-        closing, name, self_closed = match.group(1), match.group(2).lower(), match.group(3)
+        closing, name = match.group(1), match.group(2).lower()
+        self_closed = match.group(3).endswith("/")
         if closing:
             depth = max(0, depth - 1)
         elif not self_closed and name not in _VOID_ELEMENTS:
