@@ -220,13 +220,73 @@ def _check_table(
     return clean
 
 
+def _check_addresses(problems: _Problems, newsletter: Newsletter) -> None:
+    """`from` and `reply_to` are each one real address, on one line."""
+    from postcli.addresses import address_problem
+
+    for key, value in (("from", newsletter.from_), ("reply_to", newsletter.reply_to)):
+        problem = address_problem(value) if value is not None else None
+        if problem:
+            problems.add("newsletter", key, f"'{key}' in [newsletter] {problem}: {value!r}")
+
+
+# The {placeholders} a URL setting filled in with str.format may hold; any other brace is a
+# mistake. (unsubscribe_url's {email} is replaced as text, so it may hold any brace.)
+_PLACEHOLDERS = {"web_url": ("id",)}
+
+
+def _check_placeholders(problems: _Problems, newsletter: Newsletter) -> None:
+    import string
+
+    for key, allowed in _PLACEHOLDERS.items():
+        value = getattr(newsletter, key)
+        if not value:
+            continue
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        except ValueError as exc:
+            problems.add("newsletter", key, f"'{key}' has a stray brace ({exc}): {value!r}")
+            continue
+        unknown = [f for f in fields if f not in allowed]
+        if unknown:
+            known = ", ".join("{" + name + "}" for name in allowed)
+            problems.add(
+                "newsletter",
+                key,
+                f"'{key}' has an unknown placeholder {{{unknown[0]}}}; it may hold {known} "
+                "(write {{ and }} for a brace)",
+            )
+
+
 def load_dotenv_file(root: Path) -> None:
     """Load `<root>/.env` into the environment; variables already set win."""
     env_file = root / ".env"
     if env_file.is_file():
+        import io
+
         from dotenv import load_dotenv
 
-        load_dotenv(env_file, override=False)
+        load_dotenv(stream=io.StringIO(_read_config_text(env_file)), override=False)
+
+
+def _read_config_text(path: Path) -> str:
+    """postcli.toml or .env as text: unreadable or non-UTF-8 is a ConfigError at its line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        from postcli.oserrors import file_error
+
+        problem = file_error(exc, path=path)
+        raise ConfigError(problem.message, path=path, hint=problem.hint) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            path=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8",
+        ) from None
 
 
 def load(root: Path) -> Settings:
@@ -235,11 +295,9 @@ def load(root: Path) -> Settings:
     load_dotenv_file(root)
     if not path.is_file():
         return Settings(root=root)
+    text = _read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
         raw = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", path=path, hint="save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise ConfigError(
@@ -271,6 +329,8 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
             "timezone",
             f"unknown time zone '{newsletter.timezone}'; use an IANA name like 'Asia/Seoul'",
         )
+    _check_addresses(problems, newsletter)
+    _check_placeholders(problems, newsletter)
     for key in ("unsubscribe_url", "assets_url", "url", "web_url"):
         value = getattr(newsletter, key)
         if value and not re.match(r"^https?://", value):

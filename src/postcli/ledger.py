@@ -97,7 +97,7 @@ class LedgerBusy(ProviderUnavailable):
     other "run again later", never a traceback (cron runs overlap)."""
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
@@ -262,7 +262,13 @@ class Ledger:
 
     @classmethod
     def open(cls, state_dir: Path, *, clock: Callable[[], datetime] = utc_now) -> Ledger:
-        return cls(state_dir / LEDGER_NAME, clock=clock)
+        from postcli.oserrors import ledger_error
+
+        path = state_dir / LEDGER_NAME
+        try:
+            return cls(path, clock=clock)
+        except (sqlite3.DatabaseError, OSError) as exc:  # read-only, damaged, no permission
+            raise ledger_error(path, exc) from None
 
     def close(self) -> None:
         self._db.close()
@@ -280,11 +286,17 @@ class Ledger:
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise _busy(self.path) from None
-            raise
+            from postcli.oserrors import ledger_error
+
+            raise ledger_error(self.path, exc) from None
         try:
             yield self._db
-        except BaseException:
+        except BaseException as exc:
             self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError) and not _is_busy(exc):
+                from postcli.oserrors import ledger_error
+
+                raise ledger_error(self.path, exc) from None  # read-only, damaged
             raise
         self._db.execute("COMMIT")
 
@@ -627,7 +639,7 @@ def status_rows(state_dir: Path, issue_id: str | None, now: datetime) -> list[St
     if not path.exists():
         return []
     rows: list[StatusRow] = []
-    with Ledger(path) as ledger:
+    with Ledger.open(state_dir) as ledger:
         records = ledger.latest_live(issue_id) + ledger.sends(issue_id, mode="test")
         held: dict[str, bool] = {}
         for record in records:
