@@ -766,10 +766,14 @@ def _email_rules(
             "'preheader:' (or 'subtitle:') to the front matter",
             front.lines.get("title"),
         )
-    if email.html_bytes > GMAIL_CLIP_BYTES:
+    from postcli.clip import delivered_html_bytes
+
+    delivered = delivered_html_bytes(email, settings, unsubscribe_url)  # as each reader gets it
+    if delivered > GMAIL_CLIP_BYTES:
         add(
             "gmail-clip",
-            f"the HTML is {email.html_bytes:,} bytes, over Gmail's {GMAIL_CLIP_BYTES:,}: Gmail "
+            f"the HTML is {delivered:,} bytes as delivered (the longest reader's copy, "
+            f"transfer-encoded), over Gmail's {GMAIL_CLIP_BYTES:,}: Gmail "
             "hides the rest behind 'View entire message', unsubscribe link included; shorten "
             "the issue or its templates",
         )

@@ -94,7 +94,7 @@ def unsubscribe_link(unsubscribe_template: str | None, recipient: str) -> str | 
     return unsubscribe_template.replace(PLACEHOLDER, quote(recipient.strip(), safe="@"))
 
 
-def _html_forms(url: str) -> list[str]:
+def html_forms(url: str) -> list[str]:
     """The ways an HTML template may have escaped `url` in an attribute: Jinja2/MarkupSafe's
     (`&#39;`, `&#34;`), the stdlib's (`&#x27;`, `&quot;`), and as written."""
     jinja = (
@@ -123,7 +123,7 @@ def personalize(
     assert own is not None
     body_html = email.html
     own_html = html.escape(own, quote=True)
-    for form in _html_forms(unsubscribe_template):
+    for form in html_forms(unsubscribe_template):
         if form in body_html:
             body_html = body_html.replace(form, own_html)
     body_text = email.text.replace(unsubscribe_template, own)
@@ -262,6 +262,13 @@ def _text_part(subtype: str, text: str) -> MIMEPart:
     part["Content-Transfer-Encoding"] = _shared_header("Content-Transfer-Encoding", cte)
     part.set_payload(encoded.decode("ascii"))
     return part
+
+
+def encoded_length(html: str) -> int:
+    """Bytes of `html` as the body of its text/html part on the wire: transfer-encoded as
+    `_text_part` encodes it, with CRLF line ends (what Gmail's clipping counts)."""
+    payload = str(_text_part("html", html).get_payload())
+    return len(payload) + payload.count("\n")
 
 
 def _base64_lines(data: bytes) -> bytes:
