@@ -75,6 +75,15 @@ def test_a_send_time_out_of_range_is_refused_at_its_line_by_every_command(
     assert not (workspace / "outbox").exists()
 
 
+@pytest.mark.parametrize("at", ["9999-12-31T23:00-05:00", "+99999999999d"])
+def test_an_at_time_out_of_range_is_a_usage_error(workspace: Path, run_cli: Run, at: str) -> None:
+    write_issue(workspace)
+    result = run_cli("-C", workspace, "send", ISSUE_ID, "--at", at, "--yes")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: --at: ") and "internal error" not in result.output
+    assert not (workspace / "outbox").exists()
+
+
 def test_send_due_reports_a_bad_issue_and_still_sends_the_others(
     workspace: Path, run_cli: Run
 ) -> None:
