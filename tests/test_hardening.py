@@ -267,7 +267,7 @@ def test_an_unwritable_build_folder_is_named(
 
     mkstemp = postcli.fs.tempfile.mkstemp
 
-    def denied(*args: Any, dir: Path, **kwargs: Any) -> Any:  # noqa: A002 - mkstemp's name
+    def denied(*args: Any, dir: Path, **kwargs: Any) -> Any:  # mkstemp names it `dir`
         if "build" in Path(dir).parts:  # as the OS answers for a folder without write access
             raise PermissionError(13, "Permission denied", str(Path(dir) / "tmpfile"))
         return mkstemp(*args, dir=dir, **kwargs)
