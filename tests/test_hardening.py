@@ -232,6 +232,18 @@ def test_control_characters_are_refused_at_their_own_line(
     assert "template" not in result.stderr
 
 
+def test_control_characters_in_postcli_toml_are_refused_at_their_line(
+    workspace: Path, run_cli: Run
+) -> None:
+    config = workspace / "postcli.toml"
+    lines = config.read_text(encoding="utf-8").splitlines()
+    number = next(i for i, line in enumerate(lines, 1) if line.startswith("button ="))
+    lines[number - 1] = 'button = "Up\\u001bgrade"'
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = run_cli("-C", workspace, "build", "2026-12-01-china-ai-global")
+    _one_clear_line(result, f"postcli.toml:{number}", "U+001B (ESC)")
+
+
 def test_tabs_and_line_breaks_are_text(workspace: Path, run_cli: Run) -> None:
     _issue(workspace, "2026-12-02-tab", "---\ntitle: T\n---\nA\ttab.\r\nCRLF.\n")
     assert run_cli("-C", workspace, "build", "2026-12-02-tab").exit_code == 0

@@ -200,6 +200,17 @@ class _Problems:
         )
 
 
+def _control_in(value: Any) -> str | None:
+    """The control character in a text (or list of texts) setting, named; None without one."""
+    from postcli.controls import first_control
+
+    for text in value if isinstance(value, list) else [value]:
+        found = first_control(text) if isinstance(text, str) else None
+        if found is not None:
+            return found.message
+    return None
+
+
 def _check_table(
     problems: _Problems,
     table: str,
@@ -215,6 +226,8 @@ def _check_table(
             problems.add(table, key, f"unknown key '{key}' in [{table}]; known: {', '.join(known)}")
         elif not isinstance(value, known[key]):
             problems.add(table, key, f"'{key}' in [{table}] must be a {known[key][0].__name__}")
+        elif _control_in(value):
+            problems.add(table, key, f"'{key}' in [{table}] holds {_control_in(value)}")
         else:
             clean[key] = value
     return clean
