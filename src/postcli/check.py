@@ -766,7 +766,7 @@ def _email_rules(
             "'preheader:' (or 'subtitle:') to the front matter",
             front.lines.get("title"),
         )
-    from postcli.clip import delivered_html_bytes
+    from postcli.gmail_clip import delivered_html_bytes
 
     delivered = delivered_html_bytes(email, settings, unsubscribe_url)  # as each reader gets it
     if delivered > GMAIL_CLIP_BYTES:
