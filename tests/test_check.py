@@ -239,7 +239,7 @@ def test_gmail_clip_not_for_a_normal_issue(ws: Path) -> None:
 
 
 def test_gmail_clip_counts_delivered_bytes_not_characters(ws: Path) -> None:
-    from postcli.gmail_clip import delivered_html_bytes
+    from postcli.check.clip import delivered_html_bytes
 
     report = check(ws, CLEAN)
     free = report.emails[Variant.FREE]
@@ -267,8 +267,8 @@ def test_gmail_clip_counts_delivered_bytes_not_characters(ws: Path) -> None:
 def test_gmail_clip_measures_the_longest_readers_encoded_copy(ws: Path) -> None:
     """Rendered HTML under 102,000 bytes whose delivered copy is over: personalised with the
     longest subscriber's unsubscribe URL, CRLF, quoted-printable (non-ASCII text triples)."""
-    from postcli import mime
-    from postcli.gmail_clip import delivered_html_bytes
+    from postcli import mime, wire
+    from postcli.check.clip import delivered_html_bytes
 
     (ws / "subscribers.csv").write_text(
         "email,name,tier\nshort@example.org,,free\n"
@@ -290,7 +290,7 @@ def test_gmail_clip_measures_the_longest_readers_encoded_copy(ws: Path) -> None:
     assert delivered > 102_000
     longest = "a-very-long+tagged.reader.address@subdomain.example.org"
     own = mime.personalize(over, settings.newsletter.unsubscribe_url, longest)
-    assert delivered == mime.encoded_length(own.html)
+    assert delivered == wire.encoded_length(own.html)
     assert "gmail-clip" in rules(run_checks(report.issue, {Variant.FREE: over}, settings))
 
 

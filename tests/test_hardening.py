@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from test_send_file import ISSUE_ID, configure, write_issue
+from helpers.send import ISSUE_ID, configure, write_issue
 
 Run = Callable[..., Any]
 DUE_FRONT = "---\ntitle: {title}\nsend_at: {send_at}\n---\nHello.\n\n<!-- paywall -->\n\nMore.\n"
@@ -119,7 +119,7 @@ def test_deep_emphasis_is_refused_at_its_line(workspace: Path, run_cli: Run) -> 
 
 
 def test_an_issue_file_over_the_size_limit_is_refused(workspace: Path, run_cli: Run) -> None:
-    from postcli.limits import MAX_ISSUE_BYTES
+    from postcli.guards import MAX_ISSUE_BYTES
 
     _issue(workspace, "2026-12-02-big", "---\ntitle: Big\n---\n" + "x" * MAX_ISSUE_BYTES)
     _one_clear_line(run_cli("-C", workspace, "check", "2026-12-02-big"), "over postcli's limit")
@@ -269,7 +269,7 @@ def test_an_unreadable_postcli_toml_is_named(
 ) -> None:
     _deny(monkeypatch, workspace / "postcli.toml")
     result = run_cli("-C", workspace, "check", "2026-12-01-china-ai-global")
-    _one_clear_line(result, "postcli.toml", "Permission denied")
+    _one_clear_line(result, "postcli.toml", "cannot read the file: Permission denied")
 
 
 def test_an_unwritable_build_folder_is_named(
@@ -320,17 +320,18 @@ def test_a_read_only_ledger_is_exit_1_and_nothing_is_sent(
     workspace: Path, run_cli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Opened read-only by SQLite itself (root would ignore file permissions)."""
-    import postcli.ledger
+    import postcli.ledger.store
+    from postcli.ledger import Ledger
 
     write_issue(workspace)
     assert run_cli("-C", workspace, "status").exit_code == 0  # nothing yet, no ledger made
-    postcli.ledger.Ledger.open(workspace / ".postcli").close()
+    Ledger.open(workspace / ".postcli").close()
     connect = sqlite3.connect
 
     def read_only(path: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
         return connect(f"file:{path}?mode=ro", *args, uri=True, **kwargs)
 
-    monkeypatch.setattr(postcli.ledger.sqlite3, "connect", read_only)
+    monkeypatch.setattr(postcli.ledger.store.sqlite3, "connect", read_only)
     result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
     _one_clear_line(result, "ledger.sqlite3", "read-only")
     assert not (workspace / "outbox").exists()
@@ -440,7 +441,7 @@ def test_cron_line_survives_percent_and_spaces_in_paths(tmp_path: Path) -> None:
 
 
 def test_addresses_that_look_alike_get_their_own_files(workspace: Path, run_cli: Run) -> None:
-    from test_send_file import SECRET, parse, parts
+    from helpers.send import SECRET, parse, parts
 
     write_issue(workspace)
     (workspace / "subscribers.csv").write_text(

@@ -29,11 +29,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import copy_sample_workspace
+from helpers.send import configure, set_provider, write_issue, write_subscribers
 from postcli.errors import ProviderRefused
 from postcli.providers._http import DETAIL_CHARS, HttpClient
 from postcli.redact import PREFIX, Redactor
 from smtp_server import SmtpTestServer
-from test_send_file import configure, set_provider, write_issue, write_subscribers
 
 USER = "newsletter-user"
 SECRET_ALPHABET = string.ascii_letters + string.digits + "-_.+/=:~!$@%&*"
@@ -147,7 +147,8 @@ def test_http_detail_is_redacted_before_it_is_cut() -> None:
 
 
 def test_smtp_auth_plain_echo_is_redacted() -> None:
-    from postcli.smtp_session import SmtpAuthError, SmtpSession
+    from postcli.errors import SmtpAuthError
+    from postcli.providers.smtp_session import SmtpSession
 
     password = "pw-Zq8vX3kL9mN2-long"
     with SmtpTestServer(
@@ -242,7 +243,8 @@ def _workspace() -> Iterator[Path]:
 def test_no_form_of_an_http_key_leaks_from_a_refusal(
     name: str, secret: str, pad: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fake_providers import FAKES, serve
+    from fakes import FAKES
+    from helpers.fake_api import serve
     from test_adapters import SPECS, _configure
 
     variable, suffix = HTTP_PROVIDERS[name]

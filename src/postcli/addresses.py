@@ -22,8 +22,8 @@ def address_problem(value: str) -> str | None:
         return "has a line break in it"
     try:
         header = policy.default.header_factory("Reply-To", value)
-        addresses = header.addresses  # type: ignore[attr-defined]
-        defects = header.defects  # type: ignore[attr-defined]
+        addresses = header.addresses
+        defects = header.defects
     except (HeaderParseError, IndexError, ValueError):
         return "is not an email address"
     if len(addresses) != 1:

@@ -15,11 +15,7 @@ import errno
 import sqlite3
 from pathlib import Path
 
-from postcli.errors import InputError, PostcliError
-
-
-class LedgerUnusable(InputError):
-    """The send ledger cannot be read or written: nothing is sent until it can."""
+from postcli.errors import InputError, LedgerUnusable, PostcliError
 
 
 def file_error(exc: OSError, *, path: Path | str | None = None) -> InputError:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from postcli.model import Variant
+
 
 @dataclass(frozen=True)
 class SendTime:
@@ -78,7 +80,7 @@ def parse_when(text: str, tz: tzinfo, now: datetime) -> SendTime:
 
 
 def _in_range(when: datetime) -> None:
-    from postcli.limits import send_time_problem
+    from postcli.guards import send_time_problem
 
     problem = send_time_problem(when)
     if problem:
@@ -97,7 +99,7 @@ class Planned:
     """One variant of one issue with a send time."""
 
     issue_id: str
-    variant: str
+    variant: Variant
     at: datetime  # aware UTC
 
 
@@ -110,7 +112,7 @@ class Decision:
 
 def decide(
     planned: Iterable[Planned],
-    done: set[tuple[str, str]],
+    done: set[tuple[str, Variant]],
     now: datetime,
     max_lateness: timedelta,
     *,

@@ -12,21 +12,22 @@ chooses. `delivered_html_bytes` measures that worst copy:
 - an HTTP provider's merge tag is replaced by `PROVIDER_URL_CHARS` characters, room for the
   longest unsubscribe URL a provider puts there.
 
-Pure but for reading the subscribers file named in the settings.
+The substitution and the encoding are `postcli.wire`'s, which `postcli.mime` sends with. Pure
+but for reading the subscribers file named in the settings.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS, Settings
+from postcli import wire
+from postcli.config import Settings
+from postcli.registry import unsubscribe_tags
 
 if TYPE_CHECKING:
     from postcli.render import RenderedEmail
 
-GMAIL_CLIP_BYTES = 102_000
 LONGEST_ADDRESS = "x" * 64 + "@" + "y" * 185 + ".com"  # 254 characters, RFC 5321's limit
 PROVIDER_URL_CHARS = 512
 
@@ -35,22 +36,16 @@ def delivered_html_bytes(
     email: RenderedEmail, settings: Settings, unsubscribe_url: str | None
 ) -> int:
     """Bytes of the largest HTML part any subscriber gets of `email`, as sent."""
-    from postcli import mime
-
-    worst = email
-    tags = set(UNSUBSCRIBE_MERGE_TAGS.values())
-    if unsubscribe_url in tags:
-        assert unsubscribe_url is not None
-        room = "x" * PROVIDER_URL_CHARS
-        html = email.html
-        for form in mime.html_forms(unsubscribe_url):
-            html = html.replace(form, room)
-        worst = dataclasses.replace(email, html=html)
+    html = email.html
+    if unsubscribe_url is not None and unsubscribe_url in set(unsubscribe_tags().values()):
+        html = wire.replace_url(html, unsubscribe_url, "x" * PROVIDER_URL_CHARS)
     else:
         template = settings.newsletter.unsubscribe_url
-        if template and mime.PLACEHOLDER in template:
-            worst = mime.personalize(email, template, _longest_recipient(settings))
-    return mime.encoded_length(worst.html)
+        if template and wire.PLACEHOLDER in template:
+            own = wire.unsubscribe_link(template, _longest_recipient(settings))
+            assert own is not None
+            html = wire.replace_url(html, template, own)
+    return wire.encoded_length(html)
 
 
 def _longest_recipient(settings: Settings) -> str:
