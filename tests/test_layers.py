@@ -30,10 +30,16 @@ LAYERS: dict[str, int] = {
     "data": 0,  # the shipped caniemail data (email-client support)
     "korean": 0,  # Korean particles: pure text rules
     "headers": 0,  # lossless RFC 2047 folding of Subject and display names (stdlib email)
+    "redact": 0,  # every wire form of the secrets, and taking them out of text
+    "controls": 0,  # which control characters are refused, and where they are
+    "addresses": 0,  # whether a setting holds one real email address
+    "wire": 0,  # a text part on the wire: unsubscribe link put in, transfer encoding
     # 1: configuration, atomic files, the Markdown dialect
     "config": 1,
     "fs": 1,
     "markdown": 1,
+    "guards": 1,  # limits on input, checked before native code or expansion
+    "oserrors": 1,  # failures of the user's own files (and the ledger) as postcli errors
     # 2: the parsed issue; the pure scheduler
     "issues": 2,
     "schedule": 2,

@@ -11,12 +11,16 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from postcli.data import DEFAULT_CLIENTS
 from postcli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from postcli.redact import Redactor
 
 CONFIG_NAME = "postcli.toml"
 
@@ -190,6 +194,17 @@ class Problems:
         )
 
 
+def _control_in(value: Any) -> str | None:
+    """The control character in a text (or list of texts) setting, named; None without one."""
+    from postcli.controls import first_control
+
+    for text in value if isinstance(value, list) else [value]:
+        found = first_control(text) if isinstance(text, str) else None
+        if found is not None:
+            return found.message
+    return None
+
+
 def _check_table(
     problems: Problems,
     table: str,
@@ -205,18 +220,82 @@ def _check_table(
             problems.add(table, key, f"unknown key '{key}' in [{table}]; known: {', '.join(known)}")
         elif not isinstance(value, known[key]):
             problems.add(table, key, f"'{key}' in [{table}] must be a {known[key][0].__name__}")
+        elif _control_in(value):
+            problems.add(table, key, f"'{key}' in [{table}] holds {_control_in(value)}")
         else:
             clean[key] = value
     return clean
+
+
+def _check_addresses(problems: Problems, newsletter: Newsletter) -> None:
+    """`from` and `reply_to` are each one real address, on one line."""
+    from postcli.addresses import address_problem
+
+    for key, value in (("from", newsletter.from_), ("reply_to", newsletter.reply_to)):
+        problem = address_problem(value) if value is not None else None
+        if problem:
+            problems.add("newsletter", key, f"'{key}' in [newsletter] {problem}: {value!r}")
+
+
+# The {placeholders} a URL setting filled in with str.format may hold; any other brace is a
+# mistake. (unsubscribe_url's {email} is replaced as text, so it may hold any brace.)
+_PLACEHOLDERS = {"web_url": ("id",)}
+
+
+def _check_placeholders(problems: Problems, newsletter: Newsletter) -> None:
+    import string
+
+    for key, allowed in _PLACEHOLDERS.items():
+        value = getattr(newsletter, key)
+        if not value:
+            continue
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        except ValueError as exc:
+            problems.add("newsletter", key, f"'{key}' has a stray brace ({exc}): {value!r}")
+            continue
+        unknown = [f for f in fields if f not in allowed]
+        if unknown:
+            known = ", ".join("{" + name + "}" for name in allowed)
+            problems.add(
+                "newsletter",
+                key,
+                f"'{key}' has an unknown placeholder {{{unknown[0]}}}; it may hold {known} "
+                "(write {{ and }} for a brace)",
+            )
 
 
 def load_dotenv_file(root: Path) -> None:
     """Load `<root>/.env` into the environment; variables already set win."""
     env_file = root / ".env"
     if env_file.is_file():
+        import io
+
         from dotenv import load_dotenv
 
-        load_dotenv(env_file, override=False)
+        load_dotenv(stream=io.StringIO(_read_config_text(env_file)), override=False)
+
+
+def _read_config_text(path: Path) -> str:
+    """postcli.toml or .env as text: unreadable or non-UTF-8 is a ConfigError at its line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        denied = isinstance(exc, PermissionError)
+        raise ConfigError(
+            f"cannot read the file: {exc.strerror or type(exc).__name__}",
+            path=path,
+            hint="check the permissions of this file and of its folder" if denied else None,
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            path=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8",
+        ) from None
 
 
 def load(root: Path) -> Settings:
@@ -225,11 +304,9 @@ def load(root: Path) -> Settings:
     load_dotenv_file(root)
     if not path.is_file():
         return Settings(root=root)
+    text = _read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
         raw = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", path=path, hint="save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise ConfigError(
@@ -261,6 +338,8 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
             "timezone",
             f"unknown time zone '{newsletter.timezone}'; use an IANA name like 'Asia/Seoul'",
         )
+    _check_addresses(problems, newsletter)
+    _check_placeholders(problems, newsletter)
     for key in ("unsubscribe_url", "assets_url", "url", "web_url"):
         value = getattr(newsletter, key)
         if value and not re.match(r"^https?://", value):
@@ -373,9 +452,20 @@ def secret_values() -> list[str]:
     return sorted(values, key=len, reverse=True)
 
 
+def redactor() -> Redactor:
+    """The redactor of every secret currently in the environment (docs/security.md)."""
+    logins = ((os.environ.get("LISTMONK_API_USER") or "", os.environ.get("LISTMONK_API_TOKEN")),)
+    key = (tuple(secret_values()), tuple((u, p) for u, p in logins if p))
+    return _redactor_for(key)
+
+
+@cache
+def _redactor_for(key: tuple[tuple[str, ...], tuple[tuple[str, str], ...]]) -> Redactor:
+    from postcli.redact import Redactor
+
+    return Redactor.of(key[0], key[1])
+
+
 def redact(text: str) -> str:
-    """`text` with every known secret replaced by '***'."""
-    for value in secret_values():
-        if len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    """`text` with every known secret, in every form it takes on the wire, replaced by '***'."""
+    return redactor().redact(text)

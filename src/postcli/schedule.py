@@ -63,13 +63,28 @@ def parse_when(text: str, tz: tzinfo, now: datetime) -> SendTime:
         number, unit = text[1:-1], text[-1:]
         if unit not in units or not number.isdigit():
             raise ValueError(f"'{text}' is not a time; write '+30m', '+2h' or '2026-12-01 09:00'")
-        return SendTime((now + timedelta(seconds=int(number) * units[unit])).astimezone(UTC))
+        try:
+            moment = now + timedelta(seconds=int(number) * units[unit])
+        except OverflowError:
+            raise ValueError(f"'{text}' is too far ahead") from None
+        _in_range(moment)
+        return SendTime(moment.astimezone(UTC))
     try:
-        return resolve(datetime.fromisoformat(text), tz)
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             f"'{text}' is not a time; write '2026-12-01 09:00' or '2026-12-01T09:00+09:00'"
         ) from None
+    _in_range(when)
+    return resolve(when, tz)
+
+
+def _in_range(when: datetime) -> None:
+    from postcli.guards import send_time_problem
+
+    problem = send_time_problem(when)
+    if problem:
+        raise ValueError(problem)
 
 
 class Action(StrEnum):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from postcli.check.clip import delivered_html_bytes
 from postcli.check.document import Document
 from postcli.check.html import HtmlTags
 from postcli.check.rules import GMAIL_CLIP_BYTES, LONG_SUBJECT_CHARS, Finding, finding
@@ -56,10 +57,12 @@ def email_rules(
             "'preheader:' (or 'subtitle:') to the front matter",
             front.lines.get("title"),
         )
-    if email.html_bytes > GMAIL_CLIP_BYTES:
+    delivered = delivered_html_bytes(email, settings, unsubscribe_url)  # as each reader gets it
+    if delivered > GMAIL_CLIP_BYTES:
         add(
             "gmail-clip",
-            f"the HTML is {email.html_bytes:,} bytes, over Gmail's {GMAIL_CLIP_BYTES:,}: Gmail "
+            f"the HTML is {delivered:,} bytes as delivered (the longest reader's copy, "
+            f"transfer-encoded), over Gmail's {GMAIL_CLIP_BYTES:,}: Gmail "
             "hides the rest behind 'View entire message', unsubscribe link included; shorten "
             "the issue or its templates",
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -86,6 +87,17 @@ def _show_error(error: PostcliError) -> None:
         typer.echo(f"  hint: {redact(error.hint)}", err=True)
 
 
+def _show_bug(bug: BaseException) -> NoReturn:
+    """Not a user error: say so in one line, without any secret, and exit 1."""
+    from postcli.config import redact
+
+    typer.echo(f"error: internal error: {redact(f'{type(bug).__name__}: {bug}')}", err=True)
+    typer.echo(
+        "  hint: this is a bug in postcli; run again with --traceback and report it", err=True
+    )
+    sys.exit(int(ExitCode.INPUT))
+
+
 def run(args: list[str]) -> None:
     """Run the app on `args`, map every outcome to an exit code (and exit with it)."""
     try:
@@ -113,16 +125,22 @@ def run(args: list[str]) -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except OSError as error:
+        # A file of the user's that cannot be read or written (permissions, a full disk): the
+        # file is named, and it is theirs to fix. One without a file name is postcli's bug.
+        if debug:
+            raise
+        if not error.filename:
+            _show_bug(error)
+        from postcli.oserrors import file_error
+
+        problem = file_error(error)
+        _show_error(problem)
+        sys.exit(int(problem.exit_code))
     except Exception as bug:  # not a user error: say so in one line, without any secret
         if debug:
             raise
-        from postcli.config import redact
-
-        typer.echo(f"error: internal error: {redact(f'{type(bug).__name__}: {bug}')}", err=True)
-        typer.echo(
-            "  hint: this is a bug in postcli; run again with --traceback and report it", err=True
-        )
-        sys.exit(int(ExitCode.INPUT))
+        _show_bug(bug)
     if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into 130 quietly
         typer.echo("Interrupted.", err=True)
     sys.exit(result if isinstance(result, int) else 0)

@@ -46,7 +46,7 @@ _LIVE = Mode.LIVE.value
 _UNFINISHED = (SendStatus.PENDING, SendStatus.SENDING, SendStatus.FAILED, SendStatus.SCHEDULED)
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def _is_busy(exc: sqlite3.Error) -> bool:
     """SQLITE_BUSY or SQLITE_LOCKED (with any extended code): another process holds the file."""
     return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
@@ -103,7 +103,13 @@ class Ledger:
 
     @classmethod
     def open(cls, state_dir: Path, *, clock: Callable[[], datetime] = utc_now) -> Ledger:
-        return cls(state_dir / schema.LEDGER_NAME, clock=clock)
+        from postcli.oserrors import ledger_error
+
+        path = state_dir / schema.LEDGER_NAME
+        try:
+            return cls(path, clock=clock)
+        except (sqlite3.DatabaseError, OSError) as exc:  # read-only, damaged, no permission
+            raise ledger_error(path, exc) from None
 
     def close(self) -> None:
         self._db.close()
@@ -121,11 +127,17 @@ class Ledger:
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise _busy(self.path) from None
-            raise
+            from postcli.oserrors import ledger_error
+
+            raise ledger_error(self.path, exc) from None
         try:
             yield self._db
-        except BaseException:
+        except BaseException as exc:
             self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError) and not _is_busy(exc):
+                from postcli.oserrors import ledger_error
+
+                raise ledger_error(self.path, exc) from None  # read-only, damaged
             raise
         self._db.execute("COMMIT")
 

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from types import TracebackType
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from postcli.errors import (
     RecipientRefused,
@@ -35,6 +35,9 @@ from postcli.errors import (
     SmtpTemporaryError,
 )
 from postcli.net import LOOPBACK_HOSTS as _LOOPBACK
+
+if TYPE_CHECKING:
+    from postcli.redact import Redactor
 
 log = logging.getLogger("postcli.smtp")
 
@@ -98,6 +101,8 @@ class SmtpSession:
         self.security: Security = security
         self.username = username or None
         self._password = _Secret(password) if password else None
+        # Every form the login takes on the wire (AUTH PLAIN, AUTH LOGIN), computed once.
+        self._redactor = _login_redactor(self.username, password)
         self.timeout = timeout
         self.rate = rate
         self.ssl_context = ssl_context
@@ -429,11 +434,11 @@ class SmtpSession:
 
     def _clean(self, reply: bytes | str) -> str:
         """A server reply or error text, on one line, with the password taken out."""
-        text = _reply_text(reply)
-        if self._password is not None:
-            for form in self._password.forms():
-                text = text.replace(form, "***")
-        return text
+        from postcli.config import redactor
+
+        redact = self._redactor + redactor()
+        raw = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        return redact.redact(_reply_text(redact.redact(raw)))
 
 
 class _Secret:
@@ -449,12 +454,13 @@ class _Secret:
 
     __str__ = __repr__
 
-    def forms(self) -> tuple[str, ...]:
-        """The password as it could appear in a server's echo: plain and base64."""
-        import base64
 
-        encoded = base64.b64encode(self.value.encode("utf-8")).decode("ascii")
-        return (self.value, encoded) if len(self.value) >= 3 else ()
+def _login_redactor(username: str | None, password: str | None) -> Redactor:
+    from postcli.redact import Redactor
+
+    if not password:
+        return Redactor()
+    return Redactor.of([password], [(username or "", password)])
 
 
 class _Temporary(Exception):

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from markupsafe import Markup
 
+from postcli import guards
 from postcli.config import Settings
 from postcli.issues import Issue
 from postcli.model import Variant
@@ -92,6 +94,12 @@ def preheader_line(issue: Issue) -> str | None:
     return _one_line(preheader) if preheader else None
 
 
+def _pitch_html(text: str, path: Path | None) -> str:
+    html = markdown_html(text)
+    guards.check_rendered_html(html, path)
+    return html
+
+
 def render_variant(
     issue: Issue,
     settings: Settings,
@@ -111,7 +119,9 @@ def render_variant(
     inliner = settings.render.inliner
     strings = templates.strings(newsletter.lang, workspace_templates)
     labelled = passages.label_premium_passages(issue, body, strings.get("premium_passage"))
-    html_fragment = mjml.inline_fragment(body_html(labelled, resolve), css, inliner)
+    fragment = body_html(labelled, resolve)
+    guards.check_rendered_html(fragment, issue.path)  # before native code parses it
+    html_fragment = mjml.inline_fragment(fragment, css, inliner)
     text_body = body_text(body, resolve)
 
     upgrade = None
@@ -120,7 +130,9 @@ def render_variant(
         upgrade = {
             "heading": pitch.heading,
             "text": markdown_text(pitch.text),
-            "text_html": Markup(mjml.inline_fragment(markdown_html(pitch.text), css, inliner)),
+            "text_html": Markup(
+                mjml.inline_fragment(_pitch_html(pitch.text, settings.path), css, inliner)
+            ),
             "benefits": list(pitch.benefits),
             "button": pitch.button,
             "url": pitch.upgrade_url,

@@ -104,6 +104,9 @@ def parse_variant(issue: Issue, variant: Variant) -> Body:
     kept = variant_block_tokens(issue, variant)
     env = _variant_env(issue, variant, kept)
     tokens = markdown.parse_inline(issue.source, kept, env)
+    from postcli import guards
+
+    guards.check_token_depth(tokens, issue.line_of, issue.path)
     cut = variant is Variant.FREE and issue.has_premium_only
     return Body(variant=variant, tokens=tokens, env=env, cut=cut)
 

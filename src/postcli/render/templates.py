@@ -117,11 +117,24 @@ def render(name: str, context: dict[str, Any], workspace_templates: Path | None)
             line=_template_line(exc),
             hint="see docs/templates.md for the values a template gets",
         ) from exc
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except OSError as exc:  # a template file that cannot be read (permissions)
         raise TemplateError(
-            f"template failed: {exc}",
+            f"cannot read the template: {exc.strerror}",
+            path=exc.filename or template_path(name, workspace_templates),
+            hint="check the permissions of templates/",
+        ) from exc
+    except RecursionError:
+        raise TemplateError(
+            "the template includes or extends itself, without end",
+            path=template_path(name, workspace_templates),
+            hint="remove the {% include %} or {% extends %} that leads back to this template",
+        ) from None
+    except Exception as exc:  # a template is the user's code: whatever it raises is its error
+        raise TemplateError(
+            f"template failed: {type(exc).__name__}: {exc}",
             path=template_path(name, workspace_templates),
             line=_template_line(exc),
+            hint="fix the template, or delete it to use the built-in one",
         ) from exc
 
 
