@@ -27,6 +27,9 @@ SECRET_VARIABLES = (
     "MAILCHIMP_API_KEY",
     "LISTMONK_API_USER",
     "LISTMONK_API_TOKEN",
+    "GHOST_ADMIN_API_KEY",
+    "BEEHIIV_API_KEY",
+    "KIT_API_KEY",
 )
 
 # Each HTTP provider's unsubscribe merge tag: the provider fills in the reader's own link. The
@@ -36,6 +39,7 @@ UNSUBSCRIBE_MERGE_TAGS = {
     "mailchimp": "*|UNSUB|*",
     "listmonk": "{{ UnsubscribeURL }}",
     "resend": "{{{RESEND_UNSUBSCRIBE_URL}}}",
+    "kit": "{{ unsubscribe_url }}",
 }
 
 
@@ -344,10 +348,21 @@ def secret(name: str) -> str | None:
     return value or None
 
 
+# Secrets made or derived at run time (a signed token, the secret half of a key): redacted like
+# the ones read from the environment.
+_RUNTIME_SECRETS: set[str] = set()
+
+
+def add_secret(value: str) -> None:
+    """Redact `value` from every output of this process from now on."""
+    if value:
+        _RUNTIME_SECRETS.add(value)
+
+
 def secret_values() -> list[str]:
     """Every secret currently set, longest first, for redaction."""
     values = {os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)}
-    return sorted(values, key=len, reverse=True)
+    return sorted(values | _RUNTIME_SECRETS, key=len, reverse=True)
 
 
 def redact(text: str) -> str:

@@ -389,6 +389,12 @@ def plan_send(
     ]
     if provider.features.self_gated and options.variant is None and len(emails) > 1:
         items = [("all", emails[Variant.PREMIUM], {"free_email": emails[Variant.FREE]})]
+    if provider.features.self_gated:  # the platform's one post, cut into gated sections
+        from postcli.render.gated import gated_post
+
+        split = options.variant is not None and len(issue.front.audience.variants) > 1
+        for _, _, extra in items:
+            extra["post"] = gated_post(issue, settings, tuple(emails), split=split)
     with Ledger.open(settings.state_dir) as ledger:
         for label, email, extra in items:
             hash_ = content_hash(email)

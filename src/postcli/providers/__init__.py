@@ -32,6 +32,9 @@ _BUILTINS = {
     "resend": "postcli.providers.resend:ResendProvider",
     "mailchimp": "postcli.providers.mailchimp:MailchimpProvider",
     "listmonk": "postcli.providers.listmonk:ListmonkProvider",
+    "ghost": "postcli.providers.ghost:GhostProvider",
+    "beehiiv": "postcli.providers.beehiiv:BeehiivProvider",
+    "kit": "postcli.providers.kit:KitProvider",
 }
 _registered: dict[str, type[Any]] = {}
 
