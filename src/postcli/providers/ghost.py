@@ -256,7 +256,7 @@ class GhostProvider(HttpCampaignProvider):
         if not isinstance(email_only, bool):
             raise self.bad("email_only", "'email_only' in [providers.ghost] must be true or false")
         self.email_only: bool = email_only
-        self._fresh: set[str] = set()  # posts this run created with the current content
+        self._fresh: dict[str, str] = {}  # post id -> the campaign name it was created with
 
     # -- settings and auth ------------------------------------------------------------------
 
@@ -443,12 +443,12 @@ class GhostProvider(HttpCampaignProvider):
         body = {"posts": [{**self.post_fields(campaign), **content}]}
         created = self.call("POST", "/posts/", json=body, params=query or None)
         post = created["posts"][0]
-        self._fresh.add(str(post["id"]))
+        self._fresh[str(post["id"])] = name
         return str(post["id"])
 
     def prepare(self, remote_id: str, campaign: Campaign) -> None:
         """A draft an earlier run made gets this run's content (the file is the truth)."""
-        if remote_id in self._fresh:
+        if self._fresh.get(remote_id) == campaign.name:
             return
         content, query = self.content_fields(campaign)
         fields = {**self.post_fields(campaign), **content}
