@@ -286,10 +286,11 @@ class HttpClient:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (from seconds or an HTTP date); None when absent or unreadable."""
+    """Retry-After in seconds (from seconds or an HTTP date), else `RateLimit-Reset` (beehiiv:
+    epoch seconds; a small number is seconds from now); None when absent or unreadable."""
     value = response.headers.get("Retry-After")
     if not value:
-        return None
+        return _rate_limit_reset(response.headers.get("RateLimit-Reset"))
     value = value.strip()
     if value.isdigit():
         return float(value)
@@ -302,3 +303,12 @@ def _retry_after(response: httpx.Response) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _rate_limit_reset(value: str | None) -> float | None:
+    if not value or not value.strip().isdigit():
+        return None
+    number = float(value.strip())
+    if number > 1_000_000_000:  # an instant, in seconds since the epoch
+        return max(0.0, number - time.time())
+    return number
