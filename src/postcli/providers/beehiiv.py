@@ -467,8 +467,9 @@ class BeehiivProvider(HttpCampaignProvider):
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
         raise InputError(
             "beehiiv's API has no test send",
-            hint="send a test copy through the file or smtp provider "
-            '(postcli send ISSUE --test ADDR with [provider] name = "file" or "smtp"), or use '
+            hint="send the test copy through the file or smtp provider instead: "
+            f"POSTCLI_PROVIDER=smtp postcli send {campaign.issue_id} --test {address} "
+            "(or POSTCLI_PROVIDER=file), or use "
             "beehiiv's own test email from the post's editor",
         )
 

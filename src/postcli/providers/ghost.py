@@ -557,8 +557,9 @@ class GhostProvider(HttpCampaignProvider):
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
         raise InputError(
             "Ghost sends test emails only for staff users, not with an integration's Admin API key",
-            hint="send a test copy through the file or smtp provider "
-            '(postcli send ISSUE --test ADDR with [provider] name = "file" or "smtp"), or use '
+            hint="send the test copy through the file or smtp provider instead: "
+            f"POSTCLI_PROVIDER=smtp postcli send {campaign.issue_id} --test {address} "
+            "(or POSTCLI_PROVIDER=file), or use "
             "the post's Preview → Email in Ghost Admin",
         )
 
