@@ -473,7 +473,10 @@ def client(driver: Driver) -> Iterator[httpx.Client]:
 
 
 def test_fakes_cover_every_provider_with_a_contract() -> None:
-    assert set(FAKES) == set(PROVIDERS) == {p.name for p in CONTRACTS.iterdir() if p.is_dir()}
+    from fake_platforms import FAKES_MORE, PLATFORMS  # Ghost, Kit, beehiiv
+
+    assert set(FAKES) == set(PROVIDERS) and set(FAKES_MORE) == set(PLATFORMS)
+    assert {p.name for p in CONTRACTS.iterdir() if p.is_dir()} == {*PROVIDERS, *PLATFORMS}
 
 
 def test_the_drivers_requests_all_keep_the_contract(driver: Driver, client: httpx.Client) -> None:
