@@ -575,3 +575,37 @@ def test_postcli_send_end_to_end_through_a_real_server(
 def test_registered_as_a_self_gated_provider() -> None:
     cls = providers.provider_class("ghost")
     assert cls is GhostProvider and cls.features.self_gated and not cls.features.test_sends
+
+
+def test_send_due_sends_one_gated_post_and_leaves_a_ghost_schedule_alone(
+    workspace: Path, run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from postcli.providers._campaigns import HttpCampaignProvider
+
+    monkeypatch.setitem(HttpCampaignProvider.__init__.__kwdefaults__, "sleep", lambda s: None)
+    fake = GhostFake()
+    for sample in (workspace / "issues").glob("*.md"):
+        sample.unlink()  # only this test's issues are due
+    with serve(fake) as server:
+        configure(workspace, base_url=server.origin)
+        tz = config.load(workspace).newsletter.tz
+        past = (datetime.now(tz) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+        future = (datetime.now(tz) + timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+        write_issue(workspace, PAYWALLED, "2026-12-01-due", front=f'send_at: "{past}"\n')
+        write_issue(workspace, PAYWALLED, "2026-12-02-ahead", front=f'send_at: "{future}"\n')
+        ahead = run_cli("-C", workspace, "send", "2026-12-02-ahead", "--yes")
+        assert ahead.exit_code == 0, ahead.output
+        due = run_cli("-C", workspace, "send", "--due")
+        assert due.exit_code == 0, due.output
+        # One post per issue: the due one published, the other still scheduled on Ghost.
+        by_slug = {p["slug"]: p for p in fake.posts.values()}
+        assert set(by_slug) == {"2026-12-01-due", "2026-12-02-ahead"}
+        assert by_slug["2026-12-01-due"]["status"] == "published"
+        assert by_slug["2026-12-02-ahead"]["status"] == "scheduled"
+        assert sorted((d.kind, d.audience) for d in fake.sends()) == [
+            ("schedule", "all"),
+            ("send", "all"),
+        ]
+        again = run_cli("-C", workspace, "send", "--due")
+        assert again.exit_code == 0 and len(fake.posts) == 2 and len(fake.sends("send")) == 1
+    assert fake.violations == []

@@ -96,7 +96,8 @@ def run_due(
 
         send_one = default_send_one
     moment = (now or utc_now()).astimezone(UTC)
-    provider_name = providers.create(settings, client=client).name
+    provider = providers.create(settings, client=client)
+    provider_name = provider.name
     report = DueReport()
     issues = _load_issues(settings, report)
     max_lateness = timedelta(hours=settings.schedule.max_lateness_hours)
@@ -106,7 +107,10 @@ def run_due(
     handed_over: list[tuple[Issue, SendRecord]] = []
     with Ledger.open(settings.state_dir) as ledger:
         for issue in issues.values():
-            for variant in (v.value for v in issue.front.audience.variants):
+            variants = [v.value for v in issue.front.audience.variants]
+            if provider.features.self_gated and len(variants) > 1:
+                variants = ["all"]  # Ghost, beehiiv: one gated post, recorded as "all"
+            for variant in variants:
                 record = ledger.current(issue.id, variant, provider_name)
                 if record is not None and record.status == "sent":
                     done.add((issue.id, variant))
@@ -199,9 +203,8 @@ def _send(
     from postcli.issues import Variant
 
     try:
-        result = send_one(
-            settings, str(issue.path), Variant(item.variant), progress=progress, client=client
-        )
+        variant = None if item.variant == "all" else Variant(item.variant)  # a gated post
+        result = send_one(settings, str(issue.path), variant, progress=progress, client=client)
     except SendInProgress:
         return DueItem(
             issue.id, item.variant, item.at, "busy", "another postcli run is sending it; left to it"
@@ -242,7 +245,10 @@ def _check_unchanged(
         plan_send(
             settings,
             str(issue.path),
-            SendOptions(variant=Variant(record.variant), dry_run=True),
+            SendOptions(
+                variant=None if record.variant == "all" else Variant(record.variant),
+                dry_run=True,
+            ),
             client=client,
         )
     except ScheduledTextChanged as changed:

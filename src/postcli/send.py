@@ -603,7 +603,7 @@ def _execute(
 def send_one(
     settings: Settings,
     issue_arg: str,
-    variant: Variant,
+    variant: Variant | None,
     *,
     progress: Progress | None = None,
     lock_wait: float = 0.5,  # a `postcli status` glancing at the lock holds it for an instant
@@ -626,7 +626,8 @@ def send_one(
         if not skip_if_busy:
             raise
         message = f"{busy.message}; skipped"
-        return SendReport(plan, [VariantReport(variant.value, "busy", message=message)])
+        label = variant.value if variant is not None else "all"  # None: a self-gated post
+        return SendReport(plan, [VariantReport(label, "busy", message=message)])
 
 
 def _begin(plan: Plan, v: VariantPlan, ledger: Ledger) -> SendRecord:
