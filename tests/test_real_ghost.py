@@ -312,3 +312,21 @@ def test_an_unknown_newsletter_is_refused_by_ghost(
     refused = run_cli("-C", workspace, "send", issue_id, "--yes")
     assert refused.exit_code == 3
     assert re.search(r"newsletter parameter doesn't match", refused.output), refused.output
+
+
+def test_email_only_posts_end_as_sent_and_stay_off_the_site(
+    workspace: Path, run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GHOST_ADMIN_API_KEY", GHOST_KEY)
+    configure(workspace, email_only=True)
+    tag = unique()
+    issue_id = f"2026-12-07-real-email-only-{tag}"
+    write_issue(workspace, issue_id, PLAIN.format(tag=tag))
+    sent = run_cli("-C", workspace, "send", issue_id, "--yes")
+    assert sent.exit_code in (0, 4), sent.output
+    with httpx.Client(timeout=30) as client:
+        provider = GhostProvider(config.load(workspace), client=client)
+        post = post_by_slug(provider, issue_id)
+    assert post is not None and post["status"] == "sent"
+    page = httpx.get(f"{GHOST_URL.rstrip('/')}/{issue_id}/", timeout=30)
+    assert page.status_code == 404  # Ghost serves no page for an email-only post
