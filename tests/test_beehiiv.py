@@ -1,4 +1,4 @@
-"""The `beehiiv` provider against the fake beehiiv API v2 (tests/fake_platforms.py).
+"""The `beehiiv` provider against the fake beehiiv API v2 (tests/fakes/beehiiv.py).
 
 Every request is validated against tests/contracts/beehiiv/, blocks included; what free and paid
 subscribers would read is computed from the blocks as the fake stores them, by beehiiv's rules
@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fake_platforms import BeehiivFake
-from fake_providers import contract_errors, load_schema, serve
+from fakes.beehiiv import BeehiivFake
+from helpers.fake_api import contract_errors, load_schema, serve
 from postcli import build, config
 from postcli.errors import ConfigError, InputError, ProviderRefused
-from postcli.issues import Variant
+from postcli.model import Variant
 from postcli.providers._http import RetryPolicy
 from postcli.providers.base import Campaign, campaign_name, content_hash
 from postcli.providers.beehiiv import BeehiivProvider
@@ -130,7 +130,7 @@ class Setup:
             sender="News <hello@example.com>",
             reply_to=None,
             send_at=send_at,
-            extra={"post": gated_post(issue, self.settings, both)},
+            post=gated_post(issue, self.settings, both),
         )
 
     def send(self, campaign: Campaign) -> Any:

@@ -469,9 +469,9 @@ def client(driver: Driver) -> Iterator[httpx.Client]:
 
 
 def test_fakes_cover_every_provider_with_a_contract() -> None:
-    from fake_platforms import FAKES_MORE, PLATFORMS  # Ghost, Kit, beehiiv
+    from fakes import PLATFORM_FAKES, PLATFORMS  # Ghost, Kit, beehiiv
 
-    assert set(FAKES) == set(PROVIDERS) and set(FAKES_MORE) == set(PLATFORMS)
+    assert set(FAKES) == set(PROVIDERS) and set(PLATFORM_FAKES) == set(PLATFORMS)
     assert {p.name for p in CONTRACTS.iterdir() if p.is_dir()} == {*PROVIDERS, *PLATFORMS}
 
 

@@ -1,4 +1,4 @@
-"""The `ghost` provider against the fake Ghost Admin API (tests/fake_platforms.py).
+"""The `ghost` provider against the fake Ghost Admin API (tests/fakes/ghost.py).
 
 Every request is validated against tests/contracts/ghost/ and signed tokens are verified with
 the key; what free and paid members would read is computed from the post as the fake stores it,
@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fake_platforms import GHOST_KEY, GHOST_SECRET, GhostFake, text_of
-from fake_providers import contract_errors, load_schema, serve
+from fakes.ghost import GHOST_KEY, GHOST_SECRET, GhostFake, text_of
+from helpers.fake_api import contract_errors, load_schema, serve
 from postcli import build, config, providers
 from postcli.errors import ConfigError, InputError, ProviderRefused, ProviderUnavailable
-from postcli.issues import Variant
+from postcli.model import Variant
 from postcli.providers._http import RetryPolicy
 from postcli.providers.base import Campaign, campaign_name, content_hash
 from postcli.providers.ghost import GhostProvider, GhostToken, lexical_document
@@ -119,7 +119,7 @@ class Setup:
             sender="News <hello@example.com>",
             reply_to=None,
             send_at=send_at,
-            extra={"post": gated_post(issue, self.settings, wanted)},
+            post=gated_post(issue, self.settings, wanted),
         )
 
     def send(self, campaign: Campaign) -> Any:

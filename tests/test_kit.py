@@ -1,4 +1,4 @@
-"""The `kit` provider against the fake Kit v4 API (tests/fake_platforms.py).
+"""The `kit` provider against the fake Kit v4 API (tests/fakes/kit.py).
 
 Every request is validated against tests/contracts/kit/; the fake keeps broadcasts (draft,
 scheduled, sent) and pages its list with cursors. One broadcast per variant, to the variant's
@@ -17,11 +17,11 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_platforms import KitFake
-from fake_providers import contract_errors, load_schema, serve
+from fakes.kit import KitFake
+from helpers.fake_api import contract_errors, load_schema, serve
 from postcli.config import Newsletter, Settings
 from postcli.errors import ConfigError, InputError, ProviderRefused
-from postcli.issues import Variant
+from postcli.model import Variant
 from postcli.providers._http import RetryPolicy
 from postcli.providers.base import Campaign, campaign_name
 from postcli.providers.kit import KitProvider

@@ -29,7 +29,7 @@ import pytest
 
 from postcli import build, config
 from postcli.errors import ProviderRefused
-from postcli.issues import Variant
+from postcli.model import Variant
 from postcli.providers.base import Campaign, campaign_name, content_hash
 from postcli.providers.ghost import GhostProvider
 from postcli.render import render_issue
@@ -218,7 +218,7 @@ def test_schedule_move_and_cancel_on_the_real_ghost(workspace: Path, ghost: Ghos
         sender=settings.newsletter.from_,
         reply_to=None,
         send_at=when,
-        extra={"post": gated_post(issue, settings, both)},
+        post=gated_post(issue, settings, both),
     )
     checkpoints: list[str] = []
     delivery = ghost.send_campaign(campaign, checkpoints.append)

@@ -73,6 +73,11 @@ _BUILTINS = {
             ("LISTMONK_API_USER", "LISTMONK_API_TOKEN"),
             "{{ UnsubscribeURL }}",
         ),
+        _builtin("kit", "KitProvider", ("KIT_API_KEY",), "{{ unsubscribe_url }}"),
+        # Ghost and beehiiv add their own footer with the reader's link; their tags only stand
+        # in the emails postcli renders for its checks, which those platforms never receive.
+        _builtin("ghost", "GhostProvider", ("GHOST_ADMIN_API_KEY",), "%%{unsubscribe_url}%%"),
+        _builtin("beehiiv", "BeehiivProvider", ("BEEHIIV_API_KEY",), "{{unsubscribe_url}}"),
     )
 }
 _registered: dict[str, type] = {}

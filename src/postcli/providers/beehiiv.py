@@ -28,14 +28,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
-from markdown_it.token import Token
 
 from postcli.errors import InputError, ProviderRefused
-from postcli.providers._campaigns import HttpCampaignProvider
-from postcli.providers.base import Campaign, Checkpoint, Delivery, Features, RemoteCampaign
+from postcli.markdown import Token
+from postcli.model import Delivered, RemoteStatus, SendStatus
+from postcli.providers._campaigns import HttpCampaignProvider, delivered, http_schema
+from postcli.providers.base import (
+    Campaign,
+    Checkpoint,
+    Delivery,
+    Features,
+    Key,
+    RemoteCampaign,
+    SettingsSchema,
+)
+from postcli.registry import builtin
 
 if TYPE_CHECKING:
     from postcli.render.gated import GatedPost, Section
@@ -233,15 +243,19 @@ class BeehiivProvider(HttpCampaignProvider):
     )
     # beehiiv adds its own footer with the reader's unsubscribe link; this tag only stands in
     # the email postcli renders for its checks, which beehiiv never receives.
-    unsubscribe_tag: ClassVar[str | None] = "{{unsubscribe_url}}"
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "base_url",
-        "publication_id",
-        "paywall_id",
-        "tiers",
-        "timeout",
+    unsubscribe_tag: ClassVar[str | None] = builtin("beehiiv").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("beehiiv").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "beehiiv",
+        publication_id=Key(
+            (str,), "'publication_id' in [providers.beehiiv] must be text, like pub_..."
+        ),
+        paywall_id=Key((str,), "'paywall_id' in [providers.beehiiv] must be the paywall's id"),
+        tiers=Key(
+            (dict,),
+            "'tiers' in [providers.beehiiv] must be { free = [TIER_ID, ...], premium = [...] }",
+        ),
     )
-    SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.beehiiv.com/v2"
 
     def __init__(
@@ -331,14 +345,14 @@ class BeehiivProvider(HttpCampaignProvider):
     # -- the post --------------------------------------------------------------------------------
 
     def _post_of(self, campaign: Campaign) -> GatedPost:
-        post = campaign.extra.get("post")
+        post = campaign.post
         if post is None:
             raise InputError(
                 "the beehiiv provider needs the issue's gated post; this postcli run did not "
                 "make one",
                 hint="run the send through 'postcli send'",
             )
-        return post  # type: ignore[no-any-return]
+        return post
 
     def _tier_ids(self, campaign: Campaign) -> list[str]:
         if campaign.variant in ("free", "premium"):
@@ -385,10 +399,10 @@ class BeehiivProvider(HttpCampaignProvider):
         if status == "archived":
             return None  # unscheduled: gone as far as postcli is concerned
         if status == "draft":
-            return RemoteCampaign(str(post["id"]), "draft", post.get("web_url"))
+            return RemoteCampaign(str(post["id"]), RemoteStatus.DRAFT, post.get("web_url"))
         when = post.get("publish_date")
         later = isinstance(when, int | float) and when > self._now().timestamp()
-        state: Literal["scheduled", "sent"] = "scheduled" if later else "sent"
+        state = RemoteStatus.SCHEDULED if later else RemoteStatus.SENT
         return RemoteCampaign(str(post["id"]), state, post.get("web_url"))
 
     def _find(self, post: GatedPost) -> RemoteCampaign | None:
@@ -444,7 +458,7 @@ class BeehiivProvider(HttpCampaignProvider):
         self.body(campaign)  # a setting or block problem stops the send before any call
         found = self.fetch(campaign.remote_id) if campaign.remote_id else None
         found = found or self._find(post)
-        if found is not None and found.status == "draft":
+        if found is not None and found.status is RemoteStatus.DRAFT:
             raise ProviderRefused(
                 f"beehiiv has a draft with the slug '{post.slug}'; postcli creates posts "
                 "confirmed and cannot change a draft's status",
@@ -452,13 +466,10 @@ class BeehiivProvider(HttpCampaignProvider):
             )
         if found is not None:
             log.info("beehiiv: post %s is %s already; left alone", found.remote_id, found.status)
-            done: Literal["sent", "scheduled"] = (
-                "scheduled" if found.status == "scheduled" else "sent"
-            )
-            return Delivery(done, found.remote_id, found.url)
+            return Delivery(delivered(found.status), found.remote_id, found.url)
         remote_id = self._create(campaign, campaign.name)
         checkpoint(remote_id)
-        status: Literal["sent", "scheduled"] = "scheduled" if campaign.send_at else "sent"
+        status: Delivered = SendStatus.SCHEDULED if campaign.send_at else SendStatus.SENT
         made = self._quiet_fetch(remote_id)
         return Delivery(
             status, remote_id, made.url if made else None, scheduled_for=campaign.send_at
@@ -479,7 +490,7 @@ class BeehiivProvider(HttpCampaignProvider):
         """Move a scheduled post to `when` with the campaign's current content (its status
         stays `confirmed`: beehiiv changes no status by an update)."""
         found = self.fetch(remote_id)
-        if found is None or found.status != "scheduled":
+        if found is None or found.status is not RemoteStatus.SCHEDULED:
             raise ProviderRefused(
                 f"beehiiv post {remote_id} is not scheduled "
                 f"({'gone' if found is None else found.status}); nothing to move"
@@ -499,7 +510,7 @@ class BeehiivProvider(HttpCampaignProvider):
         found = self.fetch(remote_id)
         if found is None:
             return
-        if found.status == "sent":
+        if found.status is RemoteStatus.SENT:
             raise ProviderRefused(
                 f"beehiiv post {remote_id} went out already; it cannot be unscheduled"
             )

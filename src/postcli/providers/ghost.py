@@ -35,14 +35,16 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from postcli.config import add_secret
 from postcli.errors import ConfigError, InputError, ProviderRefused, ProviderUnavailable
-from postcli.providers._campaigns import HttpCampaignProvider, issue_of
-from postcli.providers.base import Campaign, Delivery, Features, RemoteCampaign
+from postcli.model import RemoteStatus, SendStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, issue_of
+from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 if TYPE_CHECKING:
     from postcli.render.gated import GatedPost, Section
@@ -63,11 +65,11 @@ PAID_MEMBERS = "status:-free"
 FREE_MEMBERS = "status:free"
 
 # Ghost's post statuses as postcli sees them.
-_STATUS: dict[str, Literal["draft", "scheduled", "sent"]] = {
-    "draft": "draft",
-    "scheduled": "scheduled",
-    "published": "sent",
-    "sent": "sent",
+_STATUS = {
+    "draft": RemoteStatus.DRAFT,
+    "scheduled": RemoteStatus.SCHEDULED,
+    "published": RemoteStatus.SENT,
+    "sent": RemoteStatus.SENT,
 }
 # Top-level blocks Ghost's HTML import keeps as they are; anything else goes in an HTML card.
 _PLAIN_BLOCK_RE = re.compile(r"^<(p|h[1-6]|ul|ol|blockquote|pre|hr)[\s>/]")
@@ -204,16 +206,15 @@ class GhostProvider(HttpCampaignProvider):
     )
     # Ghost adds its own footer with the member's unsubscribe link; this tag only stands in the
     # email postcli renders for its checks, which Ghost never receives.
-    unsubscribe_tag: ClassVar[str | None] = "%%{unsubscribe_url}%%"
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "base_url",
-        "newsletter",
-        "visibility",
-        "tiers",
-        "email_only",
-        "timeout",
+    unsubscribe_tag: ClassVar[str | None] = builtin("ghost").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("ghost").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "ghost",
+        newsletter=Key((str,), "'newsletter' in [providers.ghost] must be a newsletter slug"),
+        visibility=Key((str,), "'visibility' in [providers.ghost] must be paid, members or tiers"),
+        tiers=Key((list,), "'tiers' in [providers.ghost] must be a list of tier slugs or ids"),
+        email_only=Key((bool,), "'email_only' in [providers.ghost] must be true or false"),
     )
-    SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
     TRIES: ClassVar[int] = 3
 
     def __init__(
@@ -337,14 +338,14 @@ class GhostProvider(HttpCampaignProvider):
     # -- the post ----------------------------------------------------------------------------
 
     def _post_of(self, campaign: Campaign) -> GatedPost:
-        post = campaign.extra.get("post")
+        post = campaign.post
         if post is None:
             raise InputError(
                 "the ghost provider needs the issue's gated post; this postcli run did not "
                 "make one",
                 hint="run the send through 'postcli send'",
             )
-        return post  # type: ignore[no-any-return]
+        return post
 
     def _visibility_for(self, campaign: Campaign) -> str:
         return "public" if campaign.variant == "free" else self.visibility
@@ -411,7 +412,7 @@ class GhostProvider(HttpCampaignProvider):
         return post  # type: ignore[no-any-return]
 
     def _remote(self, post: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(post.get("status")), "sent")
+        status = _STATUS.get(str(post.get("status")), RemoteStatus.SENT)
         return RemoteCampaign(str(post["id"]), status, post.get("url"))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
@@ -524,9 +525,9 @@ class GhostProvider(HttpCampaignProvider):
                 "Ghost: post %s is published already and its email went out once; not sent again",
                 existing["id"],
             )
-            return Delivery("sent", str(existing["id"]), existing.get("url"))
+            return Delivery(SendStatus.SENT, str(existing["id"]), existing.get("url"))
         delivery = super().send_campaign(campaign, checkpoint)
-        if delivery.status == "sent" and delivery.remote_id:
+        if delivery.status is SendStatus.SENT and delivery.remote_id:
             self._check_email(delivery.remote_id)
         return delivery
 

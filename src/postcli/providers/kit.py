@@ -19,14 +19,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import httpx
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS
 from postcli.errors import InputError, ProviderRefused
-from postcli.providers._campaigns import HttpCampaignProvider, iso_utc
-from postcli.providers.base import Campaign, Delivery, Features, RemoteCampaign
+from postcli.model import RemoteStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc
+from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 log = logging.getLogger("postcli.providers.kit")
 
@@ -34,13 +35,13 @@ API_KEY = "KIT_API_KEY"
 PAGE = 500  # broadcasts per look-up page: Kit's largest
 FILTER_TYPES = ("tag", "segment")
 
-_STATUS: dict[str, Literal["draft", "scheduled", "sent"]] = {
-    "draft": "draft",
-    "scheduled": "scheduled",
-    "sending": "sent",
-    "completed": "sent",
-    "sent": "sent",
-    "paused": "sent",  # it began going out: never start it again
+_STATUS = {
+    "draft": RemoteStatus.DRAFT,
+    "scheduled": RemoteStatus.SCHEDULED,
+    "sending": RemoteStatus.SENT,
+    "completed": RemoteStatus.SENT,
+    "sent": RemoteStatus.SENT,
+    "paused": RemoteStatus.SENT,  # it began going out: never start it again
 }
 
 
@@ -52,16 +53,15 @@ class KitProvider(HttpCampaignProvider):
     features: ClassVar[Features] = Features(
         native_schedule=True, find_by_name=True, test_sends=False
     )
-    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["kit"]
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "base_url",
-        "audiences",
-        "public",
-        "email_template_id",
-        "email_address",
-        "timeout",
+    unsubscribe_tag: ClassVar[str | None] = builtin("kit").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("kit").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "kit",
+        audiences=True,
+        public=Key((bool,), "'public' in [providers.kit] must be true or false"),
+        email_template_id=Key((int,), "'email_template_id' in [providers.kit] must be a number"),
+        email_address=Key((str,), "'email_address' in [providers.kit] must be an email address"),
     )
-    SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.kit.com"
 
     def __init__(
@@ -162,14 +162,14 @@ class KitProvider(HttpCampaignProvider):
 
     def _remote(self, broadcast: dict[str, Any]) -> RemoteCampaign:
         state = broadcast.get("status")
-        status: Literal["draft", "scheduled", "sent"]
+        status: RemoteStatus
         if isinstance(state, str) and state in _STATUS:
             status = _STATUS[state]
         elif not broadcast.get("send_at"):
-            status = "draft"
+            status = RemoteStatus.DRAFT
         else:
             at = datetime.fromisoformat(str(broadcast["send_at"]).replace("Z", "+00:00"))
-            status = "scheduled" if at > self._now() else "sent"
+            status = RemoteStatus.SCHEDULED if at > self._now() else RemoteStatus.SENT
         return RemoteCampaign(str(broadcast["id"]), status, broadcast.get("public_url"))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
@@ -236,7 +236,7 @@ class KitProvider(HttpCampaignProvider):
     def reschedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
         """Give a scheduled broadcast the campaign's current content and the time `when`."""
         found = self.fetch(remote_id)
-        if found is None or found.status == "sent":
+        if found is None or found.status is RemoteStatus.SENT:
             raise ProviderRefused(
                 f"Kit broadcast {remote_id} is {'gone' if found is None else 'sent'}; "
                 "nothing to move"
@@ -249,11 +249,11 @@ class KitProvider(HttpCampaignProvider):
         found = self.fetch(remote_id)
         if found is None:
             return
-        if found.status == "sent":
+        if found.status is RemoteStatus.SENT:
             raise ProviderRefused(
                 f"Kit broadcast {remote_id} went out already; it cannot be unscheduled"
             )
         if delete:
             self._request("DELETE", f"/v4/broadcasts/{remote_id}", 404)
-        elif found.status == "scheduled":
+        elif found.status is RemoteStatus.SCHEDULED:
             self._request("PUT", f"/v4/broadcasts/{remote_id}", json={"send_at": None})

@@ -28,12 +28,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from markdown_it.token import Token
-
 from postcli.config import Settings
-from postcli.issues import Issue, Variant
-from postcli.render import make_resolver, preheader_line, subject_line
-from postcli.render import markdown as md
+from postcli.issues import Issue
+from postcli.markdown import Token
+from postcli.model import Variant
+from postcli.render import body as md
+from postcli.render import preheader_line, subject_line
+from postcli.render.urls import make_resolver
 
 Readers = Literal["everyone", "free", "premium", "paywall"]
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
