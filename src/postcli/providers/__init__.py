@@ -109,9 +109,9 @@ if TYPE_CHECKING:  # the built-ins are what their kind's protocol says, checked 
     from postcli.providers.base import CampaignProvider, RecipientProvider, SelfGatedProvider
     from postcli.providers.beehiiv import BeehiivProvider
     from postcli.providers.buttondown import ButtondownProvider
+    from postcli.providers.file import FileProvider
     from postcli.providers.ghost import GhostProvider
     from postcli.providers.kit import KitProvider
-    from postcli.providers.file import FileProvider
     from postcli.providers.listmonk import ListmonkProvider
     from postcli.providers.mailchimp import MailchimpProvider
     from postcli.providers.resend import ResendProvider
