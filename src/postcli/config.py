@@ -443,13 +443,25 @@ def secret(name: str) -> str | None:
     return value or None
 
 
+# Secrets made or derived at run time (a signed token, the secret half of a key): redacted like
+# the ones read from the environment.
+_RUNTIME_SECRETS: set[str] = set()
+
+
+def add_secret(value: str) -> None:
+    """Redact `value` from every output of this process from now on."""
+    if value:
+        _RUNTIME_SECRETS.add(value)
+
+
 def secret_values() -> list[str]:
     """Every secret currently set, longest first, for redaction: the variables every known
-    provider declares (built-in or plug-in; the registry knows them, this module does not)."""
+    provider declares (built-in or plug-in; the registry knows them, this module does not),
+    and those made at run time (`add_secret`)."""
     from postcli.registry import secret_variables  # imports no provider
 
     values = {os.environ[name] for name in secret_variables() if os.environ.get(name)}
-    return sorted(values, key=len, reverse=True)
+    return sorted(values | _RUNTIME_SECRETS, key=len, reverse=True)
 
 
 def redactor() -> Redactor:

@@ -26,7 +26,8 @@ from postcli.config import Settings
 from postcli.errors import ExitCode, PostcliError, SendInProgress
 from postcli.issues import Issue, iter_issue_files, load_issue
 from postcli.ledger import Ledger, SendRecord
-from postcli.model import DueOutcome, Edition, Outcome, SendStatus, Variant
+from postcli.model import Audience, DueOutcome, Edition, Outcome, SendStatus, Variant
+from postcli.providers.base import is_self_gated
 from postcli.times import utc_now
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class SendOne(Protocol):
         self,
         settings: Settings,
         issue_arg: str,
-        variant: Variant,
+        variant: Edition,
         *,
         progress: Progress | None = ...,
         client: object = ...,
@@ -108,17 +109,21 @@ def run_due(
 
         send_one = default_send_one
     moment = (now or utc_now()).astimezone(UTC)
-    provider_name = providers.create(settings, client=client).name
+    provider = providers.create(settings, client=client)
+    provider_name = provider.name
     report = DueReport()
     issues = _load_issues(settings, report)
     max_lateness = timedelta(hours=settings.schedule.max_lateness_hours)
 
     planned: list[schedule.Planned] = []
-    done: set[tuple[str, Variant]] = set()
+    done: set[tuple[str, Edition]] = set()
     handed_over: list[tuple[Issue, SendRecord]] = []
     with Ledger.open(settings.state_dir) as ledger:
         for issue in issues.values():
-            for variant in issue.front.audience.variants:
+            variants: tuple[Edition, ...] = issue.front.audience.variants
+            if is_self_gated(provider) and len(variants) > 1:
+                variants = (Audience.ALL,)  # Ghost, beehiiv: one gated post for both tiers
+            for variant in variants:
                 record = ledger.current(issue.id, variant, provider_name)
                 scheduled = record is not None and record.status is SendStatus.SCHEDULED
                 if record is not None and record.status is SendStatus.SENT:
@@ -211,8 +216,7 @@ def _send(
     progress: Progress | None,
     client: object,
 ) -> DueItem:
-    variant = item.variant
-    assert isinstance(variant, Variant), "only a variant has a send time of its own"
+    variant = item.variant  # a Variant, or Audience.ALL for a self-gated provider's one post
     busy, failed = DueOutcome.BUSY, DueOutcome.FAILED
     try:
         result = send_one(settings, str(issue.path), variant, progress=progress, client=client)

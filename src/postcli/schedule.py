@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from postcli.model import Variant
+from postcli.model import Edition
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,10 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Planned:
-    """One variant of one issue with a send time."""
+    """One variant of one issue (or a self-gated provider's one post) with a send time."""
 
     issue_id: str
-    variant: Variant
+    variant: Edition
     at: datetime  # aware UTC
 
 
@@ -112,7 +112,7 @@ class Decision:
 
 def decide(
     planned: Iterable[Planned],
-    done: set[tuple[str, Variant]],
+    done: set[tuple[str, Edition]],
     now: datetime,
     max_lateness: timedelta,
     *,

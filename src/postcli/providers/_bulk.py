@@ -40,6 +40,7 @@ from postcli.providers._settings import (
     subscribers_path,
 )
 from postcli.providers.base import Key, SettingsSchema
+from postcli.redact import Redactor
 
 if TYPE_CHECKING:
     from postcli.subscribers import Subscriber
@@ -266,13 +267,13 @@ class Caller:
         if value and value not in self._secrets:
             self._secrets.append(value)
 
-    def redact(self, text: str) -> str:
-        from postcli.config import secret_values
-        from postcli.providers._http import _secret_forms
+    def _redactor(self) -> Redactor:
+        from postcli.config import redactor
 
-        for form in _secret_forms([*self._secrets, *secret_values()]):
-            text = text.replace(form, "***")
-        return text
+        return Redactor.of(self._secrets) + redactor()
+
+    def redact(self, text: str) -> str:
+        return self._redactor().redact(text)
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.rules.max_delay, self.rules.backoff * 2.0 ** (attempt - 1))
@@ -381,10 +382,11 @@ class Caller:
         self, response: httpx.Response, detail: str, hint: str | None = None
     ) -> ProviderRefused:
         """The provider refused the whole call: exit 3, its own words, no secret."""
+        shown = self._redactor().cut(" ".join(detail.split()), 300)  # redacted before it is cut
         return ProviderRefused(
             self.redact(
                 f"{self.provider} refused the call: {response.status_code} "
-                f"{response.reason_phrase}: {' '.join(detail.split())[:300]}"
+                f"{response.reason_phrase}: {shown}"
             ),
             hint=hint,
         )

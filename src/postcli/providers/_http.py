@@ -280,7 +280,8 @@ class HttpClient:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (from seconds or an HTTP date); None when absent or unreadable."""
+    """Retry-After in seconds (from seconds or an HTTP date), else `RateLimit-Reset` (beehiiv:
+    epoch seconds; a small number is seconds from now); None when absent or unreadable."""
     value = response.headers.get("Retry-After")
     if not value:
         return _rate_limit_reset(response)
@@ -299,8 +300,11 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _rate_limit_reset(response: httpx.Response) -> float | None:
-    """`X-RateLimit-Reset` (SendGrid, Mailgun...): a Unix time, or seconds when small."""
-    value = response.headers.get("X-RateLimit-Reset", "").strip()
+    """`X-RateLimit-Reset` (SendGrid, Mailgun...) or `RateLimit-Reset` (beehiiv): a Unix time,
+    or seconds from now when small."""
+    value = (
+        response.headers.get("X-RateLimit-Reset") or response.headers.get("RateLimit-Reset") or ""
+    ).strip()
     try:
         reset = float(value)
     except ValueError:

@@ -25,6 +25,7 @@ from postcli.providers.base import (
     is_self_gated,
 )
 from postcli.render import RenderedEmail
+from postcli.render.gated import GatedPost, gated_post
 from postcli.times import iso_or_none, utc_now
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class VariantPlan:
     pending: int = 0  # of those, not yet sent according to the ledger
     reason: str = ""  # for ALREADY: what the ledger says
     extra: dict[str, RenderedEmail] = field(default_factory=dict)  # a self-gated post's free email
+    post: GatedPost | None = None  # a self-gated provider's one post (render.gated)
 
     @property
     def active(self) -> bool:
@@ -279,7 +281,12 @@ def plan_send(
             hash_ = content_hash(email)
             if extra:
                 hash_ = content_hash(extra["free_email"], hash_)
+            post = None
+            if is_self_gated(provider):  # the platform's one post, cut into gated sections
+                split = options.variant is not None and len(issue.front.audience.variants) > 1
+                post = gated_post(issue, settings, tuple(emails), split=split)
             plan = VariantPlan(
+                post=post,
                 variant=label,
                 email=email,
                 content_hash=hash_,
