@@ -52,7 +52,7 @@ def newsletter(workspace: Path) -> Path:
 
 
 def postmark_config(
-    root: Path, base_url: str, *, stream: str = "broadcast", extra: str = ""
+    root: Path, base_url: str, *, stream: str = "broadcast", extra: str = "", timeout: int = 2
 ) -> None:
     set_provider(root, "postmark")
     configure(
@@ -61,7 +61,7 @@ def postmark_config(
         f'base_url = "{base_url}"\n'
         f'message_stream = "{stream}"\n'
         'subscribers = "subscribers.csv"\n'
-        "timeout = 2\n" + extra,
+        f"timeout = {timeout}\n" + extra,
     )
 
 
@@ -75,7 +75,8 @@ def test_each_tier_gets_its_variant_in_batches_of_at_most_500_and_a_rerun_sends_
     newsletter: Path, postmark: PostmarkFake, token: str, run_cli: Callable[..., Any]
 ) -> None:
     rows = write_subscribers(newsletter, 1300)  # 866 free, 434 premium
-    postmark_config(newsletter, postmark.base_url)
+    # Time enough for a big batch on a busy machine: a timeout would be a lost answer.
+    postmark_config(newsletter, postmark.base_url, timeout=120)
     result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
     assert result.exit_code == 0, result.output
     assert postmark.violations == []
@@ -318,7 +319,7 @@ def test_a_send_killed_at_a_random_moment_leaves_nobody_out_and_only_one_batch_t
     seed = random.randrange(1_000_000)
     kill_at = random.Random(seed).randrange(1, 2900)
     rows = write_subscribers(newsletter, 3000)
-    postmark_config(newsletter, postmark.base_url, extra="rate = 400\n")  # batches of 400
+    postmark_config(newsletter, postmark.base_url, extra="rate = 400\n", timeout=60)  # 400 a call
     env = {**os.environ, "POSTMARK_SERVER_TOKEN": TOKEN}
     with subprocess.Popen(
         [sys.executable, "-m", "postcli", "-C", str(newsletter), "-q", "send", ISSUE_ID, "--yes"],
