@@ -84,6 +84,22 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class Site:
+    """`[site]`: where the web edition (`postcli site`) is served."""
+
+    url: str | None = None
+    title: str | None = None
+
+    def issue_url(self, issue_id: str) -> str | None:
+        """An issue's page, `{url}/{id}/`; None without `[site] url`."""
+        if not self.url:
+            return None
+        from urllib.parse import quote
+
+        return f"{self.url.rstrip('/')}/{quote(issue_id)}/"
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     newsletter: Newsletter = field(default_factory=Newsletter)
@@ -93,6 +109,7 @@ class Settings:
     render: Render = field(default_factory=Render)
     schedule: Schedule = field(default_factory=Schedule)
     path: Path | None = None
+    site: Site = field(default_factory=Site)
 
     @property
     def issues_dir(self) -> Path:
@@ -142,7 +159,7 @@ UPGRADE_KEYS: dict[str, tuple[type, ...]] = {
     "benefits": (list,),
     "button": _STR,
 }
-_TABLES = ("newsletter", "premium", "provider", "providers", "render", "schedule")
+_TABLES = ("newsletter", "premium", "provider", "providers", "render", "schedule", "site")
 
 
 def find_root(start: Path | None = None) -> Path | None:
@@ -306,6 +323,11 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         except ValueError as exc:
             problems.add("schedule", "max_lateness", str(exc))
 
+    site_raw = _check_table(problems, "site", raw.get("site", {}), {"url": _STR, "title": _STR})
+    if site_raw.get("url") and not re.match(r"^https?://", site_raw["url"]):
+        problems.add("site", "url", f"'url' in [site] must be an http(s) URL, not '{site_raw['url']}'")
+        site_raw.pop("url")
+
     problems.raise_if_any()
     return Settings(
         root=root,
@@ -316,6 +338,7 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         render=Render(**render_raw),
         schedule=schedule,
         path=path,
+        site=Site(**site_raw),
     )
 
 

@@ -62,6 +62,7 @@ FRONT_MATTER_KEYS = (
     "audience",
     "tags",
     "upgrade",
+    "draft",
 )
 
 
@@ -75,6 +76,7 @@ class FrontMatter:
     audience: Audience = Audience.ALL
     tags: tuple[str, ...] = ()
     upgrade: dict[str, Any] = field(default_factory=dict)
+    draft: bool = False
     lines: dict[str, int] = field(default_factory=dict)  # key -> file line, for messages
 
 
@@ -352,8 +354,13 @@ def _parse_front_matter(text: str, path: Path) -> FrontMatter:
                 "give the web page where readers upgrade, https://...",
             )
 
+    draft = data.get("draft", False)
+    if not isinstance(draft, bool):
+        raise fail("'draft' must be true or false", lines.get("draft", 2))
+
     return FrontMatter(
         title=title,
+        draft=draft,
         subtitle=text_value("subtitle"),
         subject=text_value("subject"),
         preheader=text_value("preheader"),

@@ -83,6 +83,10 @@ def make_resolver(issue: Issue, settings: Settings) -> md.UrlResolver:
         if not url or is_absolute_url(url) or url.startswith("#"):
             return url
         found = local_file(issue, settings, url)
+        if found is not None and kind == "img" and not assets_url and settings.site.url:
+            from postcli.site.assets import email_image_url  # the web edition hosts it
+
+            return email_image_url(issue, settings, found) or url
         if found is not None and assets_url and found.is_relative_to(assets_dir):
             relative = quote(found.relative_to(assets_dir).as_posix())
             return urljoin(assets_url if assets_url.endswith("/") else assets_url + "/", relative)
@@ -157,7 +161,9 @@ def render_variant(
         }
     if unsubscribe_url is None:
         unsubscribe_url = newsletter.unsubscribe_url
-    view_url = newsletter.web_url.format(id=issue.id) if newsletter.web_url else newsletter.url
+    view_url = settings.site.issue_url(issue.id) or (
+        newsletter.web_url.format(id=issue.id) if newsletter.web_url else newsletter.url
+    )
     subject, preheader = subject_line(issue), preheader_line(issue)
     context = {
         "newsletter": newsletter,
