@@ -64,6 +64,7 @@ from postcli.render import RenderedEmail, is_absolute_url, local_file, make_reso
 GMAIL_CLIP_BYTES = 102_000  # Gmail clips a message whose HTML is larger than this
 LONG_SUBJECT_CHARS = 80
 LARGE_IMAGE_BYTES = 1_000_000  # 1 MB
+WIDE_IMAGE_PX = 1200  # twice the email's 600 px column
 MIN_PASSAGE_CHARS = 12  # shorter premium fragments are too common to mean a leak
 MAX_LEAKS_PER_VARIANT = 10  # beyond this, one summary finding: the cause is the same
 
@@ -89,6 +90,7 @@ RULES: dict[str, Level] = {
     "placeholder": Level.WARNING,
     "local-link": Level.WARNING,
     "large-image": Level.WARNING,
+    "wide-image": Level.WARNING,
     "image-no-width": Level.WARNING,
 }
 
@@ -205,7 +207,23 @@ def check_issue(
         find_file=find_file,
         file_size=file_size,
     )
+    findings += site_page_leaks(issue, settings)
     return Report(issue, emails, _sorted(findings))
+
+
+def site_page_leaks(issue: Issue, settings: Settings) -> list[Finding]:
+    """The premium-leak rule over the issue's page in the web edition, when one was built
+    (site/ and site-drafts/): the page is public, so it is held to the free email's rule."""
+    findings: list[Finding] = []
+    for folder in ("site", "site-drafts"):
+        page = settings.root / folder / issue.id / "index.html"
+        if not page.is_file():
+            continue
+        html = page.read_text(encoding="utf-8", errors="replace")
+        as_email = RenderedEmail(issue.id, Variant.FREE, "", None, html, "", True)
+        doc = _Document(issue, (Variant.FREE,))
+        findings += _premium_leaks(doc, as_email, settings, where=f"{folder}/{issue.id}/index.html")
+    return findings
 
 
 def load_tolerant(path: Path) -> tuple[Issue, list[Finding]]:
@@ -645,6 +663,17 @@ def _source_rules(
         else:
             problem = _unresolved(item.kind, url, found, assets_dir, assets_url, site_url)
             sent = resolve("img" if item.kind == "image" else "a", url)
+            if item.kind == "image" and found is not None and settings.site.url and not assets_url:
+                # The web edition hosts the free variant's images; a premium-only one it never
+                # publishes, so the premium email has nowhere to load it from.
+                problem = (
+                    None
+                    if is_absolute_url(sent)
+                    else (
+                        "is premium-only, and the web edition never publishes those: set "
+                        "newsletter.assets_url to where assets/ is served"
+                    )
+                )
             if problem is None and not is_absolute_url(sent):
                 problem = "cannot be resolved for sending; write the full URL"
         if problem:
@@ -658,7 +687,26 @@ def _source_rules(
                     "it under 1 MB: big images load slowly and some clients skip them",
                     item.line,
                 )
+            width = _image_width(found)
+            if width > WIDE_IMAGE_PX:
+                add(
+                    "wide-image",
+                    f"image '{_short(shown)}' is {width:,} px wide, over {WIDE_IMAGE_PX:,} (twice "
+                    "the email's width); resize it: the email downloads every pixel",
+                    item.line,
+                )
     return out
+
+
+def _image_width(path: Path) -> int:
+    """Pixels across, read from the file's header; 0 when it is no image Pillow knows."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return int(image.width)
+    except Exception:  # not an image, or no Pillow: the size rule still applies
+        return 0
 
 
 def _unresolved(
@@ -898,6 +946,11 @@ def _free_visible(doc: _Document, settings: Settings) -> str:
     parts += [front.title, front.subtitle or "", issue.id, *front.tags]
     parts += [pitch.heading, pitch.text, pitch.button, pitch.upgrade_url, *pitch.benefits]
     parts.append(render_markdown.markdown_text(pitch.text))  # the pitch as its email shows it
+    parts += [
+        settings.site.url or "",
+        settings.site.title or "",
+        settings.site.issue_url(issue.id) or "",
+    ]
     if newsletter.web_url:
         with contextlib.suppress(KeyError, IndexError, ValueError):
             parts.append(newsletter.web_url.format(id=issue.id))  # the "view in browser" link
@@ -946,7 +999,9 @@ def _premium_passages(doc: _Document, settings: Settings) -> list[tuple[str, int
     return out
 
 
-def _premium_leaks(doc: _Document, email: RenderedEmail, settings: Settings) -> list[Finding]:
+def _premium_leaks(
+    doc: _Document, email: RenderedEmail, settings: Settings, where: str = "the free email"
+) -> list[Finding]:
     passages = _premium_passages(doc, settings)
     if not passages:
         return []
@@ -967,15 +1022,15 @@ def _premium_leaks(doc: _Document, email: RenderedEmail, settings: Settings) -> 
     for passage, line, what in passages:
         if passage in reported or passage in allowed:
             continue
-        where = [name for name, text in outputs if passage in text]
-        if not where:
+        found_in = [name for name, text in outputs if passage in text]
+        if not found_in:
             continue
         reported.add(passage)
         leaks.append(
             _finding(
                 "premium-leak",
-                f"premium-only {what} \u201c{_short(passage)}\u201d is in the free email "
-                f"({', '.join(where)}); free readers must not get it: look for it in the "
+                f"premium-only {what} \u201c{_short(passage)}\u201d is in {where} "
+                f"({', '.join(found_in)}); free readers must not get it: look for it in the "
                 "front matter and templates, and report a bug if it comes from postcli",
                 variant=Variant.FREE,
                 path=doc.issue.path,
@@ -989,7 +1044,7 @@ def _premium_leaks(doc: _Document, email: RenderedEmail, settings: Settings) -> 
             *leaks[:MAX_LEAKS_PER_VARIANT],
             _finding(
                 "premium-leak",
-                f"and {extra} more premium-only passages in the free email; fix the ones "
+                f"and {extra} more premium-only passages in {where}; fix the ones "
                 "above first: they likely share one cause",
                 variant=Variant.FREE,
                 path=doc.issue.path,

@@ -325,7 +325,9 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
 
     site_raw = _check_table(problems, "site", raw.get("site", {}), {"url": _STR, "title": _STR})
     if site_raw.get("url") and not re.match(r"^https?://", site_raw["url"]):
-        problems.add("site", "url", f"'url' in [site] must be an http(s) URL, not '{site_raw['url']}'")
+        problems.add(
+            "site", "url", f"'url' in [site] must be an http(s) URL, not '{site_raw['url']}'"
+        )
         site_raw.pop("url")
 
     problems.raise_if_any()

@@ -71,7 +71,7 @@ def _template_hash(settings: Settings) -> str:
 
     h = hashlib.sha256()
     for folder in (BUILTIN_DIR, settings.templates_dir):
-        for path in sorted((folder / SITE_TEMPLATES).glob("*")) + [folder / "strings.toml"]:
+        for path in [*sorted((folder / SITE_TEMPLATES).glob("*")), folder / "strings.toml"]:
             if path.is_file():
                 h.update(f"{folder == BUILTIN_DIR}:{path.name}\x00".encode())
                 h.update(path.read_bytes())
@@ -277,9 +277,13 @@ def build_site(
         report.rendered.append(done.id)
         report.warnings += [f"{done.id}: image left out: {p}" for p in done.problems]
         # The images are hashed now, after the render: a key of stale hashes re-renders once.
-        record = IssueRecord("", len(done.html.encode("utf-8")), list(done.images), list(done.findings))
+        record = IssueRecord(
+            "", len(done.html.encode("utf-8")), list(done.images), list(done.findings)
+        )
         records[done.id] = record
-        keys[done.id] = _issue_key(settings, _by_id(entries, done.id), hashes[done.id], shared, record)
+        keys[done.id] = _issue_key(
+            settings, _by_id(entries, done.id), hashes[done.id], shared, record
+        )
     for issue_id, record in records.items():
         record.key = keys[issue_id]
         report.warnings += [f"published with an error: {f}" for f in record.findings]

@@ -282,7 +282,9 @@ def _feed_content(
             items = "".join(f"<li>{escape(b)}</li>" for b in upgrade["benefits"])
             parts.append(f"<ul>{items}</ul>")
         if upgrade["url"]:
-            parts.append(f'<p><a href="{escape(upgrade["url"])}">{escape(upgrade["button"])}</a></p>')
+            parts.append(
+                f'<p><a href="{escape(upgrade["url"])}">{escape(upgrade["button"])}</a></p>'
+            )
     return "\n".join(parts)
 
 
