@@ -64,8 +64,12 @@ def sitemap_xml(entries: list[Entry], pages: list[str], frame: Frame) -> str:
     from postcli.render import templates
 
     dates = {f"{e.id}/index.html": e.when for e in entries}
+    issue_pages = [f"{e.id}/index.html" for e in entries]
+    listings = sorted(
+        set(pages) - set(issue_pages), key=lambda p: (p != "index.html", p.startswith("tags/"), p)
+    )
     urls = []
-    for page in sorted(pages):
+    for page in [*listings[:1], *issue_pages, *listings[1:]]:
         if page == "404.html":
             continue
         folder = page.removesuffix("index.html")
