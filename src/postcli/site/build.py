@@ -133,7 +133,9 @@ def _summaries(
             if cached and cached.get("file") == file_hash:
                 summary = Summary.from_json(cached["summary"])
             else:
-                summary = summarize(parse_issue(read_text(path), path), tz)
+                issue = parse_issue(read_text(path), path)
+                _PARSED[path] = issue
+                summary = summarize(issue, tz)
         except PostcliError as error:
             where = f"{error.location}: " if error.location else ""
             report.warnings.append(f"{where}skipped: {error.message}")
@@ -161,11 +163,15 @@ class _Done:
     problems: tuple[str, ...]
 
 
+# Issues parsed while reading the summaries; a worker forked later finds them here too.
+_PARSED: dict[Path, Any] = {}
+
+
 def _render_one(frame: pages.Frame, job: _Job) -> _Done:
     """One issue's page, its feed content and its findings (runs in a worker process too)."""
     from postcli.issues import load_issue
 
-    issue = load_issue(job.path)
+    issue = _PARSED.get(job.path) or load_issue(job.path)
     problems: list[str] = []
     publish = pages.safe_publisher(assets.plan, problems)
     page = pages.render_issue_page(issue, job.entry, frame, publish)
@@ -294,6 +300,7 @@ def build_site(
             contents[entry.id] = state.content(entry.id) or ""
     _listings(entries, frame, contents, output)
 
+    _PARSED.clear()
     report.removed = output.prune(previous)
     report.written = output.written
     report.unchanged = output.unchanged

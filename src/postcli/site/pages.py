@@ -12,6 +12,7 @@ subtitle and the upgrade block.
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -226,10 +227,15 @@ def render_issue_page(issue: Issue, entry: Entry, frame: Frame, publish: Publish
 
     settings = frame.settings
     premium_only = issue.front.audience is Audience.PREMIUM
-    page = feed = None
+    page = None
+    page_html = feed_html = None
     if not premium_only:
-        page = render_body(issue, frame, publish, f"../{ASSETS}/")
-        feed = render_body(issue, frame, publish, frame.url(f"{ASSETS}/"))
+        # One render for the page and the feed: asset URLs carry a marker no issue can
+        # contain (it is new each time), then become relative for the page, absolute for the feed.
+        marker = f"postcli-asset-{secrets.token_hex(12)}/"
+        page = render_body(issue, frame, publish, marker)
+        page_html = page.html.replace(marker, f"../{ASSETS}/")
+        feed_html = page.html.replace(marker, frame.url(f"{ASSETS}/"))
     cut = premium_only or issue.has_premium_only
     upgrade = upgrade_block(issue, settings) if cut else None
 
@@ -256,11 +262,11 @@ def render_issue_page(issue: Issue, entry: Entry, frame: Frame, publish: Publish
     context = {
         **frame.context("../", meta),
         "issue": item,
-        "body": Markup(page.html) if page is not None else None,
+        "body": Markup(page_html) if page_html is not None else None,
         "upgrade": upgrade,
     }
     html = templates.render(ISSUE_TEMPLATE, context, settings.templates_dir)
-    content = _feed_content(feed.html if feed is not None else None, issue, upgrade, frame)
+    content = _feed_content(feed_html, issue, upgrade, frame)
     return IssuePage(html, content, tuple(page.images) if page is not None else ())
 
 
