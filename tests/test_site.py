@@ -44,7 +44,7 @@ def site_root(workspace: Path) -> Path:
     return add_site_url(workspace)
 
 
-# --- what is published --------------------------------------------------------------------------
+# --- what is published ---------------------------------------------------------------------------
 
 
 def test_site_without_a_site_url_exits_1_and_says_what_to_add(workspace: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
@@ -126,7 +126,7 @@ def test_send_refuses_a_draft_and_send_due_skips_it(site_root: Path, run_cli) ->
     assert not (site_root / "outbox" / "2026-11-20-held-back").exists()
 
 
-# --- pages and metadata ---------------------------------------------------------------------------
+# --- pages and metadata --------------------------------------------------------------------------
 
 
 def test_issue_page_metadata_is_complete_absolute_and_escaped(site_root: Path) -> None:
@@ -197,8 +197,10 @@ def test_an_all_free_issue_is_whole_and_a_premium_issue_is_title_and_pitch(site_
     write_issue(
         site_root,
         "2026-11-05-premium",
-        "title: Premium only\nsubtitle: For paying readers\naudience: premium\nsend_at: 2026-11-05 09:00",
-        "PREMIUMBODY paragraph only premium readers get.\n\n![a chart](../assets/2026-12-01/chart-4.png)\n",
+        "title: Premium only\nsubtitle: For paying readers\naudience: premium\n"
+        "send_at: 2026-11-05 09:00",
+        "PREMIUMBODY paragraph only premium readers get.\n\n"
+        "![a chart](../assets/2026-12-01/chart-4.png)\n",
     )
     build(site_root)
     free = (site_root / "site" / "2026-11-04-all-free" / "index.html").read_text(encoding="utf-8")
@@ -220,7 +222,8 @@ def test_index_tag_pages_and_pagination(site_root: Path) -> None:
         write_issue(
             site_root,
             f"2026-10-{(number % 28) + 1:02d}-n{number:02d}",
-            f"title: Issue {number}\ntags: [모음, 'Deep Dive']\nsend_at: 2026-10-{(number % 28) + 1:02d} 09:{number:02d}",
+            f"title: Issue {number}\ntags: [모음, 'Deep Dive']\n"
+            f"send_at: 2026-10-{(number % 28) + 1:02d} 09:{number:02d}",
             f"Text {number}.\n",
         )
     build(site_root)
@@ -250,7 +253,7 @@ def test_404_page_uses_absolute_paths(site_root: Path) -> None:
     assert 'href="/archive/"' in page
 
 
-# --- feed and sitemap ---------------------------------------------------------------------------------
+# --- feed and sitemap ----------------------------------------------------------------------------
 
 
 def test_feed_is_atom_with_the_required_elements_and_feedparser_reads_it(site_root: Path) -> None:
@@ -301,7 +304,7 @@ def test_sitemap_lists_every_page_absolutely(site_root: Path) -> None:
     assert f"{SITE_URL}/404.html" not in locs
 
 
-# --- images ------------------------------------------------------------------------------------------
+# --- images --------------------------------------------------------------------------------------
 
 
 def _gps_jpeg(path: Path, size: tuple[int, int], orientation: int = 1) -> None:
@@ -398,7 +401,7 @@ def test_check_warns_about_images_wider_than_1200_px(site_root: Path) -> None:
     assert len(wide) == 1 and wide[0].level == "warning" and "1,300 px" in wide[0].message
 
 
-# --- incremental and deterministic -----------------------------------------------------------------
+# --- incremental and deterministic ---------------------------------------------------------------
 
 
 def test_two_builds_give_identical_bytes_and_the_second_writes_nothing(
@@ -462,7 +465,7 @@ def test_the_output_folder_cannot_be_the_workspace(site_root: Path, run_cli) -> 
     assert (site_root / "issues" / f"{FIRST}.md").is_file()
 
 
-# --- findings and check --------------------------------------------------------------------------------
+# --- findings and check --------------------------------------------------------------------------
 
 
 def test_site_prints_error_findings_of_published_issues_and_publishes_them(
@@ -506,7 +509,7 @@ def test_check_reads_the_built_page_for_premium_text(site_root: Path) -> None:
     assert leaks and all(f"site/{FIRST}/index.html" in f.message for f in leaks)
 
 
-# --- --serve ------------------------------------------------------------------------------------------------
+# --- --serve -------------------------------------------------------------------------------------
 
 
 def _get(url: str) -> tuple[int, str]:

@@ -206,7 +206,8 @@ def test_the_skip_link_is_first_and_moves_focus_to_the_content(
     try:
         page.keyboard.press("Tab")
         focused = page.evaluate(
-            "() => [document.activeElement.className, document.activeElement.getBoundingClientRect().top]"
+            "() => [document.activeElement.className,"
+            " document.activeElement.getBoundingClientRect().top]"
         )
         assert focused[0] == "skip" and focused[1] >= 0  # visible once focused
         page.keyboard.press("Enter")
