@@ -43,7 +43,7 @@ def listing_pages(
             return base + directory(other) or "./"
 
         label = str(frame.words["page_of"]).format(page=number, pages=len(chunks))
-        title = heading if number == 1 else f"{heading} ({label})"
+        title = (frame.title if not folder else heading) + (f" ({label})" if number > 1 else "")
         meta = page_meta(
             title=title,
             site_title=frame.title,
@@ -70,7 +70,8 @@ def index_pages(entries: list[Entry], frame: Frame) -> dict[str, str]:
     description = frame.settings.newsletter.name
     if frame.title != description:
         description = f"{frame.title}: {description}"
-    return listing_pages(entries, frame, folder="", heading=frame.title, description=description)
+    heading = str(frame.words["archive"])
+    return listing_pages(entries, frame, folder="", heading=heading, description=description)
 
 
 def tag_pages(entries: list[Entry], frame: Frame) -> dict[str, str]:
