@@ -2,7 +2,7 @@
 published), compared byte for byte like tests/test_golden.py compares the emails.
 
 Refresh with `pytest tests/test_site_golden.py --update-golden` (or `make golden`), look at the
-pages in a browser, and review the diff of tests/golden/site/ before committing it.
+pages in a browser, and review the diff of tests/golden_site/ before committing it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from conftest import copy_sample_workspace
 from site_helpers import AFTER_BOTH, SECOND, add_site_url, build
 from test_golden import golden_diff
 
-GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
+GOLDEN = Path(__file__).resolve().parent / "golden_site"
 PAGES = (
     "index.html",
     "2026-12-01-china-ai-global/index.html",
@@ -55,3 +55,8 @@ def test_site_golden(site: Path, page: str, update_golden: bool) -> None:
             + golden_diff(f"site/{page}", expected, actual),
             pytrace=False,
         )
+
+
+def test_site_golden_files_are_all_in_use() -> None:
+    present = {p.relative_to(GOLDEN).as_posix() for p in GOLDEN.rglob("*") if p.is_file()}
+    assert present == set(PAGES), f"stray or missing golden files: {sorted(present ^ set(PAGES))}"
