@@ -11,6 +11,7 @@ two builds of the same input are identical byte for byte.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import sys
@@ -298,7 +299,7 @@ def build_site(
     for entry in entries[:FEED_ENTRIES]:
         if entry.id not in contents:
             contents[entry.id] = state.content(entry.id) or ""
-    _listings(entries, frame, contents, output)
+    _listings(entries, frame, contents, output, state, shared)
 
     _PARSED.clear()
     report.removed = output.prune(previous)
@@ -361,14 +362,32 @@ def _publish_images(
 
 
 def _listings(
-    entries: list[Entry], frame: pages.Frame, contents: dict[str, str], output: Output
+    entries: list[Entry],
+    frame: pages.Frame,
+    contents: dict[str, str],
+    output: Output,
+    state: SiteState,
+    shared: str,
 ) -> None:
-    made: dict[str, str] = {}
-    made.update(listing.index_pages(entries, frame))
-    made.update(listing.tag_pages(entries, frame))
-    made["404.html"] = listing.not_found_page(frame)
-    for relative, html in sorted(made.items()):
+    """The index, tag and 404 pages (each rendered only when its values changed), the feed
+    and the sitemap."""
+    planned: dict[str, listing.Planned] = {}
+    planned.update(listing.index_pages(entries, frame))
+    planned.update(listing.tag_pages(entries, frame))
+    planned["404.html"] = listing.not_found_page(frame)
+    made: dict[str, list[Any]] = {}
+    for relative, plan in sorted(planned.items()):
+        values = json.dumps(plan.context, default=str, sort_keys=True, ensure_ascii=False)
+        key = digest(shared, plan.template, values)
+        previous = state.pages.get(relative)
+        if previous and previous[0] == key and output.holds(relative, previous[1]):
+            output.keep(relative)
+            made[relative] = previous
+            continue
+        html = plan.render(frame)
         output.put(relative, html)
-    page_list = sorted(made) + [f"{e.id}/index.html" for e in entries]
+        made[relative] = [key, len(html.encode("utf-8"))]
+    state.pages = made
+    page_list = sorted(planned) + [f"{e.id}/index.html" for e in entries]
     output.put("feed.xml", feed_xml(entries, contents, frame))
     output.put("sitemap.xml", sitemap_xml(entries, page_list, frame))

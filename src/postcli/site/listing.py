@@ -8,6 +8,7 @@ the 404 page. Each is made from the issues' summaries alone, never from their bo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from postcli.site.meta import page_meta
@@ -19,18 +20,25 @@ LIST_TEMPLATE = "site/list.html.j2"
 NOT_FOUND_TEMPLATE = "site/404.html.j2"
 
 
-def _render(name: str, context: dict[str, Any], frame: Frame) -> str:
-    from postcli.render import templates
+@dataclass(frozen=True)
+class Planned:
+    """A page decided but not rendered yet: a build renders it only when its values changed."""
 
-    return templates.render(name, context, frame.settings.templates_dir)
+    template: str
+    context: dict[str, Any]
+
+    def render(self, frame: Frame) -> str:
+        from postcli.render import templates
+
+        return templates.render(self.template, self.context, frame.settings.templates_dir)
 
 
 def listing_pages(
     entries: list[Entry], frame: Frame, *, folder: str, heading: str, description: str | None
-) -> dict[str, str]:
-    """`folder` ("" or "tags/<slug>/") and its later pages: path under site/ -> HTML."""
+) -> dict[str, Planned]:
+    """`folder` ("" or "tags/<slug>/") and its later pages, by path under site/."""
     chunks = [entries[i : i + PAGE_SIZE] for i in range(0, len(entries), PAGE_SIZE)] or [[]]
-    pages: dict[str, str] = {}
+    pages: dict[str, Planned] = {}
 
     def directory(number: int) -> str:
         return folder if number == 1 else f"{folder}page/{number}/"
@@ -62,11 +70,11 @@ def listing_pages(
                 "older": href(number + 1) if number < len(chunks) else None,
             },
         }
-        pages[f"{here}index.html"] = _render(LIST_TEMPLATE, context, frame)
+        pages[f"{here}index.html"] = Planned(LIST_TEMPLATE, context)
     return pages
 
 
-def index_pages(entries: list[Entry], frame: Frame) -> dict[str, str]:
+def index_pages(entries: list[Entry], frame: Frame) -> dict[str, Planned]:
     description = frame.settings.newsletter.name
     if frame.title != description:
         description = f"{frame.title}: {description}"
@@ -74,7 +82,7 @@ def index_pages(entries: list[Entry], frame: Frame) -> dict[str, str]:
     return listing_pages(entries, frame, folder="", heading=heading, description=description)
 
 
-def tag_pages(entries: list[Entry], frame: Frame) -> dict[str, str]:
+def tag_pages(entries: list[Entry], frame: Frame) -> dict[str, Planned]:
     """One listing per tag; two spellings of one slug share it, under the first one seen."""
     by_slug: dict[str, tuple[str, list[Entry]]] = {}
     for entry in entries:
@@ -83,7 +91,7 @@ def tag_pages(entries: list[Entry], frame: Frame) -> dict[str, str]:
             name, tagged = by_slug.setdefault(slug, (tag, []))
             if not tagged or tagged[-1] is not entry:
                 tagged.append(entry)
-    pages: dict[str, str] = {}
+    pages: dict[str, Planned] = {}
     for slug, (name, tagged) in sorted(by_slug.items()):
         heading = str(frame.words["tagged"]).format(tag=name)
         pages.update(
@@ -94,7 +102,7 @@ def tag_pages(entries: list[Entry], frame: Frame) -> dict[str, str]:
     return pages
 
 
-def not_found_page(frame: Frame) -> str:
+def not_found_page(frame: Frame) -> Planned:
     """404.html answers at any depth: its links are absolute paths under [site] url."""
     title = str(frame.words["not_found_title"])
     meta = page_meta(
@@ -105,4 +113,4 @@ def not_found_page(frame: Frame) -> str:
         lang=frame.settings.newsletter.lang,
         noindex=True,
     )
-    return _render(NOT_FOUND_TEMPLATE, frame.context(frame.site_path + "/", meta), frame)
+    return Planned(NOT_FOUND_TEMPLATE, frame.context(frame.site_path + "/", meta))

@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,7 @@ class Frame:
         )
 
 
+@cache
 def tag_slug(tag: str) -> str:
     """A tag's folder under tags/: letters and digits of any script, the rest as '-'."""
     text = unicodedata.normalize("NFKC", tag).strip().lower()

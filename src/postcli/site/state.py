@@ -17,7 +17,7 @@ from typing import Any
 
 from postcli.fs import write_atomic
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 def digest(*parts: str | bytes) -> str:
@@ -45,6 +45,7 @@ class SiteState:
     files: set[str] = field(default_factory=set)  # every file the build wrote under the folder
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> file hash, summary
     issues: dict[str, IssueRecord] = field(default_factory=dict)
+    pages: dict[str, list[Any]] = field(default_factory=dict)  # listing page -> [key, size]
     found: bool = False  # read from disk (else: first build, or the state was lost)
 
     @property
@@ -66,6 +67,7 @@ class SiteState:
             state.files = set(data["files"])
             state.summaries = dict(data["summaries"])
             state.issues = {k: IssueRecord(**v) for k, v in data["issues"].items()}
+            state.pages = dict(data["pages"])
             state.found = True
         return state
 
@@ -91,5 +93,6 @@ class SiteState:
             "files": sorted(self.files),
             "summaries": self.summaries,
             "issues": {k: v.to_json() for k, v in sorted(self.issues.items())},
+            "pages": self.pages,
         }
         write_atomic(self.path, json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
