@@ -43,7 +43,7 @@ bench: install-test
 	$(BIN)/python -m bench
 
 golden: install-test
-	$(BIN)/python -m pytest tests/test_golden.py tests/test_site_golden.py --update-golden
+	$(BIN)/python -m pytest tests/test_golden.py tests/test_help_text.py tests/test_site_golden.py --update-golden
 
 clean:
 	rm -rf build outbox site site-drafts .pytest_cache .hypothesis

@@ -103,7 +103,7 @@ def run(messages: int = 10_000, chunk: int = 250) -> Result:
         personalize,
         unsubscribe_link,
     )
-    from postcli.smtp_session import SmtpSession
+    from postcli.providers.smtp_session import SmtpSession
 
     settings = config.load(REPO)
     newsletter = settings.newsletter

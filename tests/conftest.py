@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE_FILES = ("postcli.toml",)
-SAMPLE_FOLDERS = ("issues", "assets", "templates")
+from helpers.workspace import copy_sample_workspace
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Compiled templates go to a folder of this run, never the user's cache.
+    os.environ.setdefault("POSTCLI_CACHE_DIR", tempfile.mkdtemp(prefix="postcli-test-cache-"))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,18 +32,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
-
-
-def copy_sample_workspace(root: Path) -> Path:
-    """Copy the repository's sample workspace (config, issues, assets, templates) to `root`."""
-    root.mkdir(parents=True)
-    for name in SAMPLE_FILES:
-        if (REPO / name).is_file():
-            shutil.copy2(REPO / name, root / name)
-    for name in SAMPLE_FOLDERS:
-        if (REPO / name).is_dir():
-            shutil.copytree(REPO / name, root / name)
-    return root
 
 
 @pytest.fixture

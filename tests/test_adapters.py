@@ -1,6 +1,6 @@
 """The four HTTP provider adapters (Buttondown, Resend, Mailchimp, listmonk), contract-tested.
 
-Every request an adapter makes goes to the fake provider of tests/fake_providers.py, which
+Every request an adapter makes goes to the fake provider of tests/fakes/<provider>.py, which
 validates it against tests/contracts/ and keeps state: create, schedule, send now, test sends,
 look-ups and resumes; faults injected through the transport (429 with Retry-After, 500, 503,
 timeouts, a connection dropped after the provider acted); the provider's refusals and outages
@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from fake_providers import FAKES, FakeProvider, serve
+from fakes import FAKES
+from helpers.fake_api import FakeProvider, serve
 from postcli import providers
 from postcli.config import Newsletter, Settings
 from postcli.errors import ConfigError, ExitCode, ProviderRefused, ProviderUnavailable

@@ -19,15 +19,11 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator
 
-from fake_providers import (
+from fakes import FAKES, ButtondownFake, ListmonkFake, MailchimpFake, ResendFake
+from helpers.fake_api import (
     CONTRACTS,
-    FAKES,
     PROVIDERS,
-    ButtondownFake,
     FakeProvider,
-    ListmonkFake,
-    MailchimpFake,
-    ResendFake,
     contract_errors,
     load_schema,
     schema_names,

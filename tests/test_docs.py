@@ -17,7 +17,8 @@ FENCE_RE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
 
 # Lines of the README's shell examples that the suite does not run, and why.
 NOT_RUN = {
-    "pip": "installs from the package index",
+    "pip": "installs into the environment; tests/test_wheel.py installs the built wheel",
+    "pipx": "installs into the user's environment; tests/test_wheel.py installs the built wheel",
     "make": "runs the whole suite or installs into .venv",
     "preview": "serves until stopped; tests/test_preview.py covers it",
 }

@@ -256,18 +256,6 @@ def test_findings_are_those_of_postcli_check_for_the_configured_provider(
     assert not any(f["level"] == "error" for v in state["variants"] for f in v["findings"])
 
 
-def test_without_a_check_module_no_findings_are_shown(
-    workspace: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(sys.modules, "postcli.check", None)  # as if it did not exist
-    session = PreviewSession(workspace, issue_file(workspace))
-    session.rebuild()
-    session.check()
-    state = session.state()
-    assert state["checks"] == "unavailable"
-    assert all(not v["findings"] for v in state["variants"])
-
-
 # --- HTTP -------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from postcli.build import build_issue
 from postcli.config import Settings
 from postcli.issues import Variant, load_issue
 from postcli.render import RenderedEmail, meta, render_issue
-from postcli.render.markdown import display_width
+from postcli.render.text import display_width
 
 
 def write_issue(

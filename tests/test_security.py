@@ -390,7 +390,7 @@ def test_preview_binds_to_loopback_and_sandboxes_the_emails(served: tuple[object
 
     running, _ = served
     assert running.server.server_address[0] == "127.0.0.1"  # type: ignore[attr-defined]
-    sandbox = page.SHELL.split('sandbox="')[1].split('"')[0].split()
+    sandbox = page.shell().split('sandbox="')[1].split('"')[0].split()
     assert "allow-scripts" not in sandbox and "allow-top-navigation" not in sandbox
     shell = page.page_html('<img src=x onerror="alert(1)">')
     assert "<img src=x" not in shell
@@ -436,7 +436,8 @@ def test_free_test_send_through_an_http_provider_carries_the_free_email(
     run_cli: Callable[..., object],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from fake_providers import FAKES, serve
+    from fakes import FAKES
+    from helpers.fake_api import serve
     from test_adapters import ADDRESS, E2E_ISSUE, SPECS, _configure
 
     for variable, value in SPECS[name].env.items():

@@ -23,11 +23,9 @@ from typing import Any
 
 import pytest
 
-from fake_providers import ButtondownFake, serve
-from postcli import config
-from postcli.ledger import Ledger
-from smtp_server import SmtpTestServer, kill_when_received
-from test_send_file import (
+from fakes import ButtondownFake
+from helpers.fake_api import serve
+from helpers.send import (
     ISSUE,
     SECRET,
     SUBJECT,
@@ -36,9 +34,12 @@ from test_send_file import (
     parts,
     run_postcli,
     set_provider,
+    smtp_config,
     write_subscribers,
 )
-from test_send_smtp import smtp_config
+from postcli import config
+from postcli.ledger import Ledger
+from smtp_server import SmtpTestServer, kill_when_received
 
 DUE = "2026-11-01-due"
 LATER = "2026-11-02-later"

@@ -16,39 +16,21 @@ from typing import Any
 
 import pytest
 
-from postcli.ledger import Ledger
-from smtp_server import SmtpTestServer, kill_when_received
-from test_send_file import (
+from helpers.send import (
     ISSUE_ID,
     SECRET,
     SUBJECT,
-    configure,
     parse,
     parts,
     run_postcli,
-    set_provider,
+    smtp_config,
     write_issue,
     write_subscribers,
 )
+from postcli.ledger import Ledger
+from smtp_server import SmtpTestServer, kill_when_received
 
 PASSWORD = "pw-Zq8vX3kL9mN2"
-
-
-def smtp_config(root: Path, server: SmtpTestServer, *, username: str | None = None) -> None:
-    lines = [
-        "[providers.smtp]",
-        'host = "127.0.0.1"',
-        f"port = {server.port}",
-        f'security = "{server.security}"',
-        'subscribers = "subscribers.csv"',
-        "rate = 0",
-    ]
-    if username:
-        lines.append(f'username = "{username}"')
-    if server.security != "none":
-        lines.append(f'ca_file = "{server.ca_path}"')
-    set_provider(root, "smtp")
-    configure(root, "\n".join(lines))
 
 
 def retarget(root: Path, server: SmtpTestServer) -> None:

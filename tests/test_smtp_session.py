@@ -11,14 +11,16 @@ from typing import Any
 import pytest
 
 import smtp_server as exported
-from postcli.errors import ExitCode, ProviderRefused, ProviderUnavailable
-from postcli.smtp_session import (
+from postcli.errors import (
+    ExitCode,
+    ProviderRefused,
+    ProviderUnavailable,
     RecipientRefused,
     SmtpAuthError,
     SmtpRefused,
-    SmtpSession,
     SmtpTemporaryError,
 )
+from postcli.providers.smtp_session import SmtpSession
 from smtp_server import SmtpTestServer, smtp_server, smtp_server_factory  # noqa: F401
 
 SENDER = "hello@example.com"

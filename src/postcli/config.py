@@ -19,25 +19,6 @@ from postcli.errors import ConfigError
 
 CONFIG_NAME = "postcli.toml"
 
-# Secrets postcli reads, all from the environment; used to redact them from any output.
-SECRET_VARIABLES = (
-    "POSTCLI_SMTP_PASSWORD",
-    "BUTTONDOWN_API_KEY",
-    "RESEND_API_KEY",
-    "MAILCHIMP_API_KEY",
-    "LISTMONK_API_USER",
-    "LISTMONK_API_TOKEN",
-)
-
-# Each HTTP provider's unsubscribe merge tag: the provider fills in the reader's own link. The
-# provider classes and `postcli check` (which must not import providers) both read this table.
-UNSUBSCRIBE_MERGE_TAGS = {
-    "buttondown": "{{ unsubscribe_url }}",
-    "mailchimp": "*|UNSUB|*",
-    "listmonk": "{{ UnsubscribeURL }}",
-    "resend": "{{{RESEND_UNSUBSCRIBE_URL}}}",
-}
-
 
 @dataclass(frozen=True)
 class Newsletter:
@@ -171,7 +152,7 @@ def find_root(start: Path | None = None) -> Path | None:
     return None
 
 
-def _key_line(text: str, table: str | None, key: str) -> int | None:
+def key_line(text: str, table: str | None, key: str) -> int | None:
     """The line of `key` inside `[table]` (or at top level), for messages; None if not found."""
     lines = text.splitlines()
     current: str | None = None
@@ -188,14 +169,16 @@ def _key_line(text: str, table: str | None, key: str) -> int | None:
     return None
 
 
-class _Problems:
+class Problems:
     """Collects every problem in the file, so one run reports them all."""
 
-    def __init__(self, path: Path, text: str) -> None:
-        self.path, self.text, self.items = path, text, []  # type: ignore[var-annotated]
+    def __init__(self, path: Path, text: str, *, hint: str | None = None) -> None:
+        self.path, self.text = path, text
+        self.items: list[tuple[int | None, str]] = []
+        self.hint = hint or "fix postcli.toml; docs/configuration.md lists every key"
 
     def add(self, table: str | None, key: str, message: str) -> None:
-        line = _key_line(self.text, table, key) if key else _key_line(self.text, table, "")
+        line = key_line(self.text, table, key) if key else key_line(self.text, table, "")
         self.items.append((line, message))
 
     def raise_if_any(self) -> None:
@@ -209,12 +192,12 @@ class _Problems:
             else f"{len(self.items)} problems:\n" + "\n".join(lines),
             path=self.path,
             line=first_line,
-            hint="fix postcli.toml; docs/configuration.md lists every key",
+            hint=self.hint,
         )
 
 
 def _check_table(
-    problems: _Problems,
+    problems: Problems,
     table: str,
     data: Any,
     known: dict[str, tuple[type, ...]],
@@ -265,7 +248,7 @@ def load(root: Path) -> Settings:
 
 
 def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Settings:
-    problems = _Problems(path, text)
+    problems = Problems(path, text)
     for table in raw:
         if table not in _TABLES:
             problems.add(None, table, f"unknown table [{table}]; known: {', '.join(_TABLES)}")
@@ -370,8 +353,11 @@ def secret(name: str) -> str | None:
 
 
 def secret_values() -> list[str]:
-    """Every secret currently set, longest first, for redaction."""
-    values = {os.environ[name] for name in SECRET_VARIABLES if os.environ.get(name)}
+    """Every secret currently set, longest first, for redaction: the variables every known
+    provider declares (built-in or plug-in; the registry knows them, this module does not)."""
+    from postcli.registry import secret_variables  # imports no provider
+
+    values = {os.environ[name] for name in secret_variables() if os.environ.get(name)}
     return sorted(values, key=len, reverse=True)
 
 

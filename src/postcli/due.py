@@ -17,19 +17,20 @@ the provider would send the old text.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from postcli import schedule
 from postcli.config import Settings
-from postcli.errors import ExitCode, PostcliError
+from postcli.errors import ExitCode, PostcliError, SendInProgress
 from postcli.issues import Issue, iter_issue_files, load_issue
-from postcli.ledger import Ledger, SendInProgress, SendRecord, utc_now
+from postcli.ledger import Ledger, SendRecord
+from postcli.model import DueOutcome, Edition, Outcome, SendStatus, Variant
+from postcli.times import utc_now
 
 if TYPE_CHECKING:
-    from postcli.send import SendReport
+    from postcli.send import Progress, SendReport
 
 log = logging.getLogger("postcli.due")
 
@@ -37,9 +38,9 @@ log = logging.getLogger("postcli.due")
 @dataclass
 class DueItem:
     issue_id: str
-    variant: str
+    variant: Edition
     at: datetime | None
-    outcome: str  # sent | scheduled | busy | stale | failed | changed | broken | dry-run
+    outcome: DueOutcome
     message: str = ""
     exit_code: ExitCode = ExitCode.OK
 
@@ -64,7 +65,7 @@ class DueReport:
                 {
                     "issue": i.issue_id,
                     "variant": i.variant,
-                    "at": i.at.isoformat() if i.at else None,
+                    "at": i.at.isoformat() if i.at else None,  # as planned, not rounded
                     "outcome": i.outcome,
                     "message": i.message,
                 }
@@ -75,7 +76,18 @@ class DueReport:
         }
 
 
-SendOne = Callable[..., "SendReport"]
+class SendOne(Protocol):
+    """`postcli.send.send_one`, or what a test puts in its place."""
+
+    def __call__(
+        self,
+        settings: Settings,
+        issue_arg: str,
+        variant: Variant,
+        *,
+        progress: Progress | None = ...,
+        client: object = ...,
+    ) -> SendReport: ...
 
 
 def run_due(
@@ -84,8 +96,8 @@ def run_due(
     now: datetime | None = None,
     late_ok: bool = False,
     dry_run: bool = False,
-    client: Any = None,
-    progress: Any = None,
+    client: object = None,
+    progress: Progress | None = None,
     send_one: SendOne | None = None,
 ) -> DueReport:
     """Send what is due now; never asks, never waits out another run's send."""
@@ -102,18 +114,19 @@ def run_due(
     max_lateness = timedelta(hours=settings.schedule.max_lateness_hours)
 
     planned: list[schedule.Planned] = []
-    done: set[tuple[str, str]] = set()
+    done: set[tuple[str, Variant]] = set()
     handed_over: list[tuple[Issue, SendRecord]] = []
     with Ledger.open(settings.state_dir) as ledger:
         for issue in issues.values():
-            for variant in (v.value for v in issue.front.audience.variants):
+            for variant in issue.front.audience.variants:
                 record = ledger.current(issue.id, variant, provider_name)
-                if record is not None and record.status == "sent":
+                scheduled = record is not None and record.status is SendStatus.SCHEDULED
+                if record is not None and record.status is SendStatus.SENT:
                     done.add((issue.id, variant))
-                elif record is not None and record.status == "scheduled" and record.remote_id:
+                elif record is not None and scheduled and record.remote_id:
                     done.add((issue.id, variant))
                     handed_over.append((issue, record))
-                elif record is not None and record.status == "scheduled":
+                elif record is not None and scheduled:
                     assert record.scheduled_for is not None
                     planned.append(schedule.Planned(issue.id, variant, record.scheduled_for))
                 elif (
@@ -129,14 +142,14 @@ def run_due(
                     planned.append(schedule.Planned(issue.id, variant, at))
         # A locally scheduled send of an issue whose file is gone or broken is a problem too.
         for record in ledger.latest_live():
-            orphan = record.issue_id not in issues and record.status == "scheduled"
+            orphan = record.issue_id not in issues and record.status is SendStatus.SCHEDULED
             if orphan and record.remote_id is None and record.provider == provider_name:
                 report.items.append(
                     DueItem(
                         record.issue_id,
                         record.variant,
                         record.scheduled_for,
-                        "broken",
+                        DueOutcome.BROKEN,
                         "scheduled, but the issue file is missing or cannot be read",
                         ExitCode.INPUT,
                     )
@@ -156,7 +169,7 @@ def run_due(
                     item.issue_id,
                     item.variant,
                     item.at,
-                    "stale",
+                    DueOutcome.STALE,
                     f"due {hours:.1f} h ago, past the maximum lateness of "
                     f"{settings.schedule.max_lateness_hours:g} h; not sent "
                     "(send it with --late-ok, or remove its send_at)",
@@ -167,7 +180,9 @@ def run_due(
             issue = issues[item.issue_id]
             if dry_run:
                 report.items.append(
-                    DueItem(item.issue_id, item.variant, item.at, "dry-run", "would send now")
+                    DueItem(
+                        item.issue_id, item.variant, item.at, DueOutcome.DRY_RUN, "would send now"
+                    )
                 )
                 continue
             report.items.append(
@@ -198,21 +213,20 @@ def _send(
     item: schedule.Planned,
     send_one: SendOne,
     *,
-    progress: Any,
-    client: Any,
+    progress: Progress | None,
+    client: object,
 ) -> DueItem:
-    from postcli.issues import Variant
-
+    variant = item.variant
+    assert isinstance(variant, Variant), "only a variant has a send time of its own"
+    busy, failed = DueOutcome.BUSY, DueOutcome.FAILED
     try:
-        result = send_one(
-            settings, str(issue.path), Variant(item.variant), progress=progress, client=client
-        )
+        result = send_one(settings, str(issue.path), variant, progress=progress, client=client)
     except SendInProgress:
         return DueItem(
-            issue.id, item.variant, item.at, "busy", "another postcli run is sending it; left to it"
+            issue.id, variant, item.at, busy, "another postcli run is sending it; left to it"
         )
     except PostcliError as error:
-        return DueItem(issue.id, item.variant, item.at, "failed", str(error), error.exit_code)
+        return DueItem(issue.id, variant, item.at, failed, str(error), error.exit_code)
     variants = list(result.variants)
     message = "; ".join(v.message for v in variants if v.message)
     duplicated = [email for v in variants for email in v.possibly_duplicated]
@@ -220,15 +234,13 @@ def _send(
         message += f"; possibly delivered twice (same Message-ID): {', '.join(duplicated)}"
     if result.error is not None:
         failure = result.error
-        return DueItem(issue.id, item.variant, item.at, "failed", str(failure), failure.exit_code)
-    if any(v.action == "busy" for v in variants):
-        return DueItem(issue.id, item.variant, item.at, "busy", message)
+        return DueItem(issue.id, variant, item.at, failed, str(failure), failure.exit_code)
+    if any(v.action is Outcome.BUSY for v in variants):
+        return DueItem(issue.id, variant, item.at, busy, message)
     if result.exit_code:
-        return DueItem(
-            issue.id, item.variant, item.at, "failed", message, ExitCode(result.exit_code)
-        )
-    outcome = variants[0].action if variants else "sent"
-    return DueItem(issue.id, item.variant, item.at, outcome, message)
+        return DueItem(issue.id, variant, item.at, failed, message, ExitCode(result.exit_code))
+    outcome = DueOutcome(variants[0].action) if variants else DueOutcome.SENT
+    return DueItem(issue.id, variant, item.at, outcome, message)
 
 
 def _check_unchanged(
@@ -236,18 +248,19 @@ def _check_unchanged(
     issue: Issue,
     record: SendRecord,
     report: DueReport,
-    client: Any,
+    client: object,
 ) -> None:
     """A campaign scheduled on the provider carries the text it was given: an edit since then
     would not go out. Say so loudly, every run, until someone acts."""
-    from postcli.issues import Variant
-    from postcli.send import ScheduledTextChanged, SendOptions, plan_send
+    from postcli.errors import ScheduledTextChanged
+    from postcli.send import SendOptions, plan_send
 
+    variant = record.variant if isinstance(record.variant, Variant) else None
     try:
         plan_send(
             settings,
             str(issue.path),
-            SendOptions(variant=Variant(record.variant), dry_run=True),
+            SendOptions(variant=variant, dry_run=True),
             client=client,
         )
     except ScheduledTextChanged as changed:
@@ -256,7 +269,7 @@ def _check_unchanged(
                 issue.id,
                 record.variant,
                 record.scheduled_for,
-                "changed",
+                DueOutcome.CHANGED,
                 f"{changed.message} ({changed.hint})",
                 ExitCode.INPUT,
             )
@@ -267,7 +280,7 @@ def _check_unchanged(
                 issue.id,
                 record.variant,
                 record.scheduled_for,
-                "failed",
+                DueOutcome.FAILED,
                 f"scheduled on the provider, but the issue no longer renders: {error}",
                 error.exit_code,
             )

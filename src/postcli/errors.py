@@ -3,14 +3,25 @@
 The core raises these; only `postcli.cli` turns them into exit codes and messages.
 
     PostcliError
-     ├── InputError            exit 1: the issue, config, template or a check is wrong
+     ├── InputError              exit 1: the issue, config, template or a check is wrong
      │    ├── IssueError
      │    ├── ConfigError
      │    ├── TemplateError
-     │    └── CheckFailed
-     ├── UsageError            exit 2: the command line is wrong
-     ├── ProviderRefused       exit 3: the provider said no (auth, validation)
-     └── ProviderUnavailable   exit 4: the provider or network is down after retries
+     │    ├── CheckFailed
+     │    └── ScheduledTextChanged   the provider holds an older text of a scheduled issue
+     ├── UsageError              exit 2: the command line is wrong
+     ├── ProviderRefused         exit 3: the provider said no (auth, validation)
+     │    ├── RecipientRefused       one recipient refused for good; the others go on
+     │    ├── SmtpAuthError          (SmtpError) the SMTP login failed or cannot be done
+     │    └── SmtpRefused            (SmtpError) the sender, TLS or the setup was refused
+     └── TryAgainLater           exit 4: nothing is wrong with the input; run again later
+          ├── ProviderUnavailable    the provider or network is down after retries
+          │    └── SmtpTemporaryError    (SmtpError) 4xx after retries, or unreachable
+          ├── SendInProgress         another postcli process is sending this issue
+          └── LedgerBusy             the ledger stayed locked by another process
+
+`SmtpError` is a mixin of the SMTP session's errors: the server's reply code, the recipient
+concerned, and whether the server may hold an earlier try of the message.
 """
 
 from __future__ import annotations
@@ -80,6 +91,10 @@ class CheckFailed(InputError):
     """Pre-flight checks found errors; the findings say which."""
 
 
+class ScheduledTextChanged(InputError):
+    """The issue was edited after the provider's scheduler got it: refuse, never send old text."""
+
+
 class UsageError(PostcliError):
     exit_code = ExitCode.USAGE
 
@@ -88,5 +103,68 @@ class ProviderRefused(PostcliError):
     exit_code = ExitCode.REFUSED
 
 
-class ProviderUnavailable(PostcliError):
+class TryAgainLater(PostcliError):
+    """Nothing is wrong with the input and nothing was lost: the same command, run again later,
+    finishes the job (cron does)."""
+
     exit_code = ExitCode.UNAVAILABLE
+
+
+class ProviderUnavailable(TryAgainLater):
+    """The provider or the network is unavailable after retries."""
+
+
+class SendInProgress(TryAgainLater):
+    """Another postcli process holds the lock of this issue: it is sending it right now."""
+
+
+class LedgerBusy(TryAgainLater):
+    """The ledger stayed locked by another process longer than its busy timeout: exit 4, like any
+    other "run again later", never a traceback (cron runs overlap)."""
+
+
+class ReplyError(PostcliError):
+    """An error about what a server answered: its reply code when there was one, the recipient
+    concerned, and `maybe_delivered` when the server may have kept an earlier try of the message
+    (a reply lost after the whole message went out): whoever records it must treat it as
+    possibly delivered."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        recipient: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.recipient = recipient
+        self.maybe_delivered = False
+
+
+class RecipientRefused(ReplyError, ProviderRefused):
+    """The provider refused this one recipient for good (an SMTP 5xx, say); the others go on."""
+
+    recipient: str
+
+    def __init__(
+        self, message: str, *, recipient: str, code: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, code=code, recipient=recipient, hint=hint)
+
+
+class SmtpError(ReplyError):
+    """Something the SMTP server said or did (see postcli.providers.smtp_session)."""
+
+
+class SmtpAuthError(SmtpError, ProviderRefused):
+    """The login failed or cannot be done: fix the username, password or security mode."""
+
+
+class SmtpRefused(SmtpError, ProviderRefused):
+    """A permanent refusal that is not about one recipient (the sender, TLS, the setup)."""
+
+
+class SmtpTemporaryError(SmtpError, ProviderUnavailable):
+    """A 4xx reply that did not go away on retry, or a server that cannot be reached."""

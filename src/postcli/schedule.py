@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from postcli.model import Variant
+
 
 @dataclass(frozen=True)
 class SendTime:
@@ -82,7 +84,7 @@ class Planned:
     """One variant of one issue with a send time."""
 
     issue_id: str
-    variant: str
+    variant: Variant
     at: datetime  # aware UTC
 
 
@@ -95,7 +97,7 @@ class Decision:
 
 def decide(
     planned: Iterable[Planned],
-    done: set[tuple[str, str]],
+    done: set[tuple[str, Variant]],
     now: datetime,
     max_lateness: timedelta,
     *,

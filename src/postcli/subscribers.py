@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from postcli.errors import InputError
-from postcli.issues import Variant
+from postcli.model import Variant
 
 REQUIRED_COLUMNS = ("email", "tier")
 KNOWN_COLUMNS = ("email", "name", "tier")

@@ -1,131 +1,64 @@
-"""The Typer app: one module per command, and the one place errors become exit codes.
+"""The command line: `main` is the console script; the Typer app lives in `postcli.cli.root`.
 
-Command modules import nothing heavy at module level, so `postcli --help` stays fast; each
-command imports the core it needs when it runs.
+`postcli --help` is the command people run most often to look around, and Typer with Click
+takes most of its time just to import. The root help is therefore also kept as a file,
+`help.txt`, written from the Typer app (`make golden`) and compared with it by
+tests/test_help_text.py: at a terminal of 80 columns or more, where Click's help is the same
+whatever the width, `main` prints that file without importing Typer. Everything else, and
+narrower terminals, go through the app.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
-import typer
-
-from postcli import __version__
-from postcli.cli import build as build_cmd
-from postcli.cli import check as check_cmd
-from postcli.cli import cron as cron_cmd
-from postcli.cli import init as init_cmd
-from postcli.cli import new as new_cmd
-from postcli.cli import preview as preview_cmd
-from postcli.cli import send as send_cmd
-from postcli.cli import site as site_cmd
-from postcli.cli import status as status_cmd
-from postcli.cli._context import State
-from postcli.errors import ExitCode, PostcliError
-
-app = typer.Typer(
-    name="postcli",
-    help="Write a newsletter issue in Markdown; send a free teaser and a premium edition.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"postcli {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def root(
-    ctx: typer.Context,
-    workspace: str = typer.Option(
-        None,
-        "-C",
-        "--workspace",
-        help="The newsletter folder (default: the nearest one with postcli.toml).",
-    ),
-    verbose: bool = typer.Option(False, "-v", "--verbose", help="Say more, including debug logs."),
-    quiet: bool = typer.Option(
-        False, "-q", "--quiet", help="Print only errors and asked-for output."
-    ),
-    traceback: bool = typer.Option(
-        False, "--traceback", hidden=True, help="Show Python tracebacks (for debugging postcli)."
-    ),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-) -> None:
-    """Write a newsletter issue in Markdown; send a free teaser and a premium edition."""
-    ctx.obj = State(workspace=workspace, verbose=verbose, quiet=quiet, traceback=traceback)
-    ctx.obj.configure_logging()
-
-
-app.command("init")(init_cmd.init)
-app.command("new")(new_cmd.new)
-app.command("build")(build_cmd.build)
-app.command("preview")(preview_cmd.preview)
-app.command("check")(check_cmd.check)
-app.command("cron")(cron_cmd.cron)
-app.command("send")(send_cmd.send)
-app.command("status")(status_cmd.status)
-app.command("site")(site_cmd.site)
-
-
-def _show_error(error: PostcliError) -> None:
-    from postcli.config import redact
-
-    message = redact(str(error.message))
-    location = f"{error.location}: " if error.location else ""
-    typer.echo(f"error: {location}{message}", err=True)
-    if error.hint:
-        typer.echo(f"  hint: {redact(error.hint)}", err=True)
+HELP_FILE = os.path.join(os.path.dirname(__file__), "help.txt")
+HELP_ARGS = (["--help"], ["-h"])
+_CLICK_MAX_WIDTH = 80  # Click wraps help at min(terminal width, 80) - 2
 
 
 def main(argv: list[str] | None = None) -> None:
     """The console script: run the app, map every outcome to an exit code."""
-    try:
-        from click import exceptions as click_exceptions
-    except ImportError:  # Typer 0.25 and later carry their own copy of Click
-        from typer._click import exceptions as click_exceptions  # type: ignore[no-redef]
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args in HELP_ARGS and _print_kept_help():
+        sys.exit(0)
+    from postcli.cli.root import run
 
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--traceback" in args or os.environ.get("POSTCLI_TRACEBACK") == "1"
-    try:
-        result = app(args=args, prog_name="postcli", standalone_mode=False)
-    except PostcliError as error:
-        if debug:
-            raise
-        _show_error(error)
-        sys.exit(int(error.exit_code))
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except typer.Abort:
-        typer.echo("Aborted.", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except click_exceptions.ClickException as error:
-        error.show()
-        usage = isinstance(error, click_exceptions.UsageError)
-        sys.exit(int(ExitCode.USAGE) if usage else error.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("Interrupted.", err=True)
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except Exception as bug:  # not a user error: say so in one line, without any secret
-        if debug:
-            raise
-        from postcli.config import redact
+    run(args)
 
-        typer.echo(f"error: internal error: {redact(f'{type(bug).__name__}: {bug}')}", err=True)
-        typer.echo(
-            "  hint: this is a bug in postcli; run again with --traceback and report it", err=True
-        )
-        sys.exit(int(ExitCode.INPUT))
-    if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into 130 quietly
-        typer.echo("Interrupted.", err=True)
-    sys.exit(result if isinstance(result, int) else 0)
+
+def terminal_columns() -> int:
+    """The terminal width as Click reads it (shutil.get_terminal_size, without importing it)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+def _print_kept_help() -> bool:
+    if terminal_columns() < _CLICK_MAX_WIDTH:
+        return False
+    try:
+        with open(HELP_FILE, encoding="utf-8") as file:
+            text = file.read()
+    except OSError:
+        return False
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return True
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":  # the Typer app, imported only when asked for
+        from postcli.cli.root import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

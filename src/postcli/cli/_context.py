@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    import logging
+
     from postcli.config import Settings
 
 
@@ -22,9 +23,11 @@ class State:
     _settings: Settings | None = field(default=None, repr=False)
 
     def configure_logging(self) -> None:
+        import logging
+
         level = logging.DEBUG if self.verbose else logging.WARNING if self.quiet else logging.INFO
         handler = logging.StreamHandler()
-        handler.addFilter(_RedactFilter())
+        handler.addFilter(_redact_filter())
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         logger = logging.getLogger("postcli")
         logger.handlers[:] = [handler]
@@ -64,13 +67,19 @@ class State:
             typer.echo(message, err=True)
 
 
-class _RedactFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        from postcli.config import redact
+def _redact_filter() -> logging.Filter:
+    """A log filter that redacts every secret from the message (logging imported on use)."""
+    import logging
 
-        record.msg = redact(record.getMessage())
-        record.args = ()
-        return True
+    from postcli.config import redact
+
+    class RedactFilter(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg = redact(record.getMessage())
+            record.args = ()
+            return True
+
+    return RedactFilter()
 
 
 def state(ctx: typer.Context) -> State:

@@ -25,6 +25,7 @@ def preview(
     import webbrowser
 
     from postcli.issues import resolve_issue_path
+    from postcli.net import is_loopback_host
     from postcli.preview import start
 
     st = state(ctx)
@@ -34,7 +35,7 @@ def preview(
     running = start(root, issue_path, host=host, port=port)
     if running.port_changed:
         st.say(f"Port {port} is taken; using {running.server.port}.")
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback_host(host):
         st.say(f"Warning: serving on {host}: anyone who can reach it sees the premium edition.")
     error = running.session.state()["error"]
     if error:

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from postcli.cli._context import State, print_json, state
+
+if TYPE_CHECKING:
+    from postcli.send import Plan, SendReport
 
 
 def _progress(st: State) -> tuple[Any, Any]:
@@ -54,6 +57,60 @@ def _progress(st: State) -> tuple[Any, Any]:
     return on_line, lambda: None
 
 
+def plan_lines(plan: Plan) -> list[str]:
+    """What will happen, one line per variant, for the prompt and for --dry-run."""
+    from postcli.model import PlanAction
+    from postcli.send.plan import show_time
+
+    out = [f"{plan.issue.id} via {plan.provider.describe()}"]
+    for v in plan.variants:
+        subject = v.email.subject
+        if v.action is PlanAction.ALREADY:
+            out.append(f"  {v.variant:8} {v.reason}; nothing to do")
+        elif v.action is PlanAction.TEST:
+            out.append(f"  {v.variant:8} test copy to {plan.options.test}: [TEST] {subject}")
+        else:
+            what = {
+                PlanAction.SEND: "send now",
+                PlanAction.RESUME: "resume the interrupted send",
+                PlanAction.SCHEDULE: f"schedule for {show_time(plan.when, plan.settings)}",
+            }[v.action]
+            who = ""
+            if plan.per_recipient and plan.provider_has_list:
+                skipped = len(v.recipients) - v.pending
+                who = f" to {v.pending} subscriber{'s' if v.pending != 1 else ''}"
+                if skipped and v.action is not PlanAction.SCHEDULE:
+                    who += f" ({skipped} already sent, skipped)"
+                if v.action is PlanAction.SCHEDULE:
+                    who = f" ({len(v.recipients)} subscribers today)"
+            out.append(f"  {v.variant:8} {what}{who}: {subject}")
+    return out
+
+
+def summary_lines(report: SendReport) -> list[str]:
+    """What the run did, per variant, with the failures and the possibly duplicated."""
+    from postcli.model import Outcome
+
+    brief = (Outcome.ALREADY, Outcome.DRY_RUN, Outcome.SCHEDULED, Outcome.TEST, Outcome.BUSY)
+    out = []
+    for v in report.variants:
+        if v.action in brief or not v.total:
+            out.append(f"{v.variant:8} {v.message}")
+            continue
+        parts = [f"{v.sent} sent", f"{v.skipped} skipped (sent before)", f"{v.failed} failed"]
+        if v.possibly_duplicated:
+            parts.append(f"{len(v.possibly_duplicated)} possibly delivered twice")
+        out.append(f"{v.variant:8} {', '.join(parts)}")
+        out += [f"  failed: {email}: {why}" for email, why in v.failures[:20]]
+        if len(v.failures) > 20:
+            out.append(f"  ... and {len(v.failures) - 20} more (postcli status --json)")
+        out += [
+            f"  possibly delivered twice (same Message-ID): {email}"
+            for email in v.possibly_duplicated
+        ]
+    return out
+
+
 def send(
     ctx: typer.Context,
     issue: str = typer.Argument(
@@ -88,7 +145,7 @@ def send(
 ) -> None:
     """Send the issue through the configured provider (the file outbox by default)."""
     from postcli.errors import UsageError
-    from postcli.issues import Variant
+    from postcli.model import Variant
     from postcli.send import SendOptions, execute, plan_send
 
     st = state(ctx)
@@ -107,7 +164,7 @@ def send(
         raise UsageError("which issue?", hint="postcli send ISSUE, or postcli send --due")
     if at and now:
         raise UsageError("--at and --now exclude each other", hint="pick one")
-    if variant is not None and variant not in ("free", "premium"):
+    if variant is not None and variant not in tuple(Variant):
         raise UsageError(f"--variant '{variant}' is neither free nor premium")
     if test and (at or force):
         raise UsageError("--test sends one copy now; it takes neither --at nor --force")
@@ -123,7 +180,7 @@ def send(
     for note in plan.notes:
         st.say(note)
     if not plan.nothing_to_do:  # otherwise the summary below says it
-        for line in plan.lines():
+        for line in plan_lines(plan):
             st.say(line)
     if plan.needs_confirmation and not yes:
         if not sys.stdin.isatty():
@@ -141,7 +198,7 @@ def send(
     if as_json:
         print_json(report.to_json())
     else:
-        for line in report.summary():
+        for line in summary_lines(report):
             typer.echo(line)
     if report.error is not None:
         raise report.error

@@ -20,7 +20,9 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print the ledger's rows as JSON."),
 ) -> None:
     """Show what was sent, scheduled or failed; exit 1 when a send failed or is overdue."""
-    from postcli.ledger import status_rows, utc_now
+    from postcli.ledger import status_rows
+    from postcli.model import Mode, SendStatus
+    from postcli.times import utc_now
 
     st = state(ctx)
     settings = st.settings()
@@ -32,8 +34,8 @@ def status(
         print_json(
             {
                 "issue": issue_id,
-                "sends": [row.to_json() for row in rows if row.send.mode == "live"],
-                "tests": [row.to_json() for row in rows if row.send.mode == "test"],
+                "sends": [row.to_json() for row in rows if row.send.mode is Mode.LIVE],
+                "tests": [row.to_json() for row in rows if row.send.mode is Mode.TEST],
                 "problems": len(problems),
             }
         )
@@ -44,7 +46,11 @@ def status(
         table = [("ISSUE", "VARIANT", "PROVIDER", "STATUS", "WHEN", "RECIPIENTS", "NOTE")]
         for row in rows:
             send = row.send
-            when = send.sent_at if send.status == "sent" else send.scheduled_for or send.updated_at
+            when = (
+                send.sent_at
+                if send.status is SendStatus.SENT
+                else send.scheduled_for or send.updated_at
+            )
             counts = row.counts
             recipients = ""
             if counts.total:
@@ -52,13 +58,13 @@ def status(
                 if counts.failed:
                     recipients += f", {counts.failed} failed"
             notes = []
-            if send.mode == "test":
+            if send.mode is Mode.TEST:
                 notes.append(f"test to {send.target}")
             if row.possibly_duplicated:
                 notes.append(f"{len(row.possibly_duplicated)} possibly delivered twice")
             if send.remote_id:
                 notes.append(f"remote {send.remote_id}")
-            if send.error and send.status == "failed":
+            if send.error and send.status is SendStatus.FAILED:
                 notes.append(send.error.splitlines()[0])
             table.append(
                 (
@@ -71,7 +77,7 @@ def status(
                     "; ".join(notes),
                 )
             )
-        from postcli.render.markdown import display_width  # Hangul ids take two columns each
+        from postcli.render.text import display_width  # Hangul ids take two columns each
 
         widths = [max(display_width(r[i]) for r in table) for i in range(len(table[0]) - 1)]
         for r in table:

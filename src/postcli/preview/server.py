@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from postcli.errors import UsageError
+from postcli.net import is_loopback_host
 from postcli.preview import page
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("postcli.preview")
 
 KEEPALIVE_SECONDS = 15.0
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 _EMAIL_RE = re.compile(r"^/email/(free|premium)\.(html|txt)$")
 
 
@@ -108,9 +108,9 @@ class PreviewHandler(BaseHTTPRequestHandler):
             body = page.page_html(session.issue_path.stem).encode("utf-8")
             self._send(HTTPStatus.OK, body, "text/html; charset=utf-8")
         elif path == "/preview.css":
-            self._send(HTTPStatus.OK, page.CSS.encode("utf-8"), "text/css; charset=utf-8")
+            self._send(HTTPStatus.OK, page.css().encode("utf-8"), "text/css; charset=utf-8")
         elif path == "/preview.js":
-            self._send(HTTPStatus.OK, page.JS.encode("utf-8"), "text/javascript; charset=utf-8")
+            self._send(HTTPStatus.OK, page.js().encode("utf-8"), "text/javascript; charset=utf-8")
         elif path == "/api/state":
             _, data = session.state_json()
             self._send(HTTPStatus.OK, data, "application/json; charset=utf-8")
@@ -132,11 +132,11 @@ class PreviewHandler(BaseHTTPRequestHandler):
     def _host_allowed(self) -> bool:
         """On loopback, only loopback names: a web page cannot rebind its own name to us."""
         bound = str(self.server.server_address[0])
-        if bound not in ("127.0.0.1", "::1", "localhost"):
+        if not is_loopback_host(bound):
             return True
         host = (self.headers.get("Host") or "").strip().lower()
         name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        return name in LOOPBACK_NAMES
+        return is_loopback_host(name)
 
     # --- responses ----------------------------------------------------------------------------
 

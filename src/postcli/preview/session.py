@@ -20,20 +20,20 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin
 
 from postcli.errors import PostcliError
+from postcli.limits import GMAIL_CLIP_BYTES
 
 if TYPE_CHECKING:
     from postcli.build import BuildResult
     from postcli.config import Settings
-    from postcli.render.markdown import UrlResolver
+    from postcli.render.body import UrlResolver
 
     RenderFunction = Callable[..., BuildResult]
 
 log = logging.getLogger("postcli.preview")
 
-CLIP_BYTES = 102_000  # Gmail clips a message whose HTML is larger (docs/checks.md)
 FILES_PREFIX = "/files/"
 VARIANT_LABELS = {"free": "Free teaser", "premium": "Premium edition"}
 
@@ -150,7 +150,7 @@ class PreviewSession:
             return self._state
 
     def check(self) -> None:
-        """Run `postcli check` on the last build, when that module exists, and publish findings.
+        """Run `postcli check` on the last build and publish its findings.
 
         Checks look at what would be sent, so this renders once more with the sending URLs
         (the preview's own render points images at the preview server).
@@ -159,13 +159,8 @@ class PreviewSession:
             build, ok, settings = self._build, self._state["ok"], self._settings
         if not ok or settings is None or not self._run_checks:
             return
-        try:
-            from postcli.check import check_issue, run_checks
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("postcli.check", "postcli"):
-                raise
-            self._set_findings(build, "unavailable", {})
-            return
+        from postcli.check import check_issue, run_checks
+
         try:
             if not self._custom_render:
                 # Exactly what `postcli check` reports: rendered with the configured provider's
@@ -226,14 +221,14 @@ class PreviewSession:
     def _resolver(self, settings: Settings) -> UrlResolver:
         """Relative URLs of workspace files -> /files/... on the preview server, so the preview
         shows the local images even while `assets_url` is not live yet."""
-        from postcli.render import is_absolute_url
+        from postcli.render.urls import is_absolute_url, workspace_file
 
         site_url = settings.newsletter.url
 
         def resolve(kind: str, url: str) -> str:
             if not url or is_absolute_url(url) or url.startswith("#"):
                 return url
-            found = self._local_file(url)
+            found = workspace_file(self.root, self.issue_path.parent, url)
             if found is not None:
                 key = found.relative_to(self.root).as_posix()
                 with self._changed:
@@ -246,21 +241,6 @@ class PreviewSession:
             return url
 
         return resolve
-
-    def _local_file(self, url: str) -> Path | None:
-        path = unquote(urlsplit(url).path)
-        if not path:
-            return None
-        for base in (self.issue_path.parent, self.root):
-            candidate = (base / path).resolve()
-            if (
-                candidate.is_file()
-                and candidate.is_relative_to(self.root)
-                # never hand out hidden files (.env holds secrets) or anything under them
-                and not any(part.startswith(".") for part in candidate.relative_to(self.root).parts)
-            ):
-                return candidate
-        return None
 
     # --- the state ----------------------------------------------------------------------------
 
@@ -324,7 +304,7 @@ class PreviewSession:
             "issue": good["issue"],
             "newsletter": settings.newsletter.name if settings else None,
             "from": {"name": name, "address": address},
-            "clip_bytes": CLIP_BYTES,
+            "clip_bytes": GMAIL_CLIP_BYTES,
             "checks": checks,
             "checks_error": None,
             "error": _error_dict(error, self.root) if error is not None else None,

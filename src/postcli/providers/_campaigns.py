@@ -25,22 +25,49 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from datetime import datetime
+from typing import Any, ClassVar
 
-from postcli.config import Settings, _key_line, secret
+from postcli.config import Settings, secret
 from postcli.errors import ConfigError, PostcliError, ProviderRefused, ProviderUnavailable
-from postcli.providers.base import Campaign, Checkpoint, Delivery, Features, RemoteCampaign
-from postcli.providers.file import check_keys
+from postcli.model import Delivered, RemoteStatus, SendStatus, Variant
+from postcli.providers._settings import bad_key, check_table
+from postcli.providers.base import (
+    Campaign,
+    Checkpoint,
+    Delivery,
+    Features,
+    Key,
+    RemoteCampaign,
+    SettingsSchema,
+)
+from postcli.times import iso as iso_utc
+
+__all__ = ["HttpCampaignProvider", "delivered", "http_schema", "iso_utc", "issue_of", "short_key"]
 
 log = logging.getLogger("postcli.providers")
 
-VARIANTS = ("free", "premium")
+VARIANTS = tuple(v.value for v in Variant)
 
 
-def iso_utc(moment: datetime) -> str:
-    """An instant as ISO 8601 in UTC with its offset: 2026-12-01T00:00:00+00:00."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
+def http_schema(name: str, *, audiences: bool = False, **extra: Key) -> SettingsSchema:
+    """The keys every HTTP provider takes (`base_url`, `timeout`, and `audiences` when asked),
+    with the provider's own."""
+    table = f"[providers.{name}]"
+    keys = {
+        "base_url": Key((str,), f"'base_url' in {table} must be an http(s) URL"),
+        "timeout": Key((int, float), f"'timeout' in {table} must be seconds, like 30"),
+    }
+    if audiences:
+        keys["audiences"] = Key(
+            (dict,), f"'audiences' in {table} must be a table like {{ free = ..., premium = ... }}"
+        )
+    return {**keys, **extra}
+
+
+def delivered(status: RemoteStatus) -> Delivered:
+    """A campaign the provider holds as scheduled or sent, as a delivery status."""
+    return SendStatus.SCHEDULED if status is RemoteStatus.SCHEDULED else SendStatus.SENT
 
 
 def short_key(*parts: str, limit: int = 200) -> str:
@@ -62,8 +89,8 @@ class HttpCampaignProvider(ABC):
     title: ClassVar[str]  # the provider as people write it: "Buttondown"
     features: ClassVar[Features] = Features(native_schedule=True, find_by_name=True)
     unsubscribe_tag: ClassVar[str | None] = None
-    KEYS: ClassVar[tuple[str, ...]] = ("base_url", "timeout")
-    SECRETS: ClassVar[tuple[str, ...]] = ()
+    secret_variables: ClassVar[tuple[str, ...]] = ()
+    settings_schema: ClassVar[SettingsSchema] = http_schema("http")
     DEFAULT_BASE_URL: ClassVar[str | None] = None
     IDEMPOTENCY_HEADER: ClassVar[str] = "Idempotency-Key"
     # How often a create or an action whose answer was lost is tried again, after asking the
@@ -79,9 +106,7 @@ class HttpCampaignProvider(ABC):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.options = check_keys(settings, self.name, self.KEYS)
-        path = settings.path
-        self._text = path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""
+        self.options = check_table(settings, self.name, self.settings_schema)
         self._client = client
         self._retry = retry
         self._sleep = sleep
@@ -105,14 +130,8 @@ class HttpCampaignProvider(ABC):
 
     def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:
         """A ConfigError pointing at `key` of [providers.<name>] (or the table) in postcli.toml."""
-        table = f"providers.{self.name}"
-        line = _key_line(self._text, table, key) or _key_line(self._text, table, "")
-        return ConfigError(
-            message,
-            path=self.settings.path,
-            line=line,
-            hint=hint or f"see docs/providers/{self.name}.md",
-        )
+        hint = hint or f"see docs/providers/{self.name}.md"
+        return bad_key(self.settings, self.name, key, message, hint)
 
     def audience_setting(self) -> dict[str, Any]:
         """`audiences = { free = ..., premium = ... }`, checked to name only the two variants."""
@@ -154,7 +173,7 @@ class HttpCampaignProvider(ABC):
         return value
 
     def validate(self) -> None:
-        for variable in self.SECRETS:
+        for variable in self.secret_variables:
             self.key(variable)
         if self.base_url is None:
             raise self.bad(
@@ -189,7 +208,7 @@ class HttpCampaignProvider(ABC):
                 timeout=self.timeout,
                 retry=self._retry,
                 sleep=self._sleep,
-                hint=f"check {' and '.join(self.SECRETS)}",
+                hint=f"check {' and '.join(self.secret_variables)}",
                 idempotency_header=self.IDEMPOTENCY_HEADER,
             )
         return self._api
@@ -243,7 +262,7 @@ class HttpCampaignProvider(ABC):
 
     def send_campaign(self, campaign: Campaign, checkpoint: Checkpoint) -> Delivery:
         remote = self._existing(campaign)
-        if remote is not None and remote.status != "draft":
+        if remote is not None and remote.status is not RemoteStatus.DRAFT:
             log.info(
                 "%s: %s is %s already (campaign %s); left alone",
                 self.name,
@@ -251,22 +270,26 @@ class HttpCampaignProvider(ABC):
                 remote.status,
                 remote.remote_id,
             )
-            return Delivery(remote.status, remote.remote_id, remote.url)
+            return Delivery(delivered(remote.status), remote.remote_id, remote.url)
         remote_id = remote.remote_id if remote else self._create(campaign, campaign.name)
         if remote_id != campaign.remote_id:
             checkpoint(remote_id)
         self.prepare(remote_id, campaign)
-        status: Literal["sent", "scheduled"]
+        status: Delivered
         when: datetime | None = None
         if campaign.send_at is not None:
-            when = self.schedule_time(campaign.send_at)
+            at = when = self.schedule_time(campaign.send_at)
             self._until_done(
-                lambda: self.schedule(remote_id, campaign, when), remote_id, ("scheduled", "sent")
+                lambda: self.schedule(remote_id, campaign, at),
+                remote_id,
+                (RemoteStatus.SCHEDULED, RemoteStatus.SENT),
             )
-            status = "scheduled"
+            status = SendStatus.SCHEDULED
         else:
-            self._until_done(lambda: self.send_now(remote_id, campaign), remote_id, ("sent",))
-            status = "sent"
+            self._until_done(
+                lambda: self.send_now(remote_id, campaign), remote_id, (RemoteStatus.SENT,)
+            )
+            status = SendStatus.SENT
         found = self._quiet_fetch(remote_id)
         return Delivery(status, remote_id, found.url if found else None, scheduled_for=when)
 
@@ -279,14 +302,14 @@ class HttpCampaignProvider(ABC):
         remote_id = remote.remote_id if remote is not None else self._create(campaign, name)
         self.prepare(remote_id, campaign)
         self.test(remote_id, campaign, address)
-        return Delivery("sent", remote_id)
+        return Delivery(SendStatus.SENT, remote_id)
 
     # -- the careful steps -----------------------------------------------------------------------
 
     def _existing(self, campaign: Campaign) -> RemoteCampaign | None:
         if campaign.remote_id:
             found = self.fetch(campaign.remote_id)
-            if found is not None and found.status != "draft":
+            if found is not None and found.status is not RemoteStatus.DRAFT:
                 return found  # it went out (or will): never a second time
         # A draft is reused only under this content's name: the ledger's id may be the draft of
         # an earlier version of the issue.
@@ -322,7 +345,9 @@ class HttpCampaignProvider(ABC):
                 self._pause(attempt)
         raise AssertionError("unreachable")
 
-    def _until_done(self, act: Callable[[], None], remote_id: str, done: tuple[str, ...]) -> None:
+    def _until_done(
+        self, act: Callable[[], None], remote_id: str, done: tuple[RemoteStatus, ...]
+    ) -> None:
         """Run a send or schedule call; when its answer is lost, or it is refused after a retry,
         ask the campaign's status before deciding whether it went through."""
         for attempt in range(1, self.TRIES + 1):
@@ -342,6 +367,6 @@ class HttpCampaignProvider(ABC):
                     return
                 raise
 
-    def _reached(self, remote_id: str, done: tuple[str, ...]) -> bool:
+    def _reached(self, remote_id: str, done: tuple[RemoteStatus, ...]) -> bool:
         found = self._quiet_fetch(remote_id)
         return found is not None and found.status in done

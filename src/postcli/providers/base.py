@@ -1,14 +1,23 @@
-"""What a provider is: the Provider protocol, the values that cross it, and its errors.
+"""What a provider is: the provider protocols, the values that cross them, and the guards that
+tell the kinds apart.
 
-A provider is one of two kinds, and says which in its `features`:
+A provider is one of three kinds, and says which in its `features`:
 
-- a **campaign** provider (the HTTP APIs) gets one `Campaign` per variant, or one self-gated post,
-  and sends or schedules it remotely (`send_campaign`), finds one it made before by its stable
-  name (`find_campaign`), and sends test copies (`send_test`);
-- a **per-recipient** provider (`file`, `smtp`) gets one personalised message per subscriber.
-  It implements `subscribers()` and `open_transport()`; `postcli.send` runs the loop around the
-  transport, recording every recipient in the ledger before and after each delivery, so both
-  built-ins share the same crash and resume behaviour.
+- a **campaign** provider (`CampaignProvider`: the HTTP APIs) gets one `Campaign` per variant and
+  sends or schedules it remotely (`send_campaign`), finds one it made before by its stable name
+  (`find_campaign`), and sends test copies (`send_test`);
+- a **self-gated** campaign provider (`SelfGatedProvider`: Ghost-like platforms, `features.
+  self_gated`) gets one post for everyone, variant `Audience.ALL`, carrying the premium email and
+  the free one beside it (`Campaign.free_email`); the platform gates premium content itself;
+- a **per-recipient** provider (`RecipientProvider`: `file`, `smtp`, the bulk senders) gets one
+  personalised message per subscriber. It implements `subscribers()` and `open_transport()`;
+  `postcli.send` runs the loop around the transport, recording every recipient in the ledger
+  before and after each delivery, so all of them share the same crash and resume behaviour.
+
+`is_recipient_provider`, `is_campaign_provider` and `is_self_gated` are the guards `send`
+branches on; the registry checks when it loads a class that it has the methods its kind needs.
+What a provider declares about itself as class attributes (secret variables, merge tag,
+settings schema) is what `postcli.registry` and `postcli.providers` read.
 
 Provider errors are the `ProviderRefused` (exit 3) and `ProviderUnavailable` (exit 4) of
 `postcli.errors`; a provider never lets a library's exception escape. This module imports neither
@@ -18,32 +27,44 @@ httpx nor the ledger.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeGuard
 
-from postcli.errors import ProviderRefused, ProviderUnavailable
+from postcli.errors import ProviderRefused, ProviderUnavailable, RecipientRefused
+from postcli.model import Delivered, Edition, RemoteStatus, SendStatus, Variant
 
 if TYPE_CHECKING:
+    from postcli.config import Settings
     from postcli.render import RenderedEmail
     from postcli.subscribers import Subscriber
 
 __all__ = [
+    "Accepted",
     "Campaign",
+    "CampaignProvider",
     "Checkpoint",
     "Delivery",
     "Features",
+    "Key",
     "Provider",
     "ProviderRefused",
     "ProviderUnavailable",
+    "RecipientProvider",
     "RecipientRefused",
     "RemoteCampaign",
+    "SelfGatedProvider",
+    "SettingsSchema",
     "Transport",
     "campaign_name",
     "content_hash",
+    "is_campaign_provider",
+    "is_recipient_provider",
+    "is_self_gated",
 ]
 
 
@@ -58,6 +79,19 @@ class Features:
     find_by_name: bool = False  # find_campaign() can find a campaign made by an earlier run
 
 
+@dataclass(frozen=True)
+class Key:
+    """One allowed key of `[providers.NAME]`: the TOML types it may have, and what to say when
+    it has another (default: "'KEY' in [providers.NAME] must be a TYPE")."""
+
+    types: tuple[type, ...]
+    message: str | None = None
+
+
+# The allowed keys of a provider's `[providers.NAME]` table.
+SettingsSchema = Mapping[str, Key]
+
+
 def content_hash(email: RenderedEmail, salt: str = "") -> str:
     """A short stable hash of what a variant says: subject, preheader, HTML and text."""
     digest = hashlib.sha256(salt.encode("utf-8"))
@@ -67,7 +101,7 @@ def content_hash(email: RenderedEmail, salt: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
-def campaign_name(issue_id: str, variant: str, hash_: str) -> str:
+def campaign_name(issue_id: str, variant: Edition, hash_: str) -> str:
     """The stable name a provider gives the campaign, so a later run can find it."""
     return f"postcli:{issue_id}:{variant}:{hash_}"
 
@@ -77,16 +111,21 @@ class Campaign:
     """One variant of one issue, as a campaign provider gets it."""
 
     issue_id: str
-    variant: str  # "free" | "premium"; "all" for a self-gated post
+    variant: Edition  # a Variant; Audience.ALL for a self-gated post
     name: str  # campaign_name(...): postcli:<issue-id>:<variant>:<content-hash>
     email: RenderedEmail  # rendered with the provider's own unsubscribe tag
     sender: str
     reply_to: str | None
     send_at: datetime | None = None  # UTC; None means now
     remote_id: str | None = None  # a draft an earlier run made and did not finish
-    # A self-gated post (variant "all") carries the premium email, and the free one here as
+    # A self-gated post (variant Audience.ALL) carries the premium email, and the free one as
     # extra["free_email"] for the provider to gate.
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, RenderedEmail] = field(default_factory=dict)
+
+    @property
+    def free_email(self) -> RenderedEmail | None:
+        """The free variant beside the premium one, in a self-gated post."""
+        return self.extra.get("free_email")
 
 
 @dataclass(frozen=True)
@@ -94,19 +133,38 @@ class RemoteCampaign:
     """What find_campaign() found on the provider."""
 
     remote_id: str
-    status: Literal["draft", "scheduled", "sent"]
+    status: RemoteStatus
     url: str | None = None
+
+    def __post_init__(self) -> None:
+        # The boundary: a plug-in may hand the provider's word in as a plain string.
+        object.__setattr__(self, "status", RemoteStatus(self.status))
 
 
 @dataclass(frozen=True)
 class Delivery:
     """What a provider did with a campaign or a test."""
 
-    status: Literal["sent", "scheduled"]
+    status: Delivered
     remote_id: str | None = None
     url: str | None = None
     recipients: int | None = None  # when the provider says
     scheduled_for: datetime | None = None  # the time the provider took, if not the one asked
+
+    def __post_init__(self) -> None:
+        # The boundary: a plug-in may hand the status in as a plain string.
+        status = SendStatus(self.status)
+        if status not in (SendStatus.SENT, SendStatus.SCHEDULED):
+            raise ValueError(f"a delivery is sent or scheduled, not {status}")
+        object.__setattr__(self, "status", status)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What a transport says of one message it delivered: `possibly_twice` when it had to send
+    it again after the server's reply was lost, so the recipient may have it twice."""
+
+    possibly_twice: bool = False
 
 
 # Campaign providers call this with a remote id the moment one exists (a draft created, say),
@@ -114,24 +172,17 @@ class Delivery:
 Checkpoint = Callable[[str], None]
 
 
-class RecipientRefused(ProviderRefused):
-    """The provider refused this one recipient for good (SMTP 5xx); the others go on."""
-
-    def __init__(self, message: str, *, recipient: str, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.recipient = recipient
-
-
 class Transport(Protocol):
     """One open delivery channel of a per-recipient provider (an SMTP connection, a folder)."""
 
-    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
-        """Deliver one message; return only when it was accepted. Raises RecipientRefused for a
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted | None:
+        """Deliver one message; return only when it was accepted, with what the transport knows
+        of it (None: accepted, nothing more to say). Raises RecipientRefused for a
         permanent refusal of this recipient, ProviderUnavailable when the channel is down
         after retries, ProviderRefused when nothing can go (authentication)."""
+        ...
 
 
-@runtime_checkable
 class Provider(Protocol):
     """A provider postcli can send through. Built-ins and plug-ins register the same way, under
     the entry-point group `postcli.providers`; the class is constructed as
@@ -139,37 +190,86 @@ class Provider(Protocol):
 
     name: ClassVar[str]
     features: ClassVar[Features]
-    # The provider's unsubscribe merge tag, or None to use newsletter.unsubscribe_url.
+    # What the registry reads without constructing it (see ProviderInfo): the merge tag the
+    # provider fills with each reader's unsubscribe link (None: newsletter.unsubscribe_url),
+    # the environment variables holding its secrets, and the keys of [providers.NAME].
     unsubscribe_tag: ClassVar[str | None]
+    secret_variables: ClassVar[tuple[str, ...]]
+    settings_schema: ClassVar[SettingsSchema]
+
+    def __init__(self, settings: Settings, *, client: object = None) -> None: ...
 
     def validate(self) -> None:
         """Raise ConfigError (naming postcli.toml and the key) for a setting that is missing or
         wrong, or a secret that is not set; never contacts the provider."""
+        ...
 
     def describe(self) -> str:
         """One line for the confirmation prompt: where the mail goes."""
+        ...
+
+    def close(self) -> None:
+        """Release what the provider holds (an HTTP client); called once a send is over."""
+        ...
 
 
 class CampaignProvider(Provider, Protocol):
     def find_campaign(self, name: str) -> RemoteCampaign | None:
         """A campaign made earlier under this stable name, or None."""
+        ...
 
     def send_campaign(self, campaign: Campaign, checkpoint: Checkpoint) -> Delivery:
         """Create (or reuse campaign.remote_id) and send or schedule the campaign."""
+        ...
 
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
         """Send one test copy to `address`; subject already carries '[TEST] '."""
+        ...
+
+
+class SelfGatedProvider(CampaignProvider, Protocol):
+    """A campaign provider that takes one post for everyone (`Campaign.free_email` beside the
+    premium email) and gates premium content itself; `features.self_gated` is set."""
 
 
 class RecipientProvider(Provider, Protocol):
+    @property
+    def subscribers_file(self) -> Path | None:
+        """The subscribers file the settings name, or None when they name none."""
+        ...
+
     def subscribers(self) -> list[Subscriber]:
         """Everyone on the list, as the provider's settings name it; [] for none."""
+        ...
 
     def open_transport(
-        self, issue_id: str, *, test_variant: str | None = None
+        self, issue_id: str, *, test_variant: Variant | None = None
     ) -> AbstractContextManager[Transport]:
         """The delivery channel for one run (for a test send of one variant when
         `test_variant` is set); connects lazily, on the first delivery, and closes on exit."""
+        ...
 
-    def variant_copy(self, issue_id: str, variant: str, message: EmailMessage) -> None:
+    def variant_copy(self, issue_id: str, variant: Variant, message: EmailMessage) -> None:
         """Deliver the per-variant copy, if the provider keeps one (the file outbox)."""
+        ...
+
+
+# The methods each kind needs; the registry refuses a class that lacks one.
+_COMMON = ("validate", "describe", "close")
+RECIPIENT_METHODS = (*_COMMON, "subscribers", "open_transport", "variant_copy")
+CAMPAIGN_METHODS = (*_COMMON, "find_campaign", "send_campaign", "send_test")
+
+
+def is_recipient_provider(provider: Provider) -> TypeGuard[RecipientProvider]:
+    """One message per subscriber, looped by postcli."""
+    return provider.features.per_recipient
+
+
+def is_campaign_provider(provider: Provider) -> TypeGuard[CampaignProvider]:
+    """One campaign per variant (or one self-gated post), sent by the provider."""
+    return not provider.features.per_recipient
+
+
+def is_self_gated(provider: Provider) -> TypeGuard[SelfGatedProvider]:
+    """One post for everyone; the provider gates premium content itself."""
+    return provider.features.self_gated and not provider.features.per_recipient

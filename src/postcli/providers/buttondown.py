@@ -16,14 +16,18 @@ from uuid import uuid4
 
 import httpx
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS
-from postcli.providers._campaigns import HttpCampaignProvider, iso_utc, short_key
-from postcli.providers.base import Campaign, RemoteCampaign
+from postcli.model import RemoteStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, short_key
+from postcli.providers.base import Campaign, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 API_KEY = "BUTTONDOWN_API_KEY"
 
 # Buttondown's email statuses as postcli sees them; anything past a draft is out of our hands.
-_STATUS = {"draft": "draft", "scheduled": "scheduled"}
+_STATUS = {
+    RemoteStatus.DRAFT.value: RemoteStatus.DRAFT,
+    RemoteStatus.SCHEDULED.value: RemoteStatus.SCHEDULED,
+}
 _GONE = ("deleted",)
 
 
@@ -32,8 +36,9 @@ class ButtondownProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "buttondown"
     title: ClassVar[str] = "Buttondown"
-    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["buttondown"]
-    SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
+    unsubscribe_tag: ClassVar[str | None] = builtin("buttondown").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("buttondown").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema("buttondown")
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.buttondown.com/v1"
     IDEMPOTENCY_HEADER: ClassVar[str] = "X-Idempotency-Key"
 
@@ -45,8 +50,8 @@ class ButtondownProvider(HttpCampaignProvider):
         return f"Buttondown at {self.base_url} (free and premium email types)"
 
     def _remote(self, email: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(email.get("status")), "sent")
-        return RemoteCampaign(str(email["id"]), status, email.get("absolute_url"))  # type: ignore[arg-type]
+        status = _STATUS.get(str(email.get("status")), RemoteStatus.SENT)
+        return RemoteCampaign(str(email["id"]), status, email.get("absolute_url"))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         params: dict[str, Any] = {"ordering": "-creation_date"}
@@ -77,7 +82,7 @@ class ButtondownProvider(HttpCampaignProvider):
             "subject": email.subject,
             "body": email.html,
             "email_type": campaign.variant,  # "free" or "premium": Buttondown picks the readers
-            "status": "draft",
+            "status": RemoteStatus.DRAFT.value,
             "template": "naked",
             "metadata": {"postcli_name": name},
         }

@@ -16,58 +16,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from postcli.config import Settings
-from postcli.errors import ConfigError, ProviderUnavailable
+from postcli.errors import ProviderUnavailable
 from postcli.fs import write_atomic
-from postcli.providers.base import Features
+from postcli.model import Variant
+from postcli.providers._settings import check_table, require_unsubscribe_url, subscribers_path
+from postcli.providers.base import Accepted, Features, Key, SettingsSchema
+
+if TYPE_CHECKING:
+    from postcli.subscribers import Subscriber
 
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9@._+-]+")
-
-
-def require_unsubscribe_url(settings: Settings, provider: str) -> None:
-    """`file` and `smtp` put newsletter.unsubscribe_url in every message; they need it."""
-    if not settings.newsletter.unsubscribe_url:
-        raise ConfigError(
-            f"the {provider} provider needs newsletter.unsubscribe_url",
-            path=settings.path,
-            hint="add to [newsletter]: "
-            'unsubscribe_url = "https://example.com/unsubscribe?email={email}"',
-        )
-
-
-def check_keys(settings: Settings, provider: str, known: tuple[str, ...]) -> dict[str, Any]:
-    """[providers.<provider>] with unknown keys reported, each with its line."""
-    from postcli.config import _key_line
-
-    options = settings.provider_settings(provider)
-    unknown = [key for key in options if key not in known]
-    if unknown:
-        text = settings.path.read_text(encoding="utf-8") if settings.path else ""
-        raise ConfigError(
-            f"unknown key '{unknown[0]}' in [providers.{provider}]; known: {', '.join(known)}",
-            path=settings.path,
-            line=_key_line(text, f"providers.{provider}", unknown[0]),
-        )
-    return options
-
-
-def subscribers_path(settings: Settings, provider: str, options: dict[str, Any]) -> Path | None:
-    value = options.get("subscribers")
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        from postcli.config import _key_line
-
-        text = settings.path.read_text(encoding="utf-8") if settings.path else ""
-        raise ConfigError(
-            f"'subscribers' in [providers.{provider}] must be the path of a CSV file",
-            path=settings.path,
-            line=_key_line(text, f"providers.{provider}", "subscribers"),
-        )
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else settings.root / path
 
 
 def safe_name(address: str) -> str:
@@ -82,7 +43,7 @@ class FolderTransport:
         self.folder = folder
         self.prefix = prefix
 
-    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> None:
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted:
         from postcli import mime
 
         path = self.folder / f"{self.prefix}{safe_name(recipient)}.eml"
@@ -92,6 +53,7 @@ class FolderTransport:
             raise ProviderUnavailable(
                 f"cannot write the message: {exc.strerror}", path=path, hint="check the disk"
             ) from exc
+        return Accepted()
 
 
 class FileProvider:
@@ -100,12 +62,21 @@ class FileProvider:
     name: ClassVar[str] = "file"
     features: ClassVar[Features] = Features(per_recipient=True)
     unsubscribe_tag: ClassVar[str | None] = None
-    KEYS: ClassVar[tuple[str, ...]] = ("subscribers",)
+    secret_variables: ClassVar[tuple[str, ...]] = ()
+    settings_schema: ClassVar[SettingsSchema] = {
+        "subscribers": Key(
+            (str,), "'subscribers' in [providers.file] must be the path of a CSV file"
+        ),
+    }
 
-    def __init__(self, settings: Settings, *, client: Any = None) -> None:
+    def __init__(self, settings: Settings, *, client: object = None) -> None:
         self.settings = settings
-        self.options = check_keys(settings, self.name, self.KEYS)
-        self.subscribers_file = subscribers_path(settings, self.name, self.options)
+        self.options = check_table(settings, self.name, self.settings_schema)
+        self._subscribers_file = subscribers_path(settings, self.name, self.options)
+
+    @property
+    def subscribers_file(self) -> Path | None:
+        return self._subscribers_file
 
     def validate(self) -> None:
         require_unsubscribe_url(self.settings, self.name)
@@ -114,7 +85,10 @@ class FileProvider:
         outbox = self.settings.outbox_dir
         return f"the file provider: .eml files in {outbox}"
 
-    def subscribers(self) -> list[Any]:
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def subscribers(self) -> list[Subscriber]:
         if self.subscribers_file is None:
             return []
         from postcli.subscribers import load_subscribers
@@ -124,14 +98,14 @@ class FileProvider:
     def outbox(self, issue_id: str) -> Path:
         return self.settings.outbox_dir / issue_id
 
-    def variant_copy(self, issue_id: str, variant: str, message: EmailMessage) -> None:
+    def variant_copy(self, issue_id: str, variant: Variant, message: EmailMessage) -> None:
         FolderTransport(self.outbox(issue_id)).deliver(message, sender="", recipient=variant)
 
     @contextmanager
     def open_transport(
-        self, issue_id: str, *, test_variant: str | None = None
+        self, issue_id: str, *, test_variant: Variant | None = None
     ) -> Iterator[FolderTransport]:
         if test_variant is not None:
-            yield FolderTransport(self.outbox(issue_id) / "test", prefix=f"{test_variant}-")
+            yield FolderTransport(self.outbox(issue_id) / "test", prefix=f"{test_variant.value}-")
         else:
             yield FolderTransport(self.outbox(issue_id) / "to")

@@ -14,14 +14,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS
-from postcli.providers._campaigns import HttpCampaignProvider, iso_utc, issue_of
-from postcli.providers.base import Campaign, RemoteCampaign
+from postcli.model import RemoteStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, issue_of
+from postcli.providers.base import Campaign, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 API_USER = "LISTMONK_API_USER"
 API_TOKEN = "LISTMONK_API_TOKEN"
 
-_STATUS = {"draft": "draft", "scheduled": "scheduled"}
+_STATUS = {
+    RemoteStatus.DRAFT.value: RemoteStatus.DRAFT,
+    RemoteStatus.SCHEDULED.value: RemoteStatus.SCHEDULED,
+}
 
 
 class ListmonkProvider(HttpCampaignProvider):
@@ -29,9 +33,12 @@ class ListmonkProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "listmonk"
     title: ClassVar[str] = "listmonk"
-    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["listmonk"]
-    KEYS: ClassVar[tuple[str, ...]] = ("base_url", "audiences", "timeout")
-    SECRETS: ClassVar[tuple[str, ...]] = (API_USER, API_TOKEN)
+    unsubscribe_tag: ClassVar[str | None] = builtin("listmonk").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("listmonk").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "listmonk",
+        audiences=True,
+    )
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
@@ -62,9 +69,9 @@ class ListmonkProvider(HttpCampaignProvider):
         return f"listmonk at {self.base_url} ({lists})"
 
     def _remote(self, campaign: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(campaign.get("status")), "sent")
+        status = _STATUS.get(str(campaign.get("status")), RemoteStatus.SENT)
         url = f"{self.base_url}/admin/campaigns/{campaign['id']}"
-        return RemoteCampaign(str(campaign["id"]), status, url)  # type: ignore[arg-type]
+        return RemoteCampaign(str(campaign["id"]), status, url)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         issue_id = campaign.issue_id if campaign is not None else issue_of(name)
@@ -102,7 +109,9 @@ class ListmonkProvider(HttpCampaignProvider):
 
     def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
         self.api.put(f"/api/campaigns/{remote_id}", json={"send_at": iso_utc(when)})
-        self.api.put(f"/api/campaigns/{remote_id}/status", json={"status": "scheduled"})
+        self.api.put(
+            f"/api/campaigns/{remote_id}/status", json={"status": RemoteStatus.SCHEDULED.value}
+        )
 
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
         self.api.put(f"/api/campaigns/{remote_id}/status", json={"status": "running"})

@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, ClassVar
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS
-from postcli.providers._campaigns import HttpCampaignProvider, iso_utc
-from postcli.providers.base import Campaign, RemoteCampaign
+from postcli.model import RemoteStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc
+from postcli.providers.base import Campaign, Key, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 log = logging.getLogger("postcli.providers.mailchimp")
 
@@ -27,7 +28,11 @@ API_KEY = "MAILCHIMP_API_KEY"
 PAGE = 100  # campaigns per look-up page
 TITLE_MAX = 100  # Mailchimp's limit on a campaign title
 
-_STATUS = {"save": "draft", "paused": "draft", "schedule": "scheduled"}
+_STATUS = {
+    "save": RemoteStatus.DRAFT,
+    "paused": RemoteStatus.DRAFT,
+    "schedule": RemoteStatus.SCHEDULED,
+}
 _FIELDS = "campaigns.id,campaigns.status,campaigns.settings.title,campaigns.archive_url,total_items"
 
 
@@ -52,9 +57,13 @@ class MailchimpProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "mailchimp"
     title: ClassVar[str] = "Mailchimp"
-    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["mailchimp"]
-    KEYS: ClassVar[tuple[str, ...]] = ("base_url", "list_id", "audiences", "timeout")
-    SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
+    unsubscribe_tag: ClassVar[str | None] = builtin("mailchimp").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("mailchimp").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "mailchimp",
+        list_id=Key((str,), "'list_id' in [providers.mailchimp] must be the audience id (text)"),
+        audiences=True,
+    )
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
@@ -109,8 +118,8 @@ class MailchimpProvider(HttpCampaignProvider):
         return f"Mailchimp list {self.list_id} ({segments})"
 
     def _remote(self, campaign: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(campaign.get("status")), "sent")
-        return RemoteCampaign(str(campaign["id"]), status, campaign.get("archive_url") or None)  # type: ignore[arg-type]
+        status = _STATUS.get(str(campaign.get("status")), RemoteStatus.SENT)
+        return RemoteCampaign(str(campaign["id"]), status, campaign.get("archive_url") or None)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         title = title_for(name)

@@ -15,14 +15,18 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import uuid4
 
-from postcli.config import UNSUBSCRIBE_MERGE_TAGS
-from postcli.providers._campaigns import HttpCampaignProvider, iso_utc, short_key
-from postcli.providers.base import Campaign, Delivery, RemoteCampaign
+from postcli.model import RemoteStatus, SendStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, short_key
+from postcli.providers.base import Campaign, Delivery, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
 
 API_KEY = "RESEND_API_KEY"
 PAGE = 100  # broadcasts per look-up page: Resend's largest
 
-_STATUS = {"draft": "draft", "scheduled": "scheduled"}
+_STATUS = {
+    RemoteStatus.DRAFT.value: RemoteStatus.DRAFT,
+    RemoteStatus.SCHEDULED.value: RemoteStatus.SCHEDULED,
+}
 
 
 class ResendProvider(HttpCampaignProvider):
@@ -30,9 +34,12 @@ class ResendProvider(HttpCampaignProvider):
 
     name: ClassVar[str] = "resend"
     title: ClassVar[str] = "Resend"
-    unsubscribe_tag: ClassVar[str | None] = UNSUBSCRIBE_MERGE_TAGS["resend"]
-    KEYS: ClassVar[tuple[str, ...]] = ("base_url", "audiences", "timeout")
-    SECRETS: ClassVar[tuple[str, ...]] = (API_KEY,)
+    unsubscribe_tag: ClassVar[str | None] = builtin("resend").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("resend").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "resend",
+        audiences=True,
+    )
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.resend.com"
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
@@ -64,8 +71,8 @@ class ResendProvider(HttpCampaignProvider):
         return f"Resend at {self.base_url} ({segments})"
 
     def _remote(self, broadcast: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(broadcast.get("status")), "sent")
-        return RemoteCampaign(str(broadcast["id"]), status)  # type: ignore[arg-type]
+        status = _STATUS.get(str(broadcast.get("status")), RemoteStatus.SENT)
+        return RemoteCampaign(str(broadcast["id"]), status)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         params = {"limit": str(PAGE)}
@@ -126,4 +133,4 @@ class ResendProvider(HttpCampaignProvider):
         # Safe to retry within this run; a new key per run, so asking again sends again.
         key = short_key("test", campaign.name, uuid4().hex, limit=256)
         answer = self.api.post("/emails", json=body, idempotency_key=key)
-        return Delivery("sent", str(answer.json().get("id") or "") or None)
+        return Delivery(SendStatus.SENT, str(answer.json().get("id") or "") or None)

@@ -3,27 +3,38 @@
 Owns the `[providers.smtp]` settings and turns the SMTP session's errors into provider errors.
 The per-recipient loop, with its ledger steps, is `postcli.send`'s, shared with the `file`
 provider; the connection itself (STARTTLS/TLS, AUTH, reconnects, the rate cap) is
-`postcli.smtp_session`'s. The password comes only from POSTCLI_SMTP_PASSWORD and is never put in
-a message, a log line or a file.
+`postcli.providers.smtp_session`'s. The password comes only from POSTCLI_SMTP_PASSWORD and is
+never put in a message, a log line or a file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from postcli.config import Settings, _key_line, secret
-from postcli.errors import ConfigError, ProviderRefused, ProviderUnavailable
-from postcli.providers.base import Features, RecipientRefused
-from postcli.providers.file import check_keys, require_unsubscribe_url, subscribers_path
+from postcli.config import Settings, secret
+from postcli.errors import ConfigError, ProviderRefused, ProviderUnavailable, RecipientRefused
+from postcli.model import Variant
+from postcli.providers._settings import (
+    bad_key,
+    check_table,
+    require_unsubscribe_url,
+    subscribers_path,
+)
+from postcli.providers.base import Accepted, Features, Key, SettingsSchema
+from postcli.registry import builtin
+
+if TYPE_CHECKING:
+    from postcli.providers.smtp_session import Security, SmtpSession
+    from postcli.subscribers import Subscriber
 
 PASSWORD_VARIABLE = "POSTCLI_SMTP_PASSWORD"
-SECURITY = ("none", "starttls", "tls")
+SECURITY: tuple[Security, ...] = ("none", "starttls", "tls")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 
 
@@ -31,21 +42,21 @@ class _LazySession:
     """Opens the SMTP session on the first delivery, so a run with nothing left to send never
     connects, and maps the session's errors onto provider errors."""
 
-    def __init__(self, make: Any) -> None:
+    def __init__(self, make: Callable[[], SmtpSession]) -> None:
         self._make = make
         self._stack = ExitStack()
-        self._session: Any = None
+        self._session: SmtpSession | None = None
 
-    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> bool:
-        """True when the server may have the message twice (see SmtpSession.send)."""
-        from postcli import smtp_session as smtp
-
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted:
+        """Possibly twice when the server may have the message twice (see SmtpSession.send)."""
         try:
             if self._session is None:
                 self._session = self._stack.enter_context(self._make())
-            return bool(self._session.send(message, sender=sender, recipient=recipient))
-        except smtp.RecipientRefused as exc:
-            raise RecipientRefused(str(exc), recipient=recipient) from None
+            twice = self._session.send(message, sender=sender, recipient=recipient)
+            return Accepted(possibly_twice=twice)
+        except RecipientRefused as exc:
+            # The session's own words and hint, as one message for the failures list.
+            raise RecipientRefused(str(exc), recipient=recipient, code=exc.code) from None
         except (ProviderRefused, ProviderUnavailable):
             raise
         except OSError as exc:  # a socket error the session did not wrap
@@ -71,50 +82,50 @@ class SmtpProvider:
     name: ClassVar[str] = "smtp"
     features: ClassVar[Features] = Features(per_recipient=True)
     unsubscribe_tag: ClassVar[str | None] = None
-    KEYS: ClassVar[tuple[str, ...]] = (
-        "host",
-        "port",
-        "security",
-        "username",
-        "subscribers",
-        "rate",
-        "timeout",
-        "ca_file",
-    )
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("smtp").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = {
+        "host": Key((str,), "[providers.smtp] needs 'host', the SMTP server's name"),
+        "port": Key((int,), "'port' in [providers.smtp] must be a port number like 587"),
+        "security": Key(
+            (str,), f"'security' in [providers.smtp] must be one of {', '.join(SECURITY)}"
+        ),
+        "username": Key((str,), "'username' in [providers.smtp] must be text"),
+        "subscribers": Key(
+            (str,), "'subscribers' in [providers.smtp] must be the path of a CSV file"
+        ),
+        "rate": Key(
+            (int, float), "'rate' in [providers.smtp] must be messages per second (0: no cap)"
+        ),
+        "timeout": Key((int, float), "'timeout' in [providers.smtp] must be seconds, like 30"),
+        "ca_file": Key((str,), "'ca_file' in [providers.smtp] must be a path"),
+    }
 
-    def __init__(self, settings: Settings, *, client: Any = None) -> None:
+    def __init__(self, settings: Settings, *, client: object = None) -> None:
         self.settings = settings
-        options = check_keys(settings, self.name, self.KEYS)
-        text = settings.path.read_text(encoding="utf-8") if settings.path else ""
+        options = check_table(settings, self.name, self.settings_schema)
 
         def bad(key: str, message: str) -> ConfigError:
-            return ConfigError(
-                message,
-                path=settings.path,
-                line=_key_line(text, "providers.smtp", key)
-                or _key_line(text, "providers.smtp", ""),
-                hint="see the docs on sending: [providers.smtp]",
-            )
+            hint = "see the docs on sending: [providers.smtp]"
+            return bad_key(settings, self.name, key, message, hint)
 
         host = options.get("host")
         if not isinstance(host, str) or not host.strip():
             raise bad("host", "[providers.smtp] needs 'host', the SMTP server's name")
         self.host: str = host.strip()
-        self.security = options.get("security", "starttls")
-        if self.security not in SECURITY:
+        security = options.get("security", "starttls")
+        if security not in SECURITY:
             raise bad(
                 "security", f"'security' in [providers.smtp] must be one of {', '.join(SECURITY)}"
             )
-        self.port = options.get("port", DEFAULT_PORTS[self.security])
-        if (
-            not isinstance(self.port, int)
-            or isinstance(self.port, bool)
-            or not 0 < self.port < 65536
-        ):
+        self.security: Security = SECURITY[SECURITY.index(str(security))]
+        port = options.get("port", DEFAULT_PORTS[self.security])
+        if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
             raise bad("port", "'port' in [providers.smtp] must be a port number like 587")
-        self.username = options.get("username")
-        if self.username is not None and not isinstance(self.username, str):
+        self.port: int = port
+        username = options.get("username")
+        if username is not None and not isinstance(username, str):
             raise bad("username", "'username' in [providers.smtp] must be text")
+        self.username: str | None = username
         rate = options.get("rate")
         if rate is not None and (
             isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0
@@ -157,13 +168,16 @@ class SmtpProvider:
         who = f" as {self.username}" if self.username else ""
         return f"SMTP {self.host}:{self.port} ({self.security}){who}"
 
-    def subscribers(self) -> list[Any]:
+    def close(self) -> None:
+        """Nothing to release: the connection closes with its transport."""
+
+    def subscribers(self) -> list[Subscriber]:
         from postcli.subscribers import load_subscribers
 
         assert self.subscribers_file is not None
         return load_subscribers(self.subscribers_file)
 
-    def variant_copy(self, issue_id: str, variant: str, message: EmailMessage) -> None:
+    def variant_copy(self, issue_id: str, variant: Variant, message: EmailMessage) -> None:
         """SMTP keeps no copy of its own; the ledger is the record."""
 
     def ssl_context(self) -> ssl.SSLContext | None:
@@ -176,8 +190,8 @@ class SmtpProvider:
                 f"cannot read 'ca_file': {exc}", path=self.ca_file, hint="it must be a PEM file"
             ) from None
 
-    def _session(self) -> Any:
-        from postcli.smtp_session import SmtpSession
+    def _session(self) -> SmtpSession:
+        from postcli.providers.smtp_session import SmtpSession
 
         return SmtpSession(
             host=self.host,
@@ -192,7 +206,7 @@ class SmtpProvider:
 
     @contextmanager
     def open_transport(
-        self, issue_id: str, *, test_variant: str | None = None
+        self, issue_id: str, *, test_variant: Variant | None = None
     ) -> Iterator[_LazySession]:
         session = _LazySession(self._session)
         try:

@@ -1,31 +1,44 @@
 """Issue + variant -> RenderedEmail (subject, preheader, HTML, plain text).
 
-The pipeline is: the variant filter cuts the parsed issue (render.markdown), the body becomes an
+The pipeline is: the variant filter cuts the parsed issue (render.body), the body becomes an
 HTML fragment with the content CSS inlined, Jinja2 puts it into the MJML template
 (render.templates), and MJML compiles the result (render.mjml). The plain-text part comes from
-the same parsed tokens. Nothing here touches the network or the ledger.
+the same parsed tokens (render.text); render.urls resolves URLs. Nothing here touches the
+network or the ledger.
 """
 
 from __future__ import annotations
 
 import json
-import posixpath
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from markupsafe import Markup
 
 from postcli.config import Settings
-from postcli.issues import Issue, Variant
-from postcli.render import markdown as md
+from postcli.issues import Issue
+from postcli.model import Variant
 from postcli.render import mjml, templates
+from postcli.render.body import UrlResolver, body_html, markdown_html, parse_variant
+from postcli.render.text import body_text, display_width, markdown_text
+from postcli.render.urls import is_absolute_url, local_file, make_resolver, workspace_file
+
+__all__ = [
+    "RenderedEmail",
+    "UrlResolver",
+    "is_absolute_url",
+    "local_file",
+    "make_resolver",
+    "meta",
+    "meta_json",
+    "render_issue",
+    "render_variant",
+    "workspace_file",
+]
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
 CONTENT_CSS = "content.css"
-_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 @dataclass(frozen=True)
@@ -47,56 +60,6 @@ class RenderedEmail:
     @property
     def text_bytes(self) -> int:
         return len(self.text.encode("utf-8"))
-
-
-def is_absolute_url(url: str) -> bool:
-    return bool(_SCHEME_RE.match(url)) or url.startswith("//")
-
-
-def local_file(issue: Issue, settings: Settings, url: str) -> Path | None:
-    """The workspace file a relative URL names (relative to the issue, then the root).
-
-    A root-relative URL (`/logo.png`) is looked up from the workspace root, and nothing outside
-    the workspace is ever returned."""
-    path = unquote(urlsplit(url).path)  # the Markdown parser percent-encodes spaces, Hangul
-    if not path:
-        return None
-    root = settings.root.resolve()
-    bases = (root,) if path.startswith("/") else (issue.path.parent, root)
-    for base in bases:
-        candidate = (base / path.lstrip("/")).resolve()
-        if candidate.is_file() and candidate.is_relative_to(root):
-            return candidate
-    return None
-
-
-def make_resolver(issue: Issue, settings: Settings) -> md.UrlResolver:
-    """Relative image and asset URLs -> `assets_url`; other relative links -> the site URL.
-
-    A URL that cannot be resolved stays as written; `postcli check` reports it.
-    """
-    assets_url = settings.newsletter.assets_url
-    site_url = settings.newsletter.url
-    assets_dir = settings.assets_dir.resolve()
-
-    def resolve(kind: str, url: str) -> str:
-        if not url or is_absolute_url(url) or url.startswith("#"):
-            return url
-        found = local_file(issue, settings, url)
-        if found is not None and kind == "img" and not assets_url and settings.site.url:
-            from postcli.site.assets import email_image_url  # the web edition hosts it
-
-            return email_image_url(issue, settings, found) or url
-        if found is not None and assets_url and found.is_relative_to(assets_dir):
-            relative = quote(found.relative_to(assets_dir).as_posix())
-            return urljoin(assets_url if assets_url.endswith("/") else assets_url + "/", relative)
-        if kind == "a" and site_url and found is None:
-            return urljoin(
-                site_url if site_url.endswith("/") else site_url + "/", posixpath.normpath(url)
-            )
-        return url
-
-    return resolve
 
 
 def date_text(issue: Issue, strings: dict[str, object]) -> str | None:
@@ -133,7 +96,7 @@ def render_variant(
     variant: Variant,
     *,
     unsubscribe_url: str | None = None,
-    resolve: md.UrlResolver | None = None,
+    resolve: UrlResolver | None = None,
 ) -> RenderedEmail:
     """Render one variant. `unsubscribe_url` defaults to newsletter.unsubscribe_url; providers
     pass their own merge tag."""
@@ -141,11 +104,11 @@ def render_variant(
     newsletter = settings.newsletter
     workspace_templates = settings.templates_dir
     resolve = resolve or make_resolver(issue, settings)
-    body = md.parse_variant(issue, variant)
+    body = parse_variant(issue, variant)
     css = templates.read_text(CONTENT_CSS, workspace_templates)
     inliner = settings.render.inliner
-    html_fragment = mjml.inline_fragment(md.body_html(body, resolve), css, inliner)
-    text_body = md.body_text(body, resolve)
+    html_fragment = mjml.inline_fragment(body_html(body, resolve), css, inliner)
+    text_body = body_text(body, resolve)
     strings = templates.strings(newsletter.lang, workspace_templates)
 
     upgrade = None
@@ -153,8 +116,8 @@ def render_variant(
         pitch = settings.premium.merged(front.upgrade)
         upgrade = {
             "heading": pitch.heading,
-            "text": md.markdown_text(pitch.text),
-            "text_html": Markup(mjml.inline_fragment(md.markdown_html(pitch.text), css, inliner)),
+            "text": markdown_text(pitch.text),
+            "text_html": Markup(mjml.inline_fragment(markdown_html(pitch.text), css, inliner)),
             "benefits": list(pitch.benefits),
             "button": pitch.button,
             "url": pitch.upgrade_url,
@@ -172,7 +135,7 @@ def render_variant(
         "variant": variant.value,
         "issue_id": issue.id,
         "title": front.title,
-        "title_width": max(md.display_width(front.title), 3),
+        "title_width": max(display_width(front.title), 3),
         "subtitle": front.subtitle,
         "subject": subject,
         "preheader": preheader,
@@ -208,7 +171,7 @@ def render_issue(
     *,
     variants: tuple[Variant, ...] | None = None,
     unsubscribe_url: str | None = None,
-    resolve: md.UrlResolver | None = None,
+    resolve: UrlResolver | None = None,
 ) -> dict[Variant, RenderedEmail]:
     """Every variant the issue's audience gets (or the ones asked for)."""
     wanted = variants or issue.front.audience.variants

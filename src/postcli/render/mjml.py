@@ -45,7 +45,7 @@ def _premailer_fragment(html: str, css: str) -> str:
             hint="pip install 'postcli[premailer]', or use the default css-inline",
         ) from exc
     wrapped = f"<html><head><style>{css}</style></head><body>{html}</body></html>"
-    result = Premailer(
+    result: str = Premailer(
         wrapped,
         keep_style_tags=False,
         strip_important=False,
@@ -53,5 +53,6 @@ def _premailer_fragment(html: str, css: str) -> str:
         allow_network=False,
         cssutils_logging_level="CRITICAL",
     ).transform(pretty_print=False)
+
     start = result.find("<body>") + len("<body>")
     return result[start : result.rfind("</body>")]

@@ -4,12 +4,16 @@ ones shipped in the package) and turns template errors into TemplateError with f
 
 from __future__ import annotations
 
+import contextlib
+import os
+import stat
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.bccache
 
 from postcli.errors import TemplateError
 
@@ -28,7 +32,55 @@ def environment(workspace_templates: Path | None) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         auto_reload=True,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """Jinja's file cache of compiled templates, where a cache that cannot be read or written
+    costs a recompile and nothing else."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def cache_dir() -> Path | None:
+    """Where compiled templates are kept: $POSTCLI_CACHE_DIR (empty: no cache), else the user
+    cache folder ($XDG_CACHE_HOME or ~/.cache) under postcli/."""
+    configured = os.environ.get("POSTCLI_CACHE_DIR")
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "postcli"
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """The compiled-template cache, or None where it would not be safe.
+
+    Jinja keys each entry by template name and file and checks the source's checksum on load, so
+    an edited template is compiled afresh. A cached entry is code that runs: the folder must be
+    this user's own and writable by no one else, as Jinja requires of its default folder."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    folder = folder / "templates"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o022:
+        return None
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return None
+    return _QuietBytecodeCache(str(folder), "%s.jinja")
 
 
 def _autoescape(name: str | None) -> bool:

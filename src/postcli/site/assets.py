@@ -8,35 +8,30 @@ its EXIF orientation and converting its colours to sRGB, so no EXIF, XMP, IPTC, 
 text chunk survives. Only images the free variant uses are ever handed to this module.
 
 Names are `<hash>.<ext>` for the version pages and emails show (at most 1200 px wide) and
-`<hash>-<width>w.<ext>` for the larger original; the hash covers the source file's bytes and
-PROCESSING (the encoder settings), so a name never changes meaning and a static host may cache
-it forever. The name says nothing about the file's original name.
+`<hash>-<width>w.<ext>` for the larger original (render/webassets.py makes the hash, so the
+emails can point at the same files); a static host may cache them forever.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from postcli.config import Settings
-    from postcli.issues import Issue
+from postcli.render.webassets import (
+    ASSETS,
+    PROCESSING,
+    asset_name,
+    content_hash,
+    content_hash_of,
+    output_suffix,
+)
+
+__all__ = ["ASSETS", "PROCESSING", "asset_name", "content_hash", "content_hash_of", "plan"]
 
 MAX_WIDTH = 1200  # twice the email column: sharp on a high-density screen
-PROCESSING = "postcli-site-assets-1 jpeg85 png9 webp85 max1200"
-ASSETS = "assets"
-_SUFFIXES = {
-    ".jpg": ".jpg",
-    ".jpeg": ".jpg",
-    ".png": ".png",
-    ".gif": ".gif",
-    ".webp": ".webp",
-    ".svg": ".svg",
-}
 _FORMATS = {".jpg": "JPEG", ".png": "PNG", ".gif": "GIF", ".webp": "WEBP"}
 _ORIENTATION = 0x0112  # the EXIF tag
 
@@ -58,80 +53,6 @@ class PublishedImage:
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, self.original) if self.original else (self.name,)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> PublishedImage:
-        return cls(**data)
-
-
-def output_suffix(source: Path) -> str:
-    """The published file's extension: the source's, or .png for formats browsers lack."""
-    return _SUFFIXES.get(source.suffix.lower(), ".png")
-
-
-@cache
-def _content_hash(path: Path, mtime_ns: int, size: int) -> str:
-    del mtime_ns, size  # part of the cache key only
-    digest = hashlib.sha256(PROCESSING.encode())
-    digest.update(path.read_bytes())
-    return digest.hexdigest()[:20]
-
-
-def content_hash(source: Path) -> str:
-    """The hash naming a source file's published versions (re-read only when it changes)."""
-    stat = source.stat()
-    return _content_hash(source, stat.st_mtime_ns, stat.st_size)
-
-
-def content_hash_of(data: str | bytes) -> str:
-    """The hash naming a file postcli makes itself (the style sheet)."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    return hashlib.sha256(PROCESSING.encode() + payload).hexdigest()[:20]
-
-
-def asset_name(source: Path) -> str:
-    """The name under assets/ of the version pages and emails show."""
-    return content_hash(source) + output_suffix(source)
-
-
-# --- the emails' view of the same files ---------------------------------------------------------
-
-
-_FREE_IMAGES: dict[tuple[Path, str], frozenset[Path]] = {}
-
-
-def free_images(issue: Issue, settings: Settings) -> frozenset[Path]:
-    """The local images the free variant of an issue shows (remembered per issue text)."""
-    from postcli.issues import Variant
-    from postcli.render import local_file
-    from postcli.render.markdown import parse_variant
-    from postcli.site.pages import image_sources
-
-    key = (issue.path.resolve(), issue.source)
-    if key not in _FREE_IMAGES:
-        if len(_FREE_IMAGES) > 512:
-            _FREE_IMAGES.clear()
-        found = set()
-        for src in image_sources(parse_variant(issue, Variant.FREE).tokens):
-            local = local_file(issue, settings, src)
-            if local is not None:
-                found.add(local)
-        _FREE_IMAGES[key] = frozenset(found)
-    return _FREE_IMAGES[key]
-
-
-def email_image_url(issue: Issue, settings: Settings, found: Path) -> str | None:
-    """Where the web edition serves a local image, for an email to point at; None when the
-    site does not publish it (a premium-only image is never on the public site)."""
-    site_url = settings.site.url
-    if not site_url:
-        return None
-    if found.resolve() not in free_images(issue, settings):
-        return None
-    return f"{site_url.rstrip('/')}/{ASSETS}/{asset_name(found)}"
 
 
 # --- processing -----------------------------------------------------------------------------------

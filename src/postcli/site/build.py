@@ -186,7 +186,7 @@ def _render_one(frame: pages.Frame, job: _Job) -> _Done:
 def _findings(issue: Any, settings: Settings) -> tuple[str, ...]:
     """The free variant's error-level findings, worded as `postcli check` prints them."""
     from postcli.check import Level, run_checks
-    from postcli.issues import Audience, Variant
+    from postcli.model import Audience, Variant
     from postcli.render import render_variant
 
     if issue.front.audience is Audience.PREMIUM:

@@ -14,20 +14,22 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from markdown_it.token import Token
 from markupsafe import Markup
 
 from postcli.config import Settings
-from postcli.issues import Audience, Issue, Variant
+from postcli.issues import Issue
+from postcli.markdown import Token
+from postcli.model import Audience, Variant
+from postcli.render.webassets import ASSETS
 from postcli.site import meta as site_meta
-from postcli.site.assets import ASSETS, ImageProblem, PublishedImage
+from postcli.site.assets import ImageProblem, PublishedImage
 from postcli.site.published import Entry
 
 ISSUE_TEMPLATE = "site/issue.html.j2"
@@ -124,18 +126,6 @@ def listing_item(entry: Entry, frame: Frame) -> dict[str, Any]:
     }
 
 
-def image_sources(tokens: Iterable[Token]) -> list[str]:
-    """The src of every image in a parsed body, in order."""
-    out = []
-    for token in tokens:
-        for child in token.children or []:
-            if child.type == "image":
-                src = child.attrGet("src")
-                if isinstance(src, str) and src:
-                    out.append(src)
-    return out
-
-
 def _is_figure(tokens: Sequence[Token], index: int) -> bool:
     """As render.markdown decides it: a paragraph holding one image (maybe linked) only."""
     if tokens[index].type != "paragraph_open" or index + 1 >= len(tokens):
@@ -159,9 +149,9 @@ class _Body:
 def render_body(issue: Issue, frame: Frame, publish: Publisher, prefix: str) -> _Body:
     """The free variant's body as HTML; local images point at `prefix` + their asset name."""
     from postcli.render import is_absolute_url, local_file, make_resolver
-    from postcli.render import markdown as md
+    from postcli.render.body import body_html, parse_variant
 
-    body = md.parse_variant(issue, Variant.FREE)
+    body = parse_variant(issue, Variant.FREE)
     email_resolve = make_resolver(issue, frame.settings)
     placed: set[str] = set()
     images: list[Path] = []
@@ -201,16 +191,16 @@ def render_body(issue: Issue, frame: Frame, publish: Publisher, prefix: str) -> 
     def resolve(kind: str, url: str) -> str:
         return url if url in placed else email_resolve(kind, url)
 
-    return _Body(md.body_html(body, resolve), images, first)
+    return _Body(body_html(body, resolve), images, first)
 
 
 def upgrade_block(issue: Issue, settings: Settings) -> dict[str, Any]:
-    from postcli.render import markdown as md
+    from postcli.render.body import markdown_html
 
     pitch = settings.premium.merged(issue.front.upgrade)
     return {
         "heading": pitch.heading,
-        "text_html": Markup(md.markdown_html(pitch.text)),
+        "text_html": Markup(markdown_html(pitch.text)),
         "benefits": list(pitch.benefits),
         "button": pitch.button,
         "url": pitch.upgrade_url or None,

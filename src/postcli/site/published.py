@@ -86,6 +86,7 @@ def sent_times(state_dir: Path, now: datetime) -> dict[str, datetime]:
     none yet: the site never creates the ledger). A campaign the provider was to send at a
     time now past counts as sent."""
     from postcli.ledger import LEDGER_NAME, Ledger
+    from postcli.model import SendStatus
 
     if not (state_dir / LEDGER_NAME).is_file():
         return {}
@@ -93,10 +94,10 @@ def sent_times(state_dir: Path, now: datetime) -> dict[str, datetime]:
     with Ledger.open(state_dir) as ledger:
         for record in ledger.latest_live():
             moment: datetime | None = None
-            if record.status == "sent":
+            if record.status == SendStatus.SENT:
                 moment = record.sent_at or record.updated_at
             elif (
-                record.status == "scheduled"
+                record.status == SendStatus.SCHEDULED
                 and record.remote_id
                 and record.scheduled_for is not None
                 and record.scheduled_for <= now

@@ -2,13 +2,13 @@
 
 Owns the SMTP conversation: the security mode (none, STARTTLS, implicit TLS), authentication,
 the rate cap, reconnecting when the server drops the connection or answers 421, and turning the
-server's replies into postcli's errors:
+server's replies into postcli's errors (all in `postcli.errors`):
 
-    SmtpError (a PostcliError)
+    SmtpError (a ReplyError)
      ├── SmtpAuthError        exit 3: the server refused the login (535 ...) or cannot do it
      ├── SmtpRefused          exit 3: the server refused the sender or the connection setup
-     │    └── RecipientRefused    a permanent 5xx for one recipient; the others can go on
      └── SmtpTemporaryError   exit 4: 4xx after retries, or the server cannot be reached
+    RecipientRefused          exit 3: a permanent 5xx for one recipient; the others can go on
 
 It knows nothing of issues, subscribers or the ledger: the `smtp` provider decides what a
 refusal means for a send. The password is never put in an exception, a log record or a repr.
@@ -27,49 +27,19 @@ from email.message import EmailMessage
 from types import TracebackType
 from typing import Literal
 
-from postcli.errors import PostcliError, ProviderRefused, ProviderUnavailable
+from postcli.errors import (
+    RecipientRefused,
+    SmtpAuthError,
+    SmtpError,
+    SmtpRefused,
+    SmtpTemporaryError,
+)
+from postcli.net import LOOPBACK_HOSTS as _LOOPBACK
 
 log = logging.getLogger("postcli.smtp")
 
 Security = Literal["none", "starttls", "tls"]
 SECURITY_MODES: tuple[Security, ...] = ("none", "starttls", "tls")
-
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
-class SmtpError(PostcliError):
-    """Something the SMTP server said or did; `code` is its reply code when there was one."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: int | None = None,
-        recipient: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.code = code
-        self.recipient = recipient
-        # True when the server may have kept an earlier try of this message (a reply lost after
-        # the whole message went out): whoever records it must treat it as possibly delivered.
-        self.maybe_delivered = False
-
-
-class SmtpAuthError(SmtpError, ProviderRefused):
-    """The login failed or cannot be done: fix the username, password or security mode."""
-
-
-class SmtpRefused(SmtpError, ProviderRefused):
-    """A permanent refusal that is not about one recipient (the sender, TLS, the setup)."""
-
-
-class RecipientRefused(SmtpRefused):
-    """A permanent (5xx) refusal of one recipient, at RCPT TO or after DATA."""
-
-
-class SmtpTemporaryError(SmtpError, ProviderUnavailable):
-    """A 4xx reply that did not go away on retry, or a server that cannot be reached."""
 
 
 class _Dropped(Exception):

@@ -14,18 +14,19 @@ from typing import Any
 
 import pytest
 
-from fake_providers import ButtondownFake, serve
-from postcli import config
-from postcli.ledger import Ledger
-from smtp_server import SmtpTestServer
-from test_send_file import (
+from fakes import ButtondownFake
+from helpers.fake_api import serve
+from helpers.send import (
     ISSUE_ID,
     configure,
     set_provider,
+    smtp_config,
     write_issue,
     write_subscribers,
 )
-from test_send_smtp import smtp_config
+from postcli import config
+from postcli.ledger import Ledger
+from smtp_server import SmtpTestServer
 
 BUTTONDOWN_KEY = "test-buttondown-key"
 
@@ -71,7 +72,7 @@ def test_a_reply_lost_after_the_server_kept_the_message_is_reported_as_possibly_
 def test_ctrl_c_in_the_middle_of_an_smtp_send_exits_130_and_the_next_run_finishes(
     newsletter: Path, run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from postcli import smtp_session
+    from postcli.providers import smtp_session
 
     rows = write_subscribers(newsletter, 9)
     original = smtp_session.SmtpSession._transaction
@@ -254,7 +255,7 @@ def test_a_ledger_locked_past_the_busy_timeout_is_exit_4_not_a_traceback(
     say so and exit 4 (run again later), never exit 1 with a traceback."""
     import sqlite3
 
-    from postcli import ledger as ledger_module
+    from postcli.ledger import schema as ledger_module
 
     write_issue(newsletter, issue_id="2026-11-01-due", extra="")
     path = newsletter / "issues" / "2026-11-01-due.md"
@@ -342,8 +343,8 @@ def test_send_due_is_not_skipped_by_a_status_glancing_at_the_lock(
     import fcntl
     import os
 
-    from postcli import ledger as ledger_module
     from postcli.issues import Variant
+    from postcli.ledger import lock as ledger_module
     from postcli.send import send_one
 
     settings = config.load(newsletter)

@@ -1,4 +1,4 @@
-"""Parsed issue + variant -> the body as an HTML fragment and as plain text.
+"""Parsed issue + variant -> the body's tokens for that variant, and the body as an HTML fragment.
 
 The variant filter lives here and is the only place premium-only content is removed: it cuts the
 *block* token stream (below the paywall, `::: premium` blocks for free readers, `::: free`
@@ -10,19 +10,15 @@ therefore parsed from what it keeps and nothing else.
 from __future__ import annotations
 
 import copy
-import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from markdown_it.rules_core import block as block_rule
-from markdown_it.rules_core import normalize as normalize_rule
-from markdown_it.rules_core.state_core import StateCore
-from markdown_it.token import Token
-from markdown_it.tree import SyntaxTreeNode
-
-from postcli.issues import Issue, Variant, markdown
+from postcli import markdown
+from postcli.issues import Issue
+from postcli.markdown import Token
+from postcli.model import Variant
 
 # (kind, url) -> url to send: kind is "img" or "a"; the caller knows assets_url and the site.
 UrlResolver = Callable[[str, str], str]
@@ -104,16 +100,11 @@ def _variant_env(issue: Issue, variant: Variant, kept: Sequence[Token]) -> dict[
 
 def parse_variant(issue: Issue, variant: Variant) -> Body:
     """Cut the block stream for `variant`, then run the inline parse on what is left."""
-    md = markdown()
     kept = variant_block_tokens(issue, variant)
     env = _variant_env(issue, variant, kept)
-    state = StateCore(issue.source, md, env)
-    state.tokens = kept
-    for rule in md.core.ruler.getRules(""):
-        if rule not in (normalize_rule, block_rule):
-            rule(state)
+    tokens = markdown.parse_inline(issue.source, kept, env)
     cut = variant is Variant.FREE and issue.has_premium_only
-    return Body(variant=variant, tokens=state.tokens, env=env, cut=cut)
+    return Body(variant=variant, tokens=tokens, env=env, cut=cut)
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -165,11 +156,10 @@ def _closes_figure(previous: list[Token]) -> bool:
     return False
 
 
-def _install_html_rules() -> None:
-    md = markdown()
-    if getattr(md, "_postcli_rules", False):
-        return
-    from markdown_it.common.utils import escapeHtml as escape
+@cache
+def _html() -> Callable[[Sequence[Token], dict[str, Any]], str]:
+    """The body's HTML renderer: figures, captions and scrollable tables."""
+    escape = markdown.escape_html
 
     def paragraph_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
         if tokens[idx].meta.get("figure"):
@@ -198,172 +188,28 @@ def _install_html_rules() -> None:
         return f'<img {rendered} alt="{escape(alt)}" />'
 
     def table_open(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return '<div class="table-wrap">' + self.renderToken(tokens, idx, options, env)
+        return '<div class="table-wrap">' + str(self.renderToken(tokens, idx, options, env))
 
     def table_close(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: Any) -> str:
-        return self.renderToken(tokens, idx, options, env) + "</div>\n"
+        return str(self.renderToken(tokens, idx, options, env)) + "</div>\n"
 
-    md.add_render_rule("paragraph_open", paragraph_open)
-    md.add_render_rule("paragraph_close", paragraph_close)
-    md.add_render_rule("image", image)
-    md.add_render_rule("table_open", table_open)
-    md.add_render_rule("table_close", table_close)
-    md._postcli_rules = True  # type: ignore[attr-defined]
+    return markdown.html_renderer(
+        {
+            "paragraph_open": paragraph_open,
+            "paragraph_close": paragraph_close,
+            "image": image,
+            "table_open": table_open,
+            "table_close": table_close,
+        }
+    )
 
 
 def body_html(body: Body, resolve: UrlResolver) -> str:
     """The body as an HTML fragment (content CSS not inlined yet)."""
-    _install_html_rules()
-    md = markdown()
     tokens = prepare_html_tokens(body.tokens, resolve)
-    return str(md.renderer.render(tokens, md.options, copy.copy(body.env)))
-
-
-# --- Plain text -------------------------------------------------------------------------------
-
-
-def display_width(text: str) -> int:
-    """Columns the text takes in a monospaced font: Hangul and CJK take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - display_width(text))
-
-
-class _TextRenderer:
-    """Renders a parsed body as readable plain text: the text/plain part of the email."""
-
-    def __init__(self, resolve: UrlResolver) -> None:
-        self.resolve = resolve
-
-    def render(self, tokens: list[Token]) -> str:
-        root = SyntaxTreeNode(tokens)
-        text = "\n\n".join(self.blocks(root.children))
-        return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
-
-    def blocks(self, nodes: Sequence[SyntaxTreeNode], tight: bool = False) -> list[str]:
-        out = [self.block(node) for node in nodes]
-        out = [b for b in out if b.strip()]
-        return ["\n".join(out)] if tight and out else out
-
-    def block(self, node: SyntaxTreeNode) -> str:
-        kind = node.type
-        if kind == "heading":
-            text = self.inline(node.children[0]) if node.children else ""
-            level = int(node.tag[1])
-            if level <= 2:
-                return f"{text}\n{('=' if level == 1 else '-') * max(display_width(text), 3)}"
-            return f"{'#' * level} {text}"
-        if kind == "paragraph":
-            return self.inline(node.children[0]) if node.children else ""
-        if kind in ("bullet_list", "ordered_list"):
-            return self.list(node)
-        if kind == "blockquote":
-            inner = "\n\n".join(self.blocks(node.children))
-            return "\n".join(f"> {line}".rstrip() for line in inner.split("\n"))
-        if kind in ("fence", "code_block"):
-            return "\n".join(f"    {line}" for line in node.content.rstrip("\n").split("\n"))
-        if kind == "hr":
-            return "* * *"
-        if kind == "table":
-            return self.table(node)
-        if kind == "html_block":
-            return re.sub(r"<!--.*?-->|<[^>]+>", "", node.content, flags=re.S).strip()
-        if kind == "footnote_block":
-            notes = []
-            for number, footnote in enumerate(node.children, start=1):
-                inner = "\n\n".join(self.blocks(footnote.children)).strip()
-                notes.append(f"[{number}] {inner}")
-            return "* * *\n" + "\n".join(notes)
-        return "\n\n".join(self.blocks(node.children))
-
-    def list(self, node: SyntaxTreeNode) -> str:
-        start = int(node.attrs.get("start", 1)) if node.type == "ordered_list" else 1
-        tight = all(
-            getattr(p, "hidden", False)
-            for item in node.children
-            for p in item.children
-            if p.type == "paragraph"
-        )
-        items = []
-        for offset, item in enumerate(node.children):
-            marker = f"{start + offset}. " if node.type == "ordered_list" else "- "
-            inner = ("\n" if tight else "\n\n").join(self.blocks(item.children))
-            lines = inner.split("\n")
-            indent = " " * len(marker)
-            items.append(
-                marker
-                + lines[0]
-                + "".join(f"\n{indent}{line}" if line else "\n" for line in lines[1:])
-            )
-        return ("\n" if tight else "\n\n").join(items)
-
-    def table(self, node: SyntaxTreeNode) -> str:
-        rows: list[list[str]] = []
-        header_rows = 0
-        for section in node.children:
-            for row in section.children:
-                rows.append(
-                    [
-                        self.inline(cell.children[0]) if cell.children else ""
-                        for cell in row.children
-                    ]
-                )
-            if section.type == "thead":
-                header_rows = len(rows)
-        if not rows:
-            return ""
-        columns = max(len(r) for r in rows)
-        widths = [
-            max(display_width(r[i]) if i < len(r) else 0 for r in rows) for i in range(columns)
-        ]
-        lines = []
-        for number, texts in enumerate(rows):
-            cells = [_pad(texts[i] if i < len(texts) else "", widths[i]) for i in range(columns)]
-            lines.append(" | ".join(cells).rstrip())
-            if number + 1 == header_rows:
-                lines.append("-+-".join("-" * w for w in widths))
-        return "\n".join(lines)
-
-    def inline(self, node: SyntaxTreeNode) -> str:
-        parts: list[str] = []
-        for child in node.children:
-            kind = child.type
-            if kind == "text":
-                parts.append(child.content)
-            elif kind in ("softbreak", "hardbreak"):
-                parts.append("\n")
-            elif kind == "code_inline":
-                parts.append(child.content)
-            elif kind == "link":
-                text = self.inline(child)
-                href = self.resolve("a", str(child.attrs.get("href", "")))
-                bare = href.removeprefix("mailto:")
-                parts.append(text if text in (href, bare) else f"{text} ({href})")
-            elif kind == "image":
-                alt = self.inline(child) or child.content
-                title = child.attrs.get("title")
-                parts.append(f"[{alt}]" + (f" ({title})" if title else ""))
-            elif kind == "footnote_ref":
-                parts.append(f"[{child.meta['id'] + 1}]")
-            elif kind == "footnote_anchor" or kind == "html_inline":
-                continue
-            else:
-                parts.append(self.inline(child))
-        return "".join(parts)
-
-
-def body_text(body: Body, resolve: UrlResolver) -> str:
-    """The body as plain text, made from the same parsed tokens as the HTML."""
-    return _TextRenderer(resolve).render(body.tokens)
+    return _html()(tokens, copy.copy(body.env))
 
 
 def markdown_html(text: str) -> str:
     """A small piece of trusted Markdown (the upgrade pitch) as HTML."""
-    return str(markdown().render(text))
-
-
-def markdown_text(text: str) -> str:
-    md = markdown()
-    return _TextRenderer(lambda _kind, url: url).render(md.parse(text)).strip()
+    return _html()(markdown.parse(text), {})

@@ -1,0 +1,142 @@
+"""The newsletter's own vocabulary as types: variants, audiences, and every state that postcli
+persists in the ledger or decides on while sending.
+
+This is the only module that spells those states as strings. They are `StrEnum`s, so a member
+compares and stores as its value: the ledger's columns hold the same words they always did, and
+JSON output is unchanged. Imports nothing of postcli.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal, TypeAlias
+
+
+class Variant(StrEnum):
+    """One of the two emails an issue becomes."""
+
+    FREE = "free"
+    PREMIUM = "premium"
+
+
+class Audience(StrEnum):
+    """Who an issue is for (`audience:` in front matter)."""
+
+    ALL = "all"
+    FREE = "free"
+    PREMIUM = "premium"
+
+    @property
+    def variants(self) -> tuple[Variant, ...]:
+        if self is Audience.ALL:
+            return (Variant.FREE, Variant.PREMIUM)
+        return (Variant(self.value),)
+
+
+# What one ledger row, one campaign and one report line are about: one variant, or
+# `Audience.ALL` for the single self-gated post that carries both (Ghost-style platforms).
+Edition: TypeAlias = Variant | Literal[Audience.ALL]
+
+
+def edition(text: str) -> Edition:
+    """A variant column read back from the ledger (or a command line) -> its type."""
+    return Audience.ALL if text == Audience.ALL else Variant(text)
+
+
+class Mode(StrEnum):
+    """A ledger row is a real send or a `--test` copy (which never blocks anything)."""
+
+    LIVE = "live"
+    TEST = "test"
+
+
+class SendStatus(StrEnum):
+    """A send in the ledger: pending -> sending -> sent, or scheduled, or failed."""
+
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def done(self) -> bool:
+        """Sent or scheduled: sending it again needs --force."""
+        return self in (SendStatus.SENT, SendStatus.SCHEDULED)
+
+    @property
+    def unfinished(self) -> bool:
+        """A later run takes this row up again instead of starting a new one."""
+        return self is not SendStatus.SENT
+
+
+class RecipientStatus(StrEnum):
+    """One recipient of a per-recipient send: pending -> sending -> sent, or failed."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class RemoteStatus(StrEnum):
+    """What a campaign provider says about a campaign it holds."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+
+
+# What a provider did with a campaign: `Delivery.status`, and the send status recorded for it.
+Delivered: TypeAlias = Literal[SendStatus.SENT, SendStatus.SCHEDULED]
+
+
+class PlanAction(StrEnum):
+    """What `send` decided to do with one variant before asking for confirmation."""
+
+    SEND = "send"
+    SCHEDULE = "schedule"
+    RESUME = "resume"
+    ALREADY = "already"
+    TEST = "test"
+
+
+class Outcome(StrEnum):
+    """What a run did with one variant: the `action` of a send report line."""
+
+    SENT = "sent"
+    SCHEDULED = "scheduled"
+    ALREADY = "already"
+    FAILED = "failed"
+    TEST = "test"
+    DRY_RUN = "dry-run"
+    BUSY = "busy"
+
+
+class DueOutcome(StrEnum):
+    """What `send --due` did with one (issue, variant)."""
+
+    SENT = "sent"
+    SCHEDULED = "scheduled"
+    ALREADY = "already"
+    BUSY = "busy"
+    STALE = "stale"
+    FAILED = "failed"
+    CHANGED = "changed"
+    BROKEN = "broken"
+    DRY_RUN = "dry-run"
+    TEST = "test"
+
+
+class ViewState(StrEnum):
+    """The state `postcli status` shows for a ledger row: its send status, or what that status
+    means right now."""
+
+    PENDING = "pending"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    IN_PROGRESS = "in progress"
+    INTERRUPTED = "interrupted"
+    OVERDUE = "overdue"

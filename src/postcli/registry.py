@@ -1,0 +1,158 @@
+"""Which providers exist, and what each declares about itself, without importing any of them.
+
+Providers join under the entry-point group `postcli.providers`, built-ins exactly as a third-party
+package would (see pyproject.toml and docs/providers/writing-a-provider.md); `register()` adds one
+in-process (tests, embedding). What the rest of postcli needs to know of a provider it does not
+send through, redaction (`secret_variables`) and `check`'s unsubscribe-link detection
+(`unsubscribe_tags`), is read here: for the built-ins from the table below, which their classes
+take their attributes from, so importing this module (from `config`, `check` or the preview)
+imports no provider and no httpx; for a plug-in from its class, loaded through its entry point.
+Constructing providers is `postcli.providers`'s.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from importlib import import_module
+from importlib.metadata import entry_points
+
+__all__ = [
+    "GROUP",
+    "ProviderInfo",
+    "builtin",
+    "info",
+    "load_target",
+    "names",
+    "register",
+    "registered",
+    "secret_variables",
+    "targets",
+    "unregister",
+    "unsubscribe_tags",
+]
+
+GROUP = "postcli.providers"
+
+log = logging.getLogger("postcli.providers")
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What a provider declares about itself: the environment variables holding its secrets
+    (redacted from every output), and its unsubscribe merge tag (None: it puts
+    newsletter.unsubscribe_url in each message)."""
+
+    name: str
+    target: str  # "module:Class"
+    secret_variables: tuple[str, ...] = ()
+    unsubscribe_tag: str | None = None
+
+
+def _builtin(
+    name: str, cls: str, secrets: tuple[str, ...] = (), tag: str | None = None
+) -> ProviderInfo:
+    return ProviderInfo(name, f"postcli.providers.{name}:{cls}", secrets, tag)
+
+
+# The built-ins; also the fallback for an uninstalled source tree (entry points win).
+_BUILTINS = {
+    info.name: info
+    for info in (
+        _builtin("file", "FileProvider"),
+        _builtin("smtp", "SmtpProvider", ("POSTCLI_SMTP_PASSWORD",)),
+        _builtin(
+            "buttondown", "ButtondownProvider", ("BUTTONDOWN_API_KEY",), "{{ unsubscribe_url }}"
+        ),
+        _builtin("resend", "ResendProvider", ("RESEND_API_KEY",), "{{{RESEND_UNSUBSCRIBE_URL}}}"),
+        _builtin("mailchimp", "MailchimpProvider", ("MAILCHIMP_API_KEY",), "*|UNSUB|*"),
+        _builtin(
+            "listmonk",
+            "ListmonkProvider",
+            ("LISTMONK_API_USER", "LISTMONK_API_TOKEN"),
+            "{{ UnsubscribeURL }}",
+        ),
+    )
+}
+_registered: dict[str, type] = {}
+
+
+def builtin(name: str) -> ProviderInfo:
+    """A built-in provider's declaration (its class reads its attributes from it)."""
+    return _BUILTINS[name]
+
+
+def register(name: str, cls: type) -> None:
+    """Make `cls` the provider called `name` in this process."""
+    _registered[name] = cls
+    load_target.cache_clear()
+
+
+def unregister(name: str) -> None:
+    _registered.pop(name, None)
+    load_target.cache_clear()
+
+
+def registered(name: str) -> type | None:
+    return _registered.get(name)
+
+
+def targets() -> dict[str, str]:
+    """Provider name -> "module:Class", built-ins and entry points."""
+    found = {name: info.target for name, info in _BUILTINS.items()}
+    for ep in entry_points(group=GROUP):
+        found[ep.name] = ep.value
+    return found
+
+
+def names() -> list[str]:
+    """Every provider name known here, sorted."""
+    return sorted({*targets(), *_registered})
+
+
+@cache
+def load_target(target: str) -> object:
+    """The object an entry point names (ImportError or AttributeError when it cannot)."""
+    module_name, _, attr = target.partition(":")
+    loaded: object = getattr(import_module(module_name), attr)
+    return loaded
+
+
+def _declared(name: str, target: str, cls: object) -> ProviderInfo:
+    # A plug-in may leave out what it has none of: no secrets, no merge tag.
+    secrets = tuple(str(v) for v in getattr(cls, "secret_variables", ()) or ())
+    tag = getattr(cls, "unsubscribe_tag", None)
+    return ProviderInfo(name, target, secrets, tag if isinstance(tag, str) else None)
+
+
+def info(name: str) -> ProviderInfo | None:
+    """What the provider called `name` declares; None when it is unknown or does not load."""
+    cls = _registered.get(name)
+    if cls is not None:
+        return _declared(name, f"{cls.__module__}:{cls.__qualname__}", cls)
+    target = targets().get(name)
+    if target is None:
+        return None
+    known = _BUILTINS.get(name)
+    if known is not None and known.target == target:
+        return known
+    try:
+        return _declared(name, target, load_target(target))
+    except (ImportError, AttributeError) as exc:
+        log.debug("provider %s (%s) does not load: %s", name, target, exc)
+        return None
+
+
+def _infos() -> list[ProviderInfo]:
+    return [found for name in names() if (found := info(name)) is not None]
+
+
+def secret_variables() -> tuple[str, ...]:
+    """The environment variables holding any known provider's secrets."""
+    return tuple(dict.fromkeys(v for i in _infos() for v in i.secret_variables))
+
+
+def unsubscribe_tags() -> dict[str, str]:
+    """Provider name -> its unsubscribe merge tag, for every provider that has one."""
+    return {i.name: i.unsubscribe_tag for i in _infos() if i.unsubscribe_tag}

@@ -1,0 +1,185 @@
+"""The per-recipient loop of `file`, `smtp` and the bulk senders, with the ledger steps around
+each delivery.
+
+A recipient is marked 'sending' (committed) right before its delivery and 'sent' (committed)
+right after the server's acceptance. A recipient a killed run left in 'sending' is sent again
+with the same deterministic Message-ID and reported as possibly delivered twice. Addresses
+compare without case, as the subscribers file does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from postcli.config import redact
+from postcli.errors import PostcliError, RecipientRefused, ReplyError
+from postcli.ledger import Ledger, SendRecord
+from postcli.model import Edition, Outcome, RecipientStatus, SendStatus, Variant
+from postcli.providers.base import RecipientProvider, Transport
+from postcli.send import _faults
+from postcli.send.plan import Plan, VariantPlan, sender_domain
+from postcli.send.report import VariantReport
+from postcli.subscribers import Subscriber
+
+log = logging.getLogger("postcli.send")
+
+# (variant, done, total): after each recipient, and once at the start of a variant.
+Progress = Callable[[str, int, int], None]
+
+
+def message_id(plan: Plan, variant: Edition, recipient: str | None, generation: int) -> str:
+    from postcli import mime
+
+    label = variant.value if generation <= 1 else f"{variant.value}-r{generation}"
+    return mime.message_id(plan.issue.id, label, recipient, sender_domain(plan.settings))
+
+
+def _to_header(name: str, email: str) -> str:
+    clean = " ".join(
+        name.replace('"', "").replace("\\", "").replace("<", "").replace(">", "").split()
+    )
+    return f'"{clean}" <{email}>' if clean else email
+
+
+def deliver_recipients(
+    plan: Plan,
+    provider: RecipientProvider,
+    v: VariantPlan,
+    ledger: Ledger,
+    transport: Transport,
+    result: VariantReport,
+    progress: Progress | None,
+    now: Callable[[], datetime],
+    record: SendRecord,
+) -> None:
+    """Every recipient of one variant, under the ledger's `record` of the send."""
+    from postcli import mime
+
+    settings = plan.settings
+    newsletter = settings.newsletter
+    template = newsletter.unsubscribe_url
+    record = ledger.set_status(record.id, SendStatus.SENDING)
+    generation = record.generation
+    assert isinstance(v.variant, Variant), "a per-recipient provider gets one variant at a time"
+
+    # The per-variant copy (the file outbox keeps one; smtp does nothing).
+    copy = mime.build_message(
+        v.email,
+        sender=newsletter.from_,
+        to=newsletter.from_,
+        reply_to=newsletter.reply_to,
+        unsubscribe_url=template,
+        message_id=message_id(plan, v.variant, None, generation),
+        date=now(),
+    )
+    provider.variant_copy(plan.issue.id, v.variant, copy)
+
+    # Addresses compare without case, as the subscribers file does: a list exported again with
+    # other capitals between a crash and its resume must not send anyone a second copy.
+    known = {email.casefold() for email in ledger.recipients(record.id)}
+    ledger.add_recipients(
+        record.id,
+        [(s.email, s.tier.value) for s in v.recipients if s.email.casefold() not in known],
+    )
+    states = {email.casefold(): state for email, state in ledger.recipients(record.id).items()}
+    total = result.total = len(v.recipients)
+    done = 0
+    if progress:
+        progress(v.variant, 0, total)
+    try:
+        for subscriber in v.recipients:
+            state = states.get(subscriber.email.casefold())
+            if state is not None and state.status is RecipientStatus.SENT:
+                result.skipped += 1
+            else:
+                row = state.email if state is not None else subscriber.email
+                _deliver_one(
+                    plan, v, ledger, transport, record.id, generation, subscriber, result, now, row
+                )
+            done += 1
+            if progress:
+                progress(v.variant, done, total)
+    except PostcliError as error:
+        ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+        raise
+    if result.failed:
+        plural = "s" if result.failed > 1 else ""
+        error_text = f"{result.failed} recipient{plural} failed; run again to retry"
+        ledger.set_status(record.id, SendStatus.FAILED, error=error_text)
+        result.action, result.message = Outcome.FAILED, error_text
+    else:
+        ledger.set_status(record.id, SendStatus.SENT)
+        result.action = Outcome.SENT
+        result.message = f"sent to {result.sent + result.skipped} of {total}"
+    if not total:
+        if plan.provider_name == "file":
+            result.message = f"written to {settings.outbox_dir / plan.issue.id}"
+        else:
+            result.message = "no subscriber gets this variant"
+
+
+def _deliver_one(
+    plan: Plan,
+    v: VariantPlan,
+    ledger: Ledger,
+    transport: Transport,
+    send_id: int,
+    generation: int,
+    subscriber: Subscriber,
+    result: VariantReport,
+    now: Callable[[], datetime],
+    row: str,
+) -> None:
+    """One recipient, with its ledger steps; `row` is the address as the ledger has it (an
+    earlier run may have written it with other capitals)."""
+    from postcli import mime
+
+    newsletter = plan.settings.newsletter
+    template = newsletter.unsubscribe_url
+    email = subscriber.email
+    mid = message_id(plan, v.variant, email, generation)
+    message = mime.build_message(
+        mime.personalize(v.email, template, email),
+        sender=newsletter.from_,
+        to=_to_header(subscriber.name, email),
+        reply_to=newsletter.reply_to,
+        unsubscribe_url=mime.unsubscribe_link(template, email),
+        message_id=mid,
+        date=now(),
+    )
+    in_flight = ledger.mark_sending(send_id, row, mid)
+    try:
+        accepted = transport.deliver(
+            message, sender=mime.envelope_address(newsletter.from_), recipient=email
+        )
+    except RecipientRefused as refused:
+        why = redact(str(refused.message))
+        ledger.mark_recipient(send_id, row, RecipientStatus.FAILED, error=why)
+        result.failed += 1
+        result.failures.append((email, why))
+        log.debug("refused: %s: %s", email, why)
+        return
+    except PostcliError as error:
+        # Nothing more can go now: the server is gone, defers, or refuses us all. A message the
+        # server deferred failed; one that never got as far as the server is still pending.
+        why = redact(str(error.message))
+        reply = error if isinstance(error, ReplyError) else None
+        if reply is not None and reply.maybe_delivered:
+            pass  # stays 'sending': the next run resends it and reports it possibly twice
+        elif reply is not None and reply.recipient == email:
+            ledger.mark_recipient(send_id, row, RecipientStatus.FAILED, error=why)
+            result.failed += 1
+            result.failures.append((email, why))
+        else:
+            ledger.mark_recipient(send_id, row, RecipientStatus.PENDING, error=why)
+        raise
+    twice = accepted is not None and accepted.possibly_twice
+    _faults.accepted()
+    ledger.mark_recipient(send_id, row, RecipientStatus.SENT, possibly_duplicate=twice)
+    _faults.committed()
+    result.sent += 1
+    if in_flight or twice:
+        result.possibly_duplicated.append(email)
+    log.debug("sent %s to %s (%s)", v.variant, email, mid)

@@ -1,0 +1,46 @@
+"""Throw-away newsletter workspaces for tests: a copy of the repository's sample (config, issues,
+assets, templates), and small edits to its config and templates."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+SAMPLE_FILES = ("postcli.toml",)
+SAMPLE_FOLDERS = ("issues", "assets", "templates")
+
+
+def copy_sample_workspace(root: Path) -> Path:
+    """Copy the repository's sample workspace (config, issues, assets, templates) to `root`."""
+    root.mkdir(parents=True)
+    for name in SAMPLE_FILES:
+        if (REPO / name).is_file():
+            shutil.copy2(REPO / name, root / name)
+    for name in SAMPLE_FOLDERS:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, root / name)
+    return root
+
+
+def edit_config(workspace: Path, old: str, new: str) -> Path:
+    path = workspace / "postcli.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def config_line(path: Path, start: str) -> int:
+    lines = path.read_text(encoding="utf-8").split("\n")
+    return next(number for number, line in enumerate(lines, 1) if line.startswith(start))
+
+
+def override_template(
+    workspace: Path, line: int, replacement: str, name: str = "email.mjml.j2"
+) -> Path:
+    path = workspace / "templates" / name
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[line - 1] = replacement
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
