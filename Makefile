@@ -49,7 +49,7 @@ bench: install-test
 	$(BIN)/python -m bench
 
 golden: install-test
-	$(BIN)/python -m pytest tests/test_golden.py tests/test_help_text.py --update-golden
+	$(BIN)/python -m pytest tests/test_golden.py tests/test_help_text.py tests/test_site_golden.py --update-golden
 
 # Regenerate the email-client support data from a caniemail checkout: make caniemail CANIEMAIL=../caniemail
 caniemail: install-test
@@ -57,4 +57,4 @@ caniemail: install-test
 	$(BIN)/python scripts/gen_caniemail.py "$(CANIEMAIL)"
 
 clean:
-	rm -rf build outbox .pytest_cache .hypothesis
+	rm -rf build outbox site site-drafts .pytest_cache .hypothesis

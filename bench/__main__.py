@@ -379,6 +379,36 @@ def bench_preview(runs: int) -> list[Row]:
     return [Row(name, statistics.median(latencies), "ms", preview_latency.BAR_MS)]
 
 
+# --- the web edition ------------------------------------------------------------------------------
+
+
+def bench_site(runs: int) -> list[Row]:
+    """`postcli site` on 500 generated issues, cold and after one edit (bench/site_build.py)."""
+    if not runs:
+        return []
+    from bench import site_build
+
+    f = site_build.run(500, runs)
+    base = f"{{:.0f}}x baseline ({f.baseline_ms:.0f} ms)"
+    return [
+        Row(
+            f"postcli site, {f.issues} issues, cold",
+            f.cold_ms,
+            "ms",
+            site_build.COLD_BAR_MS,
+            f"{base.format(f.cold_ms / f.baseline_ms)}, cpu {f.cold_cpu_ms:,.0f} ms",
+        ),
+        Row(
+            f"postcli site, {f.issues} issues, one edited",
+            f.rebuild_ms,
+            "ms",
+            site_build.REBUILD_BAR_MS,
+            f"{base.format(f.rebuild_ms / f.baseline_ms)}, cpu {f.rebuild_cpu_ms:,.0f} ms, "
+            f"{f.rendered_on_rebuild} page rendered",
+        ),
+    ]
+
+
 # --- output -------------------------------------------------------------------------------------
 
 
@@ -419,6 +449,9 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000,
         help="Postmark and Mailgun batch throughput runs (0: skip)",
     )
+    parser.add_argument(
+        "--site-runs", type=int, default=3, help="`postcli site` on 500 issues, runs (0: skip)"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="postcli-bench-") as temp:
@@ -458,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
         rows += bench_preview(args.preview_runs)
+        rows += bench_site(args.site_runs)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     print(

@@ -60,8 +60,10 @@ LAYERS: dict[str, int] = {
     "preview": 7,
     "send": 7,
     "cron": 7,
-    # 8: send --due runs send for every due issue
+    # 8: send --due runs send for every due issue; the web edition (it reuses the preview's
+    # watcher for --serve)
     "due": 8,
+    "site": 8,
     # 9: the command line, and python -m postcli on top of it
     "cli": 9,
     "__main__": 10,

@@ -79,6 +79,22 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Site:
+    """`[site]`: where the web edition (`postcli site`) is served."""
+
+    url: str | None = None
+    title: str | None = None
+
+    def issue_url(self, issue_id: str) -> str | None:
+        """An issue's page, `{url}/{id}/`; None without `[site] url`."""
+        if not self.url:
+            return None
+        from urllib.parse import quote
+
+        return f"{self.url.rstrip('/')}/{quote(issue_id)}/"
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     newsletter: Newsletter = field(default_factory=Newsletter)
@@ -89,6 +105,7 @@ class Settings:
     schedule: Schedule = field(default_factory=Schedule)
     check: Check = field(default_factory=Check)
     path: Path | None = None
+    site: Site = field(default_factory=Site)
 
     @property
     def issues_dir(self) -> Path:
@@ -138,7 +155,16 @@ UPGRADE_KEYS: dict[str, tuple[type, ...]] = {
     "benefits": (list,),
     "button": _STR,
 }
-_TABLES = ("newsletter", "premium", "provider", "providers", "render", "schedule", "check")
+_TABLES = (
+    "newsletter",
+    "premium",
+    "provider",
+    "providers",
+    "render",
+    "schedule",
+    "check",
+    "site",
+)
 
 
 def find_root(start: Path | None = None) -> Path | None:
@@ -380,6 +406,12 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
             problems.add("schedule", "max_lateness", str(exc))
 
     check = _check_settings(problems, raw.get("check", {}))
+    site_raw = _check_table(problems, "site", raw.get("site", {}), {"url": _STR, "title": _STR})
+    if site_raw.get("url") and not re.match(r"^https?://", site_raw["url"]):
+        problems.add(
+            "site", "url", f"'url' in [site] must be an http(s) URL, not '{site_raw['url']}'"
+        )
+        site_raw.pop("url")
 
     problems.raise_if_any()
     return Settings(
@@ -392,6 +424,7 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         schedule=schedule,
         check=check,
         path=path,
+        site=Site(**site_raw),
     )
 
 

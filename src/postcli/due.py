@@ -200,10 +200,15 @@ def _load_issues(settings: Settings, report: DueReport) -> dict[str, Issue]:
     issues: dict[str, Issue] = {}
     for path in iter_issue_files(settings.issues_dir):
         try:
-            issues[path.stem] = load_issue(path)
+            issue = load_issue(path)
         except PostcliError as error:
             # A draft being written may be broken for a while: say so, but it blocks nothing.
             log.warning("skipping %s: %s", path.name, error)
+            continue
+        if issue.front.draft:  # a draft is never sent
+            log.warning("skipping %s: a draft (draft: true)", path.name)
+            continue
+        issues[path.stem] = issue
     return issues
 
 

@@ -21,12 +21,11 @@ from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from postcli import headers
 from postcli.wire import PLACEHOLDER as PLACEHOLDER
 from postcli.wire import html_forms as html_forms
 from postcli.wire import replace_url, transfer_encode
 from postcli.wire import unsubscribe_link as unsubscribe_link
-
-from postcli import headers
 
 if TYPE_CHECKING:
     from postcli.render import RenderedEmail

@@ -48,7 +48,7 @@ from postcli.check import design
 from postcli.check.clients import client_support
 from postcli.check.document import Document
 from postcli.check.email import email_rules
-from postcli.check.leak import premium_leaks
+from postcli.check.leak import premium_leaks, site_page_leaks
 from postcli.check.rules import (
     GMAIL_CLIP_BYTES,
     LARGE_IMAGE_BYTES,
@@ -161,6 +161,7 @@ def check_issue(
         find_file=find_file,
         file_size=file_size,
     )
+    findings += site_page_leaks(issue, settings)  # the web edition's page, when built
     return Report(issue, emails, sorted_findings(findings))
 
 

@@ -20,6 +20,7 @@ from postcli.cli import init as init_cmd
 from postcli.cli import new as new_cmd
 from postcli.cli import preview as preview_cmd
 from postcli.cli import send as send_cmd
+from postcli.cli import site as site_cmd
 from postcli.cli import status as status_cmd
 from postcli.cli._context import State
 from postcli.errors import ExitCode, PostcliError
@@ -75,6 +76,7 @@ app.command("check")(check_cmd.check)
 app.command("cron")(cron_cmd.cron)
 app.command("send")(send_cmd.send)
 app.command("status")(status_cmd.status)
+app.command("site")(site_cmd.site)
 
 
 def _show_error(error: PostcliError) -> None:

@@ -26,6 +26,7 @@ FRONT_MATTER_KEYS = (
     "audience",
     "tags",
     "upgrade",
+    "draft",
 )
 
 # What each key's YAML node must be, checked before the document is constructed.
@@ -156,8 +157,13 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
                 "give the web page where readers upgrade, https://...",
             )
 
+    draft = data.get("draft", False)
+    if not isinstance(draft, bool):
+        raise fail("'draft' must be true or false", lines.get("draft", 2))
+
     return FrontMatter(
         title=title,
+        draft=draft,
         subtitle=text_value("subtitle"),
         subject=text_value("subject"),
         preheader=text_value("preheader"),

@@ -15,15 +15,16 @@ if TYPE_CHECKING:
 def view_in_browser(settings: Settings, issue_id: str) -> str | None:
     """Where "view in browser" goes, first that applies:
 
-    1. `newsletter.web_url`, with `{id}` replaced by the issue id;
-    2. the web edition: `[site] url` + `/{id}/` (the page `postcli site` writes for the issue);
+    1. the web edition: `[site] url` + `/{id}/` (the page `postcli site` writes for the issue;
+       DESIGN: with `[site] url` set, both emails link there);
+    2. `newsletter.web_url`, with `{id}` replaced by the issue id;
     3. `newsletter.url`, the home page;
     4. None: the templates then show no link.
     """
+    page = settings.site.issue_url(issue_id)
+    if page:
+        return page
     newsletter = settings.newsletter
     if newsletter.web_url:
         return newsletter.web_url.replace("{id}", issue_id)
-    site_url = getattr(getattr(settings, "site", None), "url", None)  # [site], when configured
-    if site_url:
-        return f"{str(site_url).rstrip('/')}/{issue_id}/"
     return newsletter.url or None

@@ -242,6 +242,13 @@ def plan_send(
     provider.validate()
     provider_name = provider.name
     issue = build.load(settings, issue_arg)
+    if issue.front.draft and not options.test:
+        raise InputError(
+            "the issue is a draft (draft: true); a draft is never sent",
+            path=issue.path,
+            line=issue.front.lines.get("draft"),
+            hint="delete the 'draft: true' line when it is ready; --test sends it to you only",
+        )
 
     wanted = _wanted(issue, options)
     if options.test:
