@@ -141,7 +141,53 @@ def bench_render(root: Path, runs: int) -> tuple[list[Row], str]:
         Row("premium HTML size, 2,500-word issue, 6 images", premium.html_bytes / 1000, "kB", 90.0)
     )
     rows.append(Row("free HTML size, same issue", free.html_bytes / 1000, "kB", None))
+    rows.append(bench_contrast(root, runs))
     return rows, captured[-1]
+
+
+def bench_clients(root: Path, runs: int) -> list[Row]:
+    """The email-client report (`check --clients`, and plain check's client-support rule) on
+    both variants of the ~2,500-word issue, rendered once beforehand."""
+    from postcli import config
+    from postcli.clients import analyze
+    from postcli.clients.issue import issue_report
+    from postcli.issues import load_issue
+    from postcli.render import render_issue
+
+    settings = config.load(root)
+    issue = load_issue(settings.issues_dir / f"{SHORT_ID}.md")
+    emails = render_issue(issue, settings)
+
+    def report() -> object:
+        analyze.hiding.cache_clear()  # cold: what one `postcli check` process pays
+        analyze._inline_uses.cache_clear()
+        return issue_report(issue, emails, settings)
+
+    took = timed(report, runs)
+    return [Row("client report, free+premium, 2,500 words", took.wall, "ms", 150.0, took.note)]
+
+
+def bench_contrast(root: Path, runs: int) -> Row:
+    """The contrast check (light and dark) of both variants, against rendering them: check and
+    send run it on every email they judge."""
+    from postcli import config
+    from postcli.check import contrast
+    from postcli.issues import load_issue
+    from postcli.render import render_issue
+
+    settings = config.load(root)
+    path = settings.issues_dir / f"{SHORT_ID}.md"
+    emails = render_issue(load_issue(path), settings)
+    render = timed(lambda: render_issue(load_issue(path), settings), runs)
+    check = timed(lambda: [contrast.problems(e.html) for e in emails.values()], runs)
+    return Row(
+        "contrast check of both variants, light+dark, 2,500 words",
+        check.wall,
+        "ms",
+        None,
+        f"cpu {check.cpu:,.1f} ms, {check.cpu / render.cpu:.1f}x rendering them (cpu "
+        f"{render.cpu:,.1f} ms)",
+    )
 
 
 # --- whole processes ----------------------------------------------------------------------------
@@ -333,6 +379,36 @@ def bench_preview(runs: int) -> list[Row]:
     return [Row(name, statistics.median(latencies), "ms", preview_latency.BAR_MS)]
 
 
+# --- the web edition ------------------------------------------------------------------------------
+
+
+def bench_site(runs: int) -> list[Row]:
+    """`postcli site` on 500 generated issues, cold and after one edit (bench/site_build.py)."""
+    if not runs:
+        return []
+    from bench import site_build
+
+    f = site_build.run(500, runs)
+    base = f"{{:.0f}}x baseline ({f.baseline_ms:.0f} ms)"
+    return [
+        Row(
+            f"postcli site, {f.issues} issues, cold",
+            f.cold_ms,
+            "ms",
+            site_build.COLD_BAR_MS,
+            f"{base.format(f.cold_ms / f.baseline_ms)}, cpu {f.cold_cpu_ms:,.0f} ms",
+        ),
+        Row(
+            f"postcli site, {f.issues} issues, one edited",
+            f.rebuild_ms,
+            "ms",
+            site_build.REBUILD_BAR_MS,
+            f"{base.format(f.rebuild_ms / f.baseline_ms)}, cpu {f.rebuild_cpu_ms:,.0f} ms, "
+            f"{f.rendered_on_rebuild} page rendered",
+        ),
+    ]
+
+
 # --- output -------------------------------------------------------------------------------------
 
 
@@ -367,6 +443,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preview-runs", type=int, default=10, help="preview save-to-repaint runs (0: skip)"
     )
+    parser.add_argument(
+        "--bulk-recipients",
+        type=int,
+        default=10_000,
+        help="Postmark and Mailgun batch throughput runs (0: skip)",
+    )
+    parser.add_argument(
+        "--site-runs", type=int, default=3, help="`postcli site` on 500 issues, runs (0: skip)"
+    )
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="postcli-bench-") as temp:
@@ -374,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         (scratch / "newsletter").mkdir()
         root = make_workspace(scratch / "newsletter")
         rows, mjml_source = bench_render(root, args.runs)
+        rows += bench_clients(root, args.runs)
         rows += bench_mjml(mjml_source, args.runs, args.mjml_dir, scratch)
         rows += bench_processes(root, max(5, args.runs // 2))
         if args.smtp_messages:
@@ -390,7 +476,22 @@ def main(argv: list[str] | None = None) -> int:
                     at_least=True,
                 )
             )
+        if args.bulk_recipients:
+            from bench import bulk_throughput
+
+            for provider in ("postmark", "mailgun"):
+                bulk = bulk_throughput.run(provider, args.bulk_recipients)
+                rows.append(
+                    Row(
+                        f"{provider} batch send, {bulk.recipients:,} recipients",
+                        bulk.postcli_rate,
+                        "rcpt/s",
+                        note=f"{bulk.calls_per_1000:.1f} calls per 1,000; "
+                        f"{bulk.ratio:.0%} of bare httpx posting the same bodies pre-built",
+                    )
+                )
         rows += bench_preview(args.preview_runs)
+        rows += bench_site(args.site_runs)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     print(

@@ -11,8 +11,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from helpers.workspace import copy_sample_workspace
+
+# Hypothesis profiles: `ci` (the default) keeps the suite's fuzzers to about a minute;
+# `pytest --hypothesis-profile=slow` runs 25 times as many examples (docs/testing.md).
+settings.register_profile("ci", max_examples=150, deadline=None)
+settings.register_profile("slow", max_examples=3750, deadline=None)
+settings.load_profile("ci")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,7 +13,9 @@ password)` requires AUTH PLAIN/LOGIN before MAIL. Faults: `refuse` (550 at RCPT)
 these recipients), `fail_421_at=N` (421 instead of 250 for the Nth message, then the server hangs
 up), `drop_after=N` (hang up right after the 250 for the Nth message), `drop_before_reply_at=N`
 (keep the Nth message but hang up before its 250: the sender cannot know it arrived), `delay`
-(seconds before every reply). "The Nth message" counts every DATA the server got, from 1; the
+(seconds before every reply), `echo_credentials` (a failed AUTH is answered with a 535 quoting
+the base64 the client sent, as some servers do), `auth_mechanisms` (offer only these, e.g.
+{"PLAIN"}). "The Nth message" counts every DATA the server got, from 1; the
 numbered faults take one number or several (a set, a range). Everything received is recorded,
 thread-safely, in `messages`; `connections` counts the client connections.
 
@@ -26,6 +28,7 @@ Run it by hand with `python tests/smtp_server.py [--port 2525]` to watch postcli
 from __future__ import annotations
 
 import asyncio
+import base64
 import email
 import email.policy
 import socket
@@ -211,12 +214,16 @@ class SmtpTestServer:
         drop_after: int | Collection[int] | None = None,
         drop_before_reply_at: int | Collection[int] | None = None,
         delay: float = 0.0,
+        echo_credentials: bool = False,
+        auth_mechanisms: Collection[str] | None = None,
         host: str = "127.0.0.1",
         port: int | None = None,
     ) -> None:
         if tls and starttls:
             raise ValueError("choose tls (implicit) or starttls, not both")
         self.tls, self.starttls, self.auth = tls, starttls, auth
+        self.echo_credentials = echo_credentials
+        self.auth_mechanisms = auth_mechanisms
         self.host = host
         self.port = port or 0
         self.faults = _Faults(
@@ -261,6 +268,9 @@ class SmtpTestServer:
         if self.auth is not None:
             # AUTH is required in handle_MAIL: aiosmtpd's own auth_required warns without TLS.
             kwargs.update(authenticator=self._authenticate, auth_require_tls=self._auth_require_tls)
+            if self.auth_mechanisms is not None:
+                offered = {"LOGIN", "PLAIN"} - {m.upper() for m in self.auth_mechanisms}
+                kwargs["auth_exclude_mechanism"] = sorted(offered)
         last_error: OSError | None = None
         for _ in range(5):  # a free port can be taken between probing and binding
             port = self.port or _free_port(self.host)
@@ -392,6 +402,15 @@ class SmtpTestServer:
                 return AuthResult(success=True, auth_data=data)
         with self._lock:
             self._auth_failures += 1
+        if self.echo_credentials and isinstance(data, LoginPassword):
+            # A careless server quoting what the client sent, as base64 on the wire.
+            sent = (
+                b"\0" + data.login + b"\0" + data.password
+                if mechanism == "PLAIN"
+                else data.password
+            )
+            wire = base64.b64encode(sent).decode()
+            return AuthResult(success=False, handled=False, message=f"535 5.7.8 bad {wire}")
         return AuthResult(success=False, handled=False)
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from fakes import FAKES
 from helpers.fake_api import FakeProvider, serve
+from helpers.workspace import publishable
 from postcli import providers
 from postcli.config import Newsletter, Settings
 from postcli.errors import ConfigError, ExitCode, ProviderRefused, ProviderUnavailable
@@ -657,6 +658,7 @@ The premium part: PREMIUMONLY{name}.
 def _configure(root: Path, name: str, base_url: str) -> None:
     config = root / "postcli.toml"
     text = config.read_text(encoding="utf-8").replace('name = "file"', f'name = "{name}"')
+    text = publishable(text)
     options = {**SPECS[name].options, "base_url": base_url}
     lines = [f"[providers.{name}]"]
     for key, value in options.items():

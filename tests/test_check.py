@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.workspace import publishable
 from postcli import config
 from postcli.check import (
     RULES,
@@ -238,14 +239,59 @@ def test_gmail_clip_not_for_a_normal_issue(ws: Path) -> None:
     assert "gmail-clip" not in rules(check(ws, CLEAN))
 
 
-def test_gmail_clip_counts_bytes_not_characters(ws: Path) -> None:
+def test_gmail_clip_counts_delivered_bytes_not_characters(ws: Path) -> None:
+    from postcli.check.clip import delivered_html_bytes
+
     report = check(ws, CLEAN)
     free = report.emails[Variant.FREE]
     settings = config.load(ws)
-    under = dataclasses.replace(free, html=free.html + " " * (102_000 - free.html_bytes))
-    over = dataclasses.replace(free, html=under.html.replace("</body>", "é</body>"))
-    assert under.html_bytes == 102_000 and over.html_bytes == 102_002
+
+    def padded(n: int, tail: str = "") -> RenderedEmail:
+        return dataclasses.replace(
+            free, html=free.html.replace("</body>", " " * n + tail + "</body>")
+        )
+
+    low, high = 0, 120_000  # the most padding whose delivered copy is still within the line
+    while low < high:
+        middle = (low + high + 1) // 2
+        if delivered_html_bytes(padded(middle), settings, None) <= 102_000:
+            low = middle
+        else:
+            high = middle - 1
+    under, over = padded(low), padded(low, "é")
+    assert delivered_html_bytes(under, settings, None) <= 102_000
+    assert delivered_html_bytes(over, settings, None) > 102_000
     assert "gmail-clip" not in rules(run_checks(report.issue, {Variant.FREE: under}, settings))
+    assert "gmail-clip" in rules(run_checks(report.issue, {Variant.FREE: over}, settings))
+
+
+def test_gmail_clip_measures_the_longest_readers_encoded_copy(ws: Path) -> None:
+    """Rendered HTML under 102,000 bytes whose delivered copy is over: personalised with the
+    longest subscriber's unsubscribe URL, CRLF, quoted-printable (non-ASCII text triples)."""
+    from postcli import mime, wire
+    from postcli.check.clip import delivered_html_bytes
+
+    (ws / "subscribers.csv").write_text(
+        "email,name,tier\nshort@example.org,,free\n"
+        + "a-very-long+tagged.reader.address@subdomain.example.org,,premium\n",
+        encoding="utf-8",
+    )
+    with (ws / "postcli.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[providers.file]\nsubscribers = "subscribers.csv"\n')
+    report = check(ws, CLEAN)
+    free = report.emails[Variant.FREE]
+    settings = config.load(ws)
+    # Text that quoted-printable writes in three bytes each: rendered size stays under the line.
+    room = 101_500 - free.html_bytes
+    over = dataclasses.replace(
+        free, html=free.html.replace("</body>", "é" * (room // 2) + "</body>")
+    )
+    assert over.html_bytes < 102_000
+    delivered = delivered_html_bytes(over, settings, None)
+    assert delivered > 102_000
+    longest = "a-very-long+tagged.reader.address@subdomain.example.org"
+    own = mime.personalize(over, settings.newsletter.unsubscribe_url, longest)
+    assert delivered == wire.encoded_length(own.html)
     assert "gmail-clip" in rules(run_checks(report.issue, {Variant.FREE: over}, settings))
 
 
@@ -276,7 +322,8 @@ def test_cli_renders_with_the_providers_own_tag(ws: Path, run_cli) -> None:  # t
         unsubscribe_tag = "{{ acme.leave_url }}"
 
     toml = CONFIG.replace('unsubscribe_url = "https://example.com/unsubscribe?email={email}"\n', "")
-    (ws / "postcli.toml").write_text(toml + '\n[provider]\nname = "acme"\n', encoding="utf-8")
+    toml = publishable(toml) + '\n[provider]\nname = "acme"\n'
+    (ws / "postcli.toml").write_text(toml, encoding="utf-8")
     write_issue(ws, CLEAN)
     providers.register("acme", Acme)
     try:
@@ -617,7 +664,7 @@ def test_figure_image_has_a_width(ws: Path) -> None:
 
 
 def test_every_rule_has_a_level_and_kebab_case_id() -> None:
-    assert len(RULES) == 15
+    assert len(RULES) == 20
     assert all(rule == rule.lower() and " " not in rule for rule in RULES)
     assert {level for level in RULES.values()} == {Level.ERROR, Level.WARNING}
 

@@ -36,7 +36,7 @@ def test_the_kept_help_is_what_typer_prints(
     if update_golden:
         KEPT.write_text(wide, encoding="utf-8")
     assert KEPT.read_text(encoding="utf-8") == wide, "run `make golden` to refresh cli/help.txt"
-    for command in ("init", "new", "build", "preview", "check", "cron", "send", "status"):
+    for command in ("init", "new", "build", "preview", "check", "cron", "send", "status", "site"):
         assert f"\n  {command} " in wide, command
 
 

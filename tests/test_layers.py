@@ -27,10 +27,19 @@ LAYERS: dict[str, int] = {
     "limits": 0,
     "net": 0,
     "registry": 0,  # which providers exist and what they declare; imports none of them
+    "data": 0,  # the shipped caniemail data (email-client support)
+    "korean": 0,  # Korean particles: pure text rules
+    "headers": 0,  # lossless RFC 2047 folding of Subject and display names (stdlib email)
+    "redact": 0,  # every wire form of the secrets, and taking them out of text
+    "controls": 0,  # which control characters are refused, and where they are
+    "addresses": 0,  # whether a setting holds one real email address
+    "wire": 0,  # a text part on the wire: unsubscribe link put in, transfer encoding
     # 1: configuration, atomic files, the Markdown dialect
     "config": 1,
     "fs": 1,
     "markdown": 1,
+    "guards": 1,  # limits on input, checked before native code or expansion
+    "oserrors": 1,  # failures of the user's own files (and the ledger) as postcli errors
     # 2: the parsed issue; the pure scheduler
     "issues": 2,
     "schedule": 2,
@@ -38,9 +47,11 @@ LAYERS: dict[str, int] = {
     "render": 3,
     "subscribers": 3,
     "ledger": 3,
-    # 4: what reads rendered emails: the checks, the MIME message
-    "check": 4,
+    # 4: what reads rendered emails: the email-client report, the MIME message
+    "clients": 4,
     "mime": 4,
+    # 5: the checks (client-support comes from the client report)
+    "check": 5,
     # 6: the providers; the build and the workspace scaffolding
     "providers": 6,
     "build": 6,
@@ -50,8 +61,10 @@ LAYERS: dict[str, int] = {
     "send": 7,
     "cron": 7,
     "agenda": 7,  # the issue files and the ledger read once for the planner
-    # 8: send --due runs send for every due issue
+    # 8: send --due runs send for every due issue; the web edition (it reuses the preview's
+    # watcher for --serve)
     "due": 8,
+    "site": 8,
     "unschedule": 8,  # postcli unschedule: the planner's rows, the ledger, the provider
     # 9: the command line, and python -m postcli on top of it
     "cli": 9,
@@ -72,12 +85,14 @@ ONLY_IN: dict[str, set[str]] = {
     "markdown_it": {"markdown"},
     "mdit_py_plugins": {"markdown"},
     "linkify_it": {"markdown"},
+    "tinycss2": {"clients.analyze"},
 }
 
 # Unit -> units it must never import, whatever the layers allow.
 NEVER: dict[str, set[str]] = {
     "preview": {"providers", "send", "ledger", "due"},  # the preview sends nothing
     "check": {"providers", "send", "ledger"},  # checks are pure: values in, findings out
+    "clients": {"providers", "send", "ledger", "check"},
     "render": {"providers", "send", "ledger", "check"},
 }
 

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from postcli.issues import Variant
@@ -348,6 +348,7 @@ def test_shared_headers_fold_right_under_each_policy() -> None:
     name=st.text(max_size=40),
     body=st.text(max_size=3000),
 )
+@example(subject="0", name="\x80\\", body="")  # an address whose local part is not ASCII
 def test_the_fast_wire_form_is_byte_for_byte_the_generators(
     subject: str, name: str, body: str
 ) -> None:

@@ -196,3 +196,55 @@ def test_saving_a_template_reloads_the_page(page: Any, workspace: Path) -> None:
         "premium",
         "getComputedStyle(doc.querySelector('h2')).color === 'rgb(0, 255, 0)'",
     )
+
+
+def test_the_email_client_table_shows_above_the_panes(browser: Any, workspace: Path) -> None:
+    preview = start(workspace, workspace / "issues" / f"{ISSUE_ID}.md", watch=False)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        tab = context.new_page()
+        tab.goto(preview.url)
+        tab.wait_for_function("!document.querySelector('#clients').hidden", timeout=TIMEOUT_MS * 3)
+        tab.locator("#clients summary").click()
+        table = tab.locator("#clients-table").inner_text()
+        assert table.startswith("client ") and "Outlook Windows" in table
+        assert table == preview.session.state()["clients"]
+    finally:
+        context.close()
+        preview.stop()
+
+
+# Line breaks of the plain-text view that fall between two Hangul syllables: a Korean word split.
+SPLIT_WORDS_JS = r"""
+(el) => {
+  const node = el.firstChild;
+  if (!node) return null;
+  const hangul = /[\uac00-\ud7a3]/;
+  const text = node.data, split = [];
+  let previousTop = null;
+  for (let i = 0; i < text.length; i++) {
+    const range = document.createRange();
+    range.setStart(node, i);
+    range.setEnd(node, i + 1);
+    const rect = range.getClientRects()[0];
+    if (!rect) continue;
+    if (previousTop !== null && rect.top > previousTop + 2 && i > 0
+        && hangul.test(text[i - 1]) && hangul.test(text[i])) {
+      split.push(text.slice(Math.max(0, i - 6), i) + " / " + text.slice(i, i + 6));
+    }
+    previousTop = rect.top;
+  }
+  return split;
+}
+"""
+
+
+def test_the_plain_text_view_breaks_korean_lines_between_words_only(page: Any) -> None:
+    page.click("button[data-value=mobile]")
+    page.click("button[data-value=text]")
+    plain = page.locator(".pane[data-variant=free] .plain")
+    assert plain.is_visible()
+    split = plain.evaluate(SPLIT_WORDS_JS)
+    assert split == []
+    lines = plain.evaluate("el => el.getClientRects()[0].height") / 20
+    assert lines > 30  # long enough to have wrapped many times at 375 px

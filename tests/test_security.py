@@ -92,6 +92,41 @@ SWALLOWED = {
         "Free text.\n\n    ::: premium\n    SECRET analysis.\n    :::\n",
         "indented",
     ),
+    # A fence left open and "closed" by a line markdown-it does not take as a closer.
+    "fence closed only by an indented line at the end": (
+        "Free.\n\n```\ncode\n\n<!-- paywall -->\n\nSECRET analysis.\n    ```\n",
+        "never closed",
+    ),
+    "fence closed only by a quoted line at the end": (
+        "Free.\n\n```\ncode\n\n<!-- paywall -->\n\nSECRET analysis.\n> ```\n",
+        "never closed",
+    ),
+    # A fence left open is closed by the next fence: the marker is inside a closed code block.
+    "fence closed by a later fence": (
+        "Free.\n\n```\ncode\n\n<!-- paywall -->\n\nSECRET analysis.\n\n```\nmore\n```\n",
+        "in text free readers get",
+    ),
+    "a free code sample showing the markers": (
+        "Write:\n\n```\n::: premium\ntext\n:::\n\n<!-- paywall -->\n```\n",
+        "in text free readers get",
+    ),
+    # The block's ':::' line inside code or HTML the block holds would end it there.
+    "':::' inside a fence inside a premium block": (
+        "Free.\n\n::: premium\n```\n:::\n```\n\nSECRET analysis.\n:::\n\nB\n\n```\nx\n```\n",
+        "stands inside the code block",
+    ),
+    "':::' inside an unclosed <script> inside a premium block": (
+        "Free.\n\n::: premium\nP\n\n<script>\nx\n:::\nSECRET analysis.\n",
+        "stands inside the HTML",
+    ),
+    "':::' inside a <section> inside a free block": (
+        "Free.\n\n::: free\n<section>\n:::\n</section>\n\nFREE ONLY.\n:::\n",
+        "stands inside the HTML",
+    ),
+    "':::' inside a fence in a list item inside a premium block": (
+        "Free.\n\n::: premium\n- x\n\n  ```\n  :::\n  ```\n\n  SECRET analysis.\n:::\n",
+        "stands inside the code block",
+    ),
 }
 
 
@@ -113,20 +148,29 @@ def test_unclosed_fence_error_points_at_the_opening_fence(workspace: Path) -> No
     assert caught.value.line == 7  # front matter is 4 lines, a blank-free body starts on 5
 
 
-# Structure shown as code, deliberately, stays code: nothing is cut and nothing is refused.
+# Structure shown as code, deliberately, stays code where free readers cannot be fooled: in
+# inline code, below the paywall, in a four-colon premium block.
 SHOWN_AS_CODE = {
-    "closed fence showing the syntax": (
-        "Write:\n\n```\n::: premium\ntext\n:::\n\n<!-- paywall -->\n```\n"
+    "inline code": ("Write `<!-- paywall -->` on a line of its own.\n", Variant.FREE),
+    "a sample below the paywall": (
+        "Free.\n\n<!-- paywall -->\n\n```\n::: premium\ntext\n:::\n\n<!-- paywall -->\n```\n",
+        Variant.PREMIUM,
     ),
-    "inline code": "Write `<!-- paywall -->` on a line of its own.\n",
+    "a sample in a four-colon premium block": (
+        "Free.\n\n:::: premium\n```\n::: premium\ntext\n:::\n<!-- paywall -->\n```\n::::\n",
+        Variant.PREMIUM,
+    ),
 }
 
 
-@pytest.mark.parametrize("body", SHOWN_AS_CODE.values(), ids=SHOWN_AS_CODE.keys())
-def test_structure_shown_in_closed_code_is_fine(workspace: Path, body: str) -> None:
+@pytest.mark.parametrize(("body", "variant"), SHOWN_AS_CODE.values(), ids=SHOWN_AS_CODE.keys())
+def test_structure_shown_as_code_is_fine_where_free_readers_cannot_be_fooled(
+    workspace: Path, body: str, variant: Variant
+) -> None:
     result = build_issue(config.load(workspace), _issue(workspace, body))
-    assert not result.issue.has_premium_only
-    assert "paywall" in result.emails[Variant.FREE].text
+    assert "paywall" in result.emails[variant].text
+    if variant is Variant.PREMIUM:
+        assert "paywall" not in result.emails[Variant.FREE].text
 
 
 # Tricky Markdown that parses the way its author meant: SECRET is cut from every free output.

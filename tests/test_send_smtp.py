@@ -75,7 +75,7 @@ def test_each_tier_gets_its_variant_over_starttls_with_auth(
     message_ids = set()
     for item in received:
         assert item.authenticated_as == "me"
-        assert item.mail_from == "hello@example.com"
+        assert item.mail_from == "hello@letter.test"
         (rcpt,) = item.rcpt_tos
         message = parse(item.raw)
         text, html = parts(message)
@@ -86,7 +86,7 @@ def test_each_tier_gets_its_variant_over_starttls_with_auth(
         assert message["Subject"] == SUBJECT
         assert b"Subject: =?utf-8?" in item.raw  # RFC 2047 on the wire
         assert item.raw.isascii()
-        own = f"https://example.com/unsubscribe?email={rcpt}"
+        own = f"https://letter.test/unsubscribe?email={rcpt}"
         assert message["List-Unsubscribe"] == f"<{own}>"
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert own in text and own in html

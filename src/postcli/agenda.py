@@ -17,7 +17,7 @@ from postcli.errors import PostcliError
 from postcli.issues import Issue, iter_issue_files, load_issue
 from postcli.ledger import Ledger, RecipientCounts, SendRecord, lock_held
 from postcli.ledger.schema import LEDGER_NAME
-from postcli.model import Mode, SendStatus, Variant
+from postcli.model import Audience, Edition, Mode, SendStatus, edition
 
 log = logging.getLogger("postcli.agenda")
 
@@ -26,7 +26,7 @@ log = logging.getLogger("postcli.agenda")
 class Agenda:
     rows: list[schedule.Row]
     issues: dict[str, Issue]
-    records: dict[tuple[str, Variant], SendRecord] = field(default_factory=dict)
+    records: dict[tuple[str, Edition], SendRecord] = field(default_factory=dict)
     counts: dict[int, RecipientCounts] = field(default_factory=dict)  # by send id
     duplicated: dict[int, list[str]] = field(default_factory=dict)  # possibly twice, by send id
     # Locally scheduled sends whose issue file is gone or unreadable.
@@ -46,12 +46,14 @@ def load_issues(settings: Settings) -> dict[str, Issue]:
     return issues
 
 
-def times_of(issue: Issue, settings: Settings) -> schedule.IssueTimes:
+def times_of(issue: Issue, settings: Settings, *, self_gated: bool = False) -> schedule.IssueTimes:
+    """`self_gated`: the provider takes one gated post for both tiers (Ghost, beehiiv)."""
     send_at = issue.front.send_at
     at = schedule.resolve(send_at, settings.newsletter.tz).utc if send_at is not None else None
-    return schedule.IssueTimes(
-        issue.id, issue.front.audience.variants, at, issue.front.draft, issue.front.title
-    )
+    variants: tuple[Edition, ...] = issue.front.audience.variants
+    if self_gated and len(variants) > 1:
+        variants = (Audience.ALL,)
+    return schedule.IssueTimes(issue.id, variants, at, issue.front.draft, issue.front.title)
 
 
 def gather(
@@ -61,6 +63,7 @@ def gather(
     provider: str,
     native: bool,
     late_ok: bool = False,
+    self_gated: bool = False,
     issues: dict[str, Issue] | None = None,
     lock_is_ours: bool = False,
 ) -> Agenda:
@@ -74,17 +77,17 @@ def gather(
         late_ok,
     )
     agenda = Agenda([], issues)
-    facts: dict[tuple[str, Variant], schedule.LedgerFacts] = {}
-    held: set[tuple[str, Variant]] = set()
+    facts: dict[tuple[str, Edition], schedule.LedgerFacts] = {}
+    held: set[tuple[str, Edition]] = set()
     if (settings.state_dir / LEDGER_NAME).exists():
         with Ledger.open(settings.state_dir) as ledger:
             locked: dict[str, bool] = {}
             # Per (issue, variant): the configured provider's send, else another provider's
             # (an issue sent through smtp is not sent again after a switch to another).
-            chosen: dict[tuple[str, Variant], SendRecord] = {}
+            chosen: dict[tuple[str, Edition], SendRecord] = {}
             for record in ledger.latest_live():
                 variant = record.variant
-                if not isinstance(variant, Variant) or record.issue_id not in issues:
+                if record.issue_id not in issues:
                     local = record.status is SendStatus.SCHEDULED and record.remote_id is None
                     if record.provider == provider and local:
                         agenda.orphans.append(record)
@@ -124,10 +127,14 @@ def gather(
                     provider=record.provider,
                 )
             for issue_id, held_variant, held_provider in ledger.holds():
-                if held_provider == provider and held_variant in tuple(Variant):
-                    held.add((issue_id, Variant(held_variant)))
+                if held_provider == provider:
+                    held.add((issue_id, edition(held_variant)))
             agenda.others += ledger.sends(mode=Mode.TEST)
     agenda.rows = schedule.plan(
-        [times_of(issue, settings) for issue in issues.values()], facts, held, now, timing
+        [times_of(issue, settings, self_gated=self_gated) for issue in issues.values()],
+        facts,
+        held,
+        now,
+        timing,
     )
     return agenda

@@ -11,11 +11,16 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from postcli.data import DEFAULT_CLIENTS
 from postcli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from postcli.redact import Redactor
 
 CONFIG_NAME = "postcli.toml"
 
@@ -64,6 +69,31 @@ class Schedule:
     max_lateness_hours: float = 24.0
 
 
+# The email clients `postcli check` reports on when `[check] clients` is not set.
+DEFAULT_CHECK_CLIENTS = DEFAULT_CLIENTS
+
+
+@dataclass(frozen=True)
+class Check:
+    clients: tuple[str, ...] = DEFAULT_CHECK_CLIENTS  # caniemail families or family/platform
+
+
+@dataclass(frozen=True)
+class Site:
+    """`[site]`: where the web edition (`postcli site`) is served."""
+
+    url: str | None = None
+    title: str | None = None
+
+    def issue_url(self, issue_id: str) -> str | None:
+        """An issue's page, `{url}/{id}/`; None without `[site] url`."""
+        if not self.url:
+            return None
+        from urllib.parse import quote
+
+        return f"{self.url.rstrip('/')}/{quote(issue_id)}/"
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -73,7 +103,9 @@ class Settings:
     providers: dict[str, dict[str, Any]] = field(default_factory=dict)
     render: Render = field(default_factory=Render)
     schedule: Schedule = field(default_factory=Schedule)
+    check: Check = field(default_factory=Check)
     path: Path | None = None
+    site: Site = field(default_factory=Site)
 
     @property
     def issues_dir(self) -> Path:
@@ -123,7 +155,16 @@ UPGRADE_KEYS: dict[str, tuple[type, ...]] = {
     "benefits": (list,),
     "button": _STR,
 }
-_TABLES = ("newsletter", "premium", "provider", "providers", "render", "schedule")
+_TABLES = (
+    "newsletter",
+    "premium",
+    "provider",
+    "providers",
+    "render",
+    "schedule",
+    "check",
+    "site",
+)
 
 
 def find_root(start: Path | None = None) -> Path | None:
@@ -179,6 +220,17 @@ class Problems:
         )
 
 
+def _control_in(value: Any) -> str | None:
+    """The control character in a text (or list of texts) setting, named; None without one."""
+    from postcli.controls import first_control
+
+    for text in value if isinstance(value, list) else [value]:
+        found = first_control(text) if isinstance(text, str) else None
+        if found is not None:
+            return found.message
+    return None
+
+
 def _check_table(
     problems: Problems,
     table: str,
@@ -194,18 +246,82 @@ def _check_table(
             problems.add(table, key, f"unknown key '{key}' in [{table}]; known: {', '.join(known)}")
         elif not isinstance(value, known[key]):
             problems.add(table, key, f"'{key}' in [{table}] must be a {known[key][0].__name__}")
+        elif _control_in(value):
+            problems.add(table, key, f"'{key}' in [{table}] holds {_control_in(value)}")
         else:
             clean[key] = value
     return clean
+
+
+def _check_addresses(problems: Problems, newsletter: Newsletter) -> None:
+    """`from` and `reply_to` are each one real address, on one line."""
+    from postcli.addresses import address_problem
+
+    for key, value in (("from", newsletter.from_), ("reply_to", newsletter.reply_to)):
+        problem = address_problem(value) if value is not None else None
+        if problem:
+            problems.add("newsletter", key, f"'{key}' in [newsletter] {problem}: {value!r}")
+
+
+# The {placeholders} a URL setting filled in with str.format may hold; any other brace is a
+# mistake. (unsubscribe_url's {email} is replaced as text, so it may hold any brace.)
+_PLACEHOLDERS = {"web_url": ("id",)}
+
+
+def _check_placeholders(problems: Problems, newsletter: Newsletter) -> None:
+    import string
+
+    for key, allowed in _PLACEHOLDERS.items():
+        value = getattr(newsletter, key)
+        if not value:
+            continue
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        except ValueError as exc:
+            problems.add("newsletter", key, f"'{key}' has a stray brace ({exc}): {value!r}")
+            continue
+        unknown = [f for f in fields if f not in allowed]
+        if unknown:
+            known = ", ".join("{" + name + "}" for name in allowed)
+            problems.add(
+                "newsletter",
+                key,
+                f"'{key}' has an unknown placeholder {{{unknown[0]}}}; it may hold {known} "
+                "(write {{ and }} for a brace)",
+            )
 
 
 def load_dotenv_file(root: Path) -> None:
     """Load `<root>/.env` into the environment; variables already set win."""
     env_file = root / ".env"
     if env_file.is_file():
+        import io
+
         from dotenv import load_dotenv
 
-        load_dotenv(env_file, override=False)
+        load_dotenv(stream=io.StringIO(_read_config_text(env_file)), override=False)
+
+
+def _read_config_text(path: Path) -> str:
+    """postcli.toml or .env as text: unreadable or non-UTF-8 is a ConfigError at its line."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        denied = isinstance(exc, PermissionError)
+        raise ConfigError(
+            f"cannot read the file: {exc.strerror or type(exc).__name__}",
+            path=path,
+            hint="check the permissions of this file and of its folder" if denied else None,
+        ) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x})",
+            path=path,
+            line=data[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8",
+        ) from None
 
 
 def load(root: Path) -> Settings:
@@ -214,11 +330,9 @@ def load(root: Path) -> Settings:
     load_dotenv_file(root)
     if not path.is_file():
         return Settings(root=root)
+    text = _read_config_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
         raw = tomllib.loads(text)
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", path=path, hint="save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise ConfigError(
@@ -250,6 +364,8 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
             "timezone",
             f"unknown time zone '{newsletter.timezone}'; use an IANA name like 'Asia/Seoul'",
         )
+    _check_addresses(problems, newsletter)
+    _check_placeholders(problems, newsletter)
     for key in ("unsubscribe_url", "assets_url", "url", "web_url"):
         value = getattr(newsletter, key)
         if value and not re.match(r"^https?://", value):
@@ -289,6 +405,14 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         except ValueError as exc:
             problems.add("schedule", "max_lateness", str(exc))
 
+    check = _check_settings(problems, raw.get("check", {}))
+    site_raw = _check_table(problems, "site", raw.get("site", {}), {"url": _STR, "title": _STR})
+    if site_raw.get("url") and not re.match(r"^https?://", site_raw["url"]):
+        problems.add(
+            "site", "url", f"'url' in [site] must be an http(s) URL, not '{site_raw['url']}'"
+        )
+        site_raw.pop("url")
+
     problems.raise_if_any()
     return Settings(
         root=root,
@@ -298,8 +422,33 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         providers=providers,
         render=Render(**render_raw),
         schedule=schedule,
+        check=check,
         path=path,
+        site=Site(**site_raw),
     )
+
+
+def _check_settings(problems: Problems, data: Any) -> Check:
+    """`[check] clients`: each name a caniemail client family or one platform of it."""
+    check_raw = _check_table(problems, "check", data, {"clients": (list,)})
+    if "clients" not in check_raw:
+        return Check()
+    from postcli.data import load as client_data
+
+    known = client_data()
+    clients: list[str] = []
+    for name in check_raw["clients"]:
+        if isinstance(name, str) and name in known.known_names():
+            clients.append(name)
+        else:
+            problems.add(
+                "check",
+                "clients",
+                f"unknown client {name!r} in [check] clients; known: "
+                f"{', '.join(known.families)}, or one platform as family/platform "
+                f"({', '.join(k for k in known.platforms if k.startswith('outlook/'))}, ...)",
+            )
+    return Check(clients=tuple(clients))
 
 
 def is_script_url(url: object) -> bool:
@@ -327,18 +476,41 @@ def secret(name: str) -> str | None:
     return value or None
 
 
+# Secrets made or derived at run time (a signed token, the secret half of a key): redacted like
+# the ones read from the environment.
+_RUNTIME_SECRETS: set[str] = set()
+
+
+def add_secret(value: str) -> None:
+    """Redact `value` from every output of this process from now on."""
+    if value:
+        _RUNTIME_SECRETS.add(value)
+
+
 def secret_values() -> list[str]:
     """Every secret currently set, longest first, for redaction: the variables every known
-    provider declares (built-in or plug-in; the registry knows them, this module does not)."""
+    provider declares (built-in or plug-in; the registry knows them, this module does not),
+    and those made at run time (`add_secret`)."""
     from postcli.registry import secret_variables  # imports no provider
 
     values = {os.environ[name] for name in secret_variables() if os.environ.get(name)}
-    return sorted(values, key=len, reverse=True)
+    return sorted(values | _RUNTIME_SECRETS, key=len, reverse=True)
+
+
+def redactor() -> Redactor:
+    """The redactor of every secret currently in the environment (docs/security.md)."""
+    logins = ((os.environ.get("LISTMONK_API_USER") or "", os.environ.get("LISTMONK_API_TOKEN")),)
+    key = (tuple(secret_values()), tuple((u, p) for u, p in logins if p))
+    return _redactor_for(key)
+
+
+@cache
+def _redactor_for(key: tuple[tuple[str, ...], tuple[tuple[str, str], ...]]) -> Redactor:
+    from postcli.redact import Redactor
+
+    return Redactor.of(key[0], key[1])
 
 
 def redact(text: str) -> str:
-    """`text` with every known secret replaced by '***'."""
-    for value in secret_values():
-        if len(value) >= 4:
-            text = text.replace(value, "***")
-    return text
+    """`text` with every known secret, in every form it takes on the wire, replaced by '***'."""
+    return redactor().redact(text)

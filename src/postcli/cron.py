@@ -22,11 +22,27 @@ def postcli_executable() -> str:
     """The absolute path of the running postcli, falling back to `python -m postcli`."""
     argv0 = Path(sys.argv[0])
     if argv0.name == "postcli" and argv0.exists():
-        return str(argv0.resolve())
+        return _word(str(argv0.resolve()))
     found = shutil.which("postcli")
     if found:
-        return str(Path(found).resolve())
-    return f"{shlex.quote(sys.executable)} -m postcli"
+        return _word(str(Path(found).resolve()))
+    return f"{_word(sys.executable)} -m postcli"
+
+
+def _word(text: str) -> str:
+    """`text` as one shell word in a crontab line: quoted for the shell, and every % escaped,
+    since cron itself turns an unescaped % into a line break (the end of the command)."""
+    if "\n" in text or "\r" in text:
+        raise InputError(
+            f"a crontab line cannot hold a path with a line break: {text!r}",
+            hint="move the workspace (or postcli) to a folder whose name has no line break",
+        )
+    return shlex.quote(text).replace("%", "\\%")
+
+
+def marker(root: Path) -> str:
+    """The comment that ends this workspace's line (its % escaped, as in the command)."""
+    return f"{MARKER}{root.resolve()}".replace("%", "\\%")
 
 
 def cron_line(root: Path, every: str, executable: str | None = None) -> str:
@@ -34,8 +50,8 @@ def cron_line(root: Path, every: str, executable: str | None = None) -> str:
     command = executable or postcli_executable()
     log = root / ".postcli" / "cron.log"
     return (
-        f"{cron_schedule(every)} {command} -C {shlex.quote(str(root))} send --due --yes"
-        f" >> {shlex.quote(str(log))} 2>&1 {MARKER}{root}"
+        f"{cron_schedule(every)} {command} -C {_word(str(root))} send --due --yes"
+        f" >> {_word(str(log))} 2>&1 {marker(root)}"
     )
 
 
@@ -51,10 +67,9 @@ def install(line: str, root: Path, crontab: str = "crontab") -> bool:
         )
     current = subprocess.run([crontab, "-l"], capture_output=True, text=True, check=False)
     existing = current.stdout.splitlines() if current.returncode == 0 else []
-    marker = f"{MARKER}{root.resolve()}"
     if line in existing:
         return False
-    kept = [entry for entry in existing if not entry.endswith(marker)]
+    kept = [entry for entry in existing if not entry.endswith(marker(root))]
     new_table = "\n".join([*kept, line]) + "\n"
     done = subprocess.run(
         [crontab, "-"], input=new_table, capture_output=True, text=True, check=False

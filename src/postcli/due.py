@@ -89,7 +89,7 @@ class SendOne(Protocol):
         self,
         settings: Settings,
         issue_arg: str,
-        variant: Variant,
+        variant: Edition,
         *,
         progress: Progress | None = ...,
         client: object = ...,
@@ -109,6 +109,7 @@ def run_due(
     """Send what is due now; never asks, never waits out another run's send."""
     from postcli import providers
     from postcli.agenda import gather
+    from postcli.providers.base import is_self_gated
     from postcli.send.plan import schedules_natively
 
     if send_one is None:
@@ -123,6 +124,7 @@ def run_due(
         moment,
         provider=provider.name,
         native=schedules_natively(provider),
+        self_gated=is_self_gated(provider),
         late_ok=late_ok,
     )
     issues = agenda.issues
@@ -183,7 +185,7 @@ def _send(
     progress: Progress | None,
     client: object,
 ) -> DueItem:
-    variant = item.variant
+    variant = item.variant  # a Variant, or Audience.ALL for a self-gated provider's one post
     busy, failed = DueOutcome.BUSY, DueOutcome.FAILED
     try:
         result = send_one(settings, str(issue.path), variant, progress=progress, client=client)

@@ -8,7 +8,8 @@ The core raises these; only `postcli.cli` turns them into exit codes and message
      │    ├── ConfigError
      │    ├── TemplateError
      │    ├── CheckFailed
-     │    └── ScheduledTextChanged   the provider holds an older text of a scheduled issue
+     │    ├── ScheduledTextChanged   the provider holds an older text of a scheduled issue
+     │    └── LedgerUnusable         the send ledger is read-only or damaged
      ├── UsageError              exit 2: the command line is wrong
      ├── ProviderRefused         exit 3: the provider said no (auth, validation)
      │    ├── RecipientRefused       one recipient refused for good; the others go on
@@ -93,6 +94,11 @@ class CheckFailed(InputError):
 
 class ScheduledTextChanged(InputError):
     """The issue was edited after the provider's scheduler got it: refuse, never send old text."""
+
+
+class LedgerUnusable(InputError):
+    """The send ledger is read-only or damaged: nothing is sent until it can record each step
+    (exit 1, not 4: no retry by cron can fix it; see postcli.oserrors)."""
 
 
 class UsageError(PostcliError):

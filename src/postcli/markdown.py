@@ -38,7 +38,10 @@ __all__ = [
     "RenderRule",
     "SyntaxTreeNode",
     "Token",
+    "container_is_closed",
     "escape_html",
+    "fence_is_closed",
+    "html_block_is_closed",
     "html_renderer",
     "parse",
     "parse_blocks",
@@ -47,6 +50,7 @@ __all__ = [
 ]
 
 BLOCK_NAMES = ("premium", "free")
+CODE_SPAN_RE = re.compile(r"(`+).+?\1")  # an inline code span, as written
 
 # A render rule as markdown-it calls it: (renderer, tokens, index, options, env) -> HTML.
 RenderRule = Callable[[Any, Sequence[Token], int, Any, Any], str]
@@ -92,7 +96,57 @@ def parser() -> MarkdownIt:
     md.use(footnote_plugin)
     for name in BLOCK_NAMES:
         md.use(container_plugin, name)
+        rule_name = f"container_{name}"
+        rule = next(r for r in md.block.ruler.__rules__ if r.name == rule_name)
+        md.block.ruler.at(rule_name, _recording_closure(rule.fn), {"alt": list(rule.alt)})
     return md
+
+
+def _recording_closure(rule: Callable[..., bool]) -> Callable[..., bool]:
+    """The container rule, noting on its open token whether it found a closing `:::` line
+    (`meta["closed"]`): the plugin closes an unclosed block silently at the end of its parent."""
+
+    def container(state: Any, start_line: int, end_line: int, silent: bool) -> bool:
+        first = len(state.tokens)
+        found = bool(rule(state, start_line, end_line, silent))
+        if found and not silent:
+            opened = state.tokens[first]
+            assert opened.map is not None
+            opened.meta["closed"] = state.line == opened.map[1] + 1
+        return found
+
+    return container
+
+
+def fence_is_closed(token: Token) -> bool:
+    """Whether markdown-it ended this fenced code block at a closing fence line (rather than at
+    the end of the document or of the list item or quote holding it).
+
+    Read from the token itself: with a closing line the token spans its content lines plus the
+    opening and the closing line; without, the opening line and its content only."""
+    assert token.type == "fence" and token.map is not None
+    content = token.content
+    lines = content.count("\n") + (1 if content and not content.endswith("\n") else 0)
+    return token.map[1] - token.map[0] == lines + 2
+
+
+def html_block_is_closed(token: Token) -> bool:
+    """Whether a raw HTML block of CommonMark types 1-5 (`<script>`, `<pre>`, `<style>`,
+    `<textarea>`, a comment, `<?...?>`, `<!X...>`, CDATA) met its end condition, judged with
+    markdown-it's own table of sequences. Types 6 and 7 end at a blank line: always closed."""
+    from markdown_it.rules_block.html_block import HTML_SEQUENCES
+
+    assert token.type == "html_block"
+    lines = token.content.rstrip("\n").split("\n")
+    for opening, closing, _ in HTML_SEQUENCES:
+        if opening.search(lines[0].lstrip(" ")):
+            return closing.pattern == "^$" or bool(closing.search(lines[-1]))
+    return True
+
+
+def container_is_closed(token: Token) -> bool:
+    """Whether a `::: premium` / `::: free` open token's block ended at a `:::` line."""
+    return bool(token.meta.get("closed"))
 
 
 @dataclass(frozen=True)

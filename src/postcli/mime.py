@@ -9,10 +9,8 @@ Pure: no network, no files, no clock unless no `date` is given.
 
 from __future__ import annotations
 
-import binascii
 import dataclasses
 import hashlib
-import html
 import re
 from datetime import UTC, datetime
 from email import policy as email_policy
@@ -22,7 +20,12 @@ from email.policy import Policy
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+
+from postcli import headers
+from postcli.wire import PLACEHOLDER as PLACEHOLDER
+from postcli.wire import html_forms as html_forms
+from postcli.wire import replace_url, transfer_encode
+from postcli.wire import unsubscribe_link as unsubscribe_link
 
 if TYPE_CHECKING:
     from postcli.render import RenderedEmail
@@ -77,35 +80,16 @@ class _Registry(HeaderRegistry):
 _HEADERS = _Registry()
 for _name in ("list-unsubscribe", "message-id"):
     _HEADERS.map_to_type(_name, _TokenListHeader)  # type: ignore[arg-type]
+# Subject and the display names: folded so that readers decode exactly what was written.
+for _name in headers.TEXT_HEADERS:
+    _HEADERS.map_to_type(_name, headers.TextHeader)  # type: ignore[arg-type]
+for _name in headers.ADDRESS_HEADERS:
+    _HEADERS.map_to_type(_name, headers.ExactAddressHeader)  # type: ignore[arg-type]
 # CRLF line ends, headers folded at 78 characters with RFC 2047 encoded words, and 7-bit only:
 # the bodies are quoted-printable or base64 (see _text_part), so no server needs 8BITMIME.
 POLICY = email_policy.SMTP.clone(cte_type="7bit", header_factory=_HEADERS)
 
-PLACEHOLDER = "{email}"
 _ID_SAFE_RE = re.compile(r"[^A-Za-z0-9._-]+")
-_SPACE_RE = re.compile(r"\s+")
-
-
-def unsubscribe_link(unsubscribe_template: str | None, recipient: str) -> str | None:
-    """The recipient's own unsubscribe URL: `{email}` in the template replaced by the address,
-    URL-quoted (so `+` and `&` survive a query string). None without a template."""
-    if not unsubscribe_template:
-        return None
-    return unsubscribe_template.replace(PLACEHOLDER, quote(recipient.strip(), safe="@"))
-
-
-def _html_forms(url: str) -> list[str]:
-    """The ways an HTML template may have escaped `url` in an attribute: Jinja2/MarkupSafe's
-    (`&#39;`, `&#34;`), the stdlib's (`&#x27;`, `&quot;`), and as written."""
-    jinja = (
-        url.replace("&", "&amp;")
-        .replace(">", "&gt;")
-        .replace("<", "&lt;")
-        .replace("'", "&#39;")
-        .replace('"', "&#34;")
-    )
-    forms = [jinja, html.escape(url, quote=True), html.escape(url, quote=False), url]
-    return list(dict.fromkeys(forms))  # unique, in order
 
 
 def personalize(
@@ -121,11 +105,7 @@ def personalize(
         return email
     own = unsubscribe_link(unsubscribe_template, recipient)
     assert own is not None
-    body_html = email.html
-    own_html = html.escape(own, quote=True)
-    for form in _html_forms(unsubscribe_template):
-        if form in body_html:
-            body_html = body_html.replace(form, own_html)
+    body_html = replace_url(email.html, unsubscribe_template, own)
     body_text = email.text.replace(unsubscribe_template, own)
     return dataclasses.replace(email, html=body_html, text=body_text)
 
@@ -153,8 +133,9 @@ def _ascii_domain(domain: str) -> str:
 
 
 def _one_line(value: str) -> str:
-    """Header text on one line: a subject with a newline in it must not end the header."""
-    return _SPACE_RE.sub(" ", value).strip()
+    """Header text on one line: a subject with a newline in it must not end the header. Other
+    whitespace stays as written (a subject's double space included)."""
+    return " ".join(value.splitlines()).strip()
 
 
 def _address(value: str, header: str) -> Address:
@@ -238,36 +219,18 @@ def _shared_header(name: str, value: str) -> Any:
         return POLICY.header_factory(name, _addresses(value, name))
     if name == "List-Id":
         value = list_id_header(value)
-    return POLICY.header_factory(name, _one_line(value))
+    return POLICY.header_factory(name, headers.literal(_one_line(value)))
 
 
 def _text_part(subtype: str, text: str) -> MIMEPart:
     """A UTF-8 text part, quoted-printable or base64, whichever is shorter (as the email package
     chooses), encoded by binascii rather than the package's pure-Python encoder."""
-    data = text.encode("utf-8")
-    # quoted-printable writes a non-ASCII byte or "=" in 3 characters, and breaks lines at 76;
-    # base64 writes 4 characters for every 3 bytes. UTF-8 makes len(data) - len(text) about
-    # two thirds of the non-ASCII bytes.
-    base64_length = len(data) * 4 // 3 * 77 // 76
-    escaped = (len(data) - len(text)) * 3 // 2
-    quoted_length = len(data) + 2 * escaped + 3 * len(data) // 76
-    if quoted_length <= base64_length:  # then count "=" too, which is rarer
-        quoted_length += 2 * data.count(b"=")
-    if quoted_length <= base64_length:
-        encoded, cte = binascii.b2a_qp(data, istext=True), "quoted-printable"
-    else:
-        encoded, cte = _base64_lines(data), "base64"
+    encoded, cte = transfer_encode(text)
     part = MIMEPart(policy=POLICY)
     part["Content-Type"] = _shared_header("Content-Type", f'text/{subtype}; charset="utf-8"')
     part["Content-Transfer-Encoding"] = _shared_header("Content-Transfer-Encoding", cte)
     part.set_payload(encoded.decode("ascii"))
     return part
-
-
-def _base64_lines(data: bytes) -> bytes:
-    """base64 in lines of 76 (RFC 2045), in one C call plus slicing."""
-    flat = binascii.b2a_base64(data, newline=False)
-    return b"\n".join([flat[i : i + 76] for i in range(0, len(flat), 76)]) + b"\n"
 
 
 def _addresses(value: str, header: str) -> list[Address]:

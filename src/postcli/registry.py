@@ -73,6 +73,21 @@ _BUILTINS = {
             ("LISTMONK_API_USER", "LISTMONK_API_TOKEN"),
             "{{ UnsubscribeURL }}",
         ),
+        # The bulk senders put newsletter.unsubscribe_url in each message. SES reads the standard
+        # AWS chain; these are its variables (a profile's keys are redacted by the provider).
+        _builtin(
+            "ses",
+            "SesProvider",
+            ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
+        ),
+        _builtin("postmark", "PostmarkProvider", ("POSTMARK_SERVER_TOKEN",)),
+        _builtin("mailgun", "MailgunProvider", ("MAILGUN_API_KEY",)),
+        _builtin("sendgrid", "SendgridProvider", ("SENDGRID_API_KEY",), "{{{unsubscribe}}}"),
+        _builtin("kit", "KitProvider", ("KIT_API_KEY",), "{{ unsubscribe_url }}"),
+        # Ghost and beehiiv add their own footer with the reader's link; their tags only stand
+        # in the emails postcli renders for its checks, which those platforms never receive.
+        _builtin("ghost", "GhostProvider", ("GHOST_ADMIN_API_KEY",), "%%{unsubscribe_url}%%"),
+        _builtin("beehiiv", "BeehiivProvider", ("BEEHIIV_API_KEY",), "{{unsubscribe_url}}"),
     )
 }
 _registered: dict[str, type] = {}

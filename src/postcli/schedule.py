@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 
-from postcli.model import CronAction, ScheduleState, SendStatus, Variant
+from postcli.model import CronAction, Edition, ScheduleState, SendStatus
 
 # A time this far past is still "due" (cron, every 5 minutes by default, has had two chances);
 # later than that it is "overdue" until `[schedule] max_lateness`, then "stale".
@@ -71,13 +71,28 @@ def parse_when(text: str, tz: tzinfo, now: datetime) -> SendTime:
         number, unit = text[1:-1], text[-1:]
         if unit not in units or not number.isdigit():
             raise ValueError(f"'{text}' is not a time; write '+30m', '+2h' or '2026-12-01 09:00'")
-        return SendTime((now + timedelta(seconds=int(number) * units[unit])).astimezone(UTC))
+        try:
+            moment = now + timedelta(seconds=int(number) * units[unit])
+        except OverflowError:
+            raise ValueError(f"'{text}' is too far ahead") from None
+        _in_range(moment)
+        return SendTime(moment.astimezone(UTC))
     try:
-        return resolve(datetime.fromisoformat(text), tz)
+        when = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             f"'{text}' is not a time; write '2026-12-01 09:00' or '2026-12-01T09:00+09:00'"
         ) from None
+    _in_range(when)
+    return resolve(when, tz)
+
+
+def _in_range(when: datetime) -> None:
+    from postcli.guards import send_time_problem
+
+    problem = send_time_problem(when)
+    if problem:
+        raise ValueError(problem)
 
 
 class Action(StrEnum):
@@ -89,10 +104,10 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Planned:
-    """One variant of one issue with a send time."""
+    """One variant of one issue (or a self-gated provider's one post) with a send time."""
 
     issue_id: str
-    variant: Variant
+    variant: Edition
     at: datetime  # aware UTC
 
 
@@ -105,7 +120,7 @@ class Decision:
 
 def decide(
     planned: Iterable[Planned],
-    done: set[tuple[str, Variant]],
+    done: set[tuple[str, Edition]],
     now: datetime,
     max_lateness: timedelta,
     *,
@@ -136,7 +151,7 @@ class IssueTimes:
     """What the planner needs of one issue file."""
 
     issue_id: str
-    variants: tuple[Variant, ...]
+    variants: tuple[Edition, ...]  # Audience.ALL: a self-gated provider's one post
     send_at: datetime | None  # aware UTC (resolved); None: no send_at
     draft: bool = False
     title: str = ""
@@ -170,7 +185,7 @@ class Row:
     """One (issue, variant): its state, its time, and what the next `send --due` does."""
 
     issue_id: str
-    variant: Variant
+    variant: Edition
     state: ScheduleState
     at: datetime | None  # aware UTC: when it goes (or went) out
     provider: str
@@ -186,14 +201,14 @@ class Row:
         return self.state.problem
 
     @property
-    def key(self) -> tuple[str, Variant]:
+    def key(self) -> tuple[str, Edition]:
         return (self.issue_id, self.variant)
 
 
 def plan(
     issues: Iterable[IssueTimes],
-    ledger: dict[tuple[str, Variant], LedgerFacts],
-    held: set[tuple[str, Variant]],
+    ledger: dict[tuple[str, Edition], LedgerFacts],
+    held: set[tuple[str, Edition]],
     now: datetime,
     timing: Timing,
 ) -> list[Row]:
@@ -213,7 +228,7 @@ def plan(
 
 def _one(
     issue: IssueTimes,
-    variant: Variant,
+    variant: Edition,
     facts: LedgerFacts | None,
     held: bool,
     now: datetime,

@@ -78,13 +78,19 @@ def _tier(raw: str) -> Variant:
         raise ValueError(f"unknown tier '{raw.strip()}'; write 'free' or 'premium'") from None
 
 
+MAX_LISTED = 20  # bad rows listed in a message, as for send failures; the rest are counted
+
+
 def _problem(path: Path, problems: list[tuple[int, str]]) -> InputError:
     first_line, first_message = problems[0]
     if len(problems) == 1:
         message = first_message
     else:
-        listed = "\n".join(f"{path}:{line}: {message}" for line, message in problems)
-        message = f"{len(problems)} bad rows:\n{listed}"
+        shown = problems[:MAX_LISTED]
+        listed = "\n".join(f"{path}:{line}: {message}" for line, message in shown)
+        rest = len(problems) - len(shown)
+        more = f"\n... and {rest:,} more bad row{'s' if rest > 1 else ''}" if rest else ""
+        message = f"{len(problems):,} bad rows:\n{listed}{more}"
     return InputError(
         message,
         path=path,

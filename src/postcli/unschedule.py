@@ -15,8 +15,8 @@ from datetime import datetime
 from postcli.config import Settings, redact
 from postcli.errors import InputError, PostcliError, ProviderRefused
 from postcli.ledger import Ledger, issue_lock
-from postcli.model import ScheduleState, SendStatus, Variant
-from postcli.providers.base import is_movable
+from postcli.model import Audience, Edition, ScheduleState, SendStatus, Variant
+from postcli.providers.base import is_movable, is_self_gated
 from postcli.send import _faults
 from postcli.times import utc_now
 
@@ -42,7 +42,7 @@ _NOT_HOLDABLE = {
 
 @dataclass(frozen=True)
 class Unscheduled:
-    variant: Variant
+    variant: Edition
     held: bool  # False: there was nothing to hold; `message` says why
     message: str
 
@@ -62,7 +62,7 @@ def unschedule(
     from postcli.send.plan import schedules_natively, show_time
 
     issue = build.load(settings, issue_arg)
-    wanted = issue.front.audience.variants
+    wanted: tuple[Edition, ...] = issue.front.audience.variants
     if variant is not None:
         if variant not in wanted:
             raise InputError(
@@ -73,6 +73,8 @@ def unschedule(
             )
         wanted = (variant,)
     provider = providers.create(settings, client=client)
+    if is_self_gated(provider) and variant is None and len(wanted) > 1:
+        wanted = (Audience.ALL,)  # Ghost, beehiiv: one gated post for both tiers
     results: list[Unscheduled] = []
     try:
         with issue_lock(settings.state_dir, issue.id, wait=3.0):
@@ -81,6 +83,7 @@ def unschedule(
                 now or utc_now(),
                 provider=provider.name,
                 native=schedules_natively(provider),
+                self_gated=is_self_gated(provider),
                 issues={issue.id: issue},
                 lock_is_ours=True,
             )

@@ -43,6 +43,27 @@ name = "file"   # writes .eml files to outbox/; see the docs for smtp and HTTP p
 """
 
 
+def _refuse_what_is_in_the_way(folder: Path) -> None:
+    """Before writing anything: a file where init makes a folder (or the reverse) is an error,
+    so init never leaves a half-made workspace."""
+    in_the_way = [folder] if folder.exists() and not folder.is_dir() else []
+    in_the_way += [
+        folder / sub
+        for sub in ("issues", "templates", "assets")
+        if (folder / sub).exists() and not (folder / sub).is_dir()
+    ]
+    if (folder / ".gitignore").is_dir():
+        in_the_way.append(folder / ".gitignore")
+    if in_the_way:
+        what = in_the_way[0]
+        kind = "a folder" if what.is_dir() else "a file"
+        raise InputError(
+            f"{kind} is in the way: init needs {'a file' if what.is_dir() else 'a folder'} here",
+            path=what,
+            hint="move it away, or run postcli init in another folder; nothing was written",
+        )
+
+
 def init_workspace(
     folder: Path, *, name: str = "My Newsletter", lang: str = "en", timezone: str = "UTC"
 ) -> list[Path]:
@@ -54,6 +75,7 @@ def init_workspace(
             path=config,
             hint="this folder is a workspace already; edit the file instead",
         )
+    _refuse_what_is_in_the_way(folder)
     folder.mkdir(parents=True, exist_ok=True)
     created = [config]
     config.write_text(

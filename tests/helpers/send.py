@@ -11,6 +11,7 @@ import sys
 from email.message import EmailMessage
 from pathlib import Path
 
+from helpers.workspace import publishable
 from smtp_server import SmtpTestServer
 
 ISSUE_ID = "2026-12-22-send-test"
@@ -63,7 +64,7 @@ def configure(root: Path, text: str) -> None:
 def set_provider(root: Path, name: str) -> None:
     config = root / "postcli.toml"
     text = config.read_text(encoding="utf-8").replace('name = "file"', f'name = "{name}"')
-    config.write_text(text, encoding="utf-8")
+    config.write_text(publishable(text), encoding="utf-8")
 
 
 def parse(path: Path | bytes) -> EmailMessage:

@@ -23,6 +23,13 @@ def copy_sample_workspace(root: Path) -> Path:
     return root
 
 
+def publishable(text: str) -> str:
+    """postcli.toml text with `postcli init`'s example.com placeholders moved to the reserved
+    testing domain `letter.test`: a workspace that sends through anything but `file` needs real
+    addresses (placeholders are errors then, DESIGN section 4)."""
+    return text.replace("example.com", "letter.test")
+
+
 def edit_config(workspace: Path, old: str, new: str) -> Path:
     path = workspace / "postcli.toml"
     text = path.read_text(encoding="utf-8")

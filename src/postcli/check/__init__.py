@@ -34,6 +34,7 @@ The package, one concern per module:
     source.py    rules on the issue's structure and Markdown source
     email.py     rules on each rendered email
     leak.py      premium-leak, the independent check
+    clients.py   client-support, from postcli.clients (the email-client report)
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from postcli.check import design
+from postcli.check.clients import client_support
 from postcli.check.document import Document
 from postcli.check.email import email_rules
-from postcli.check.leak import premium_leaks
+from postcli.check.leak import premium_leaks, site_page_leaks
 from postcli.check.rules import (
     GMAIL_CLIP_BYTES,
     LARGE_IMAGE_BYTES,
@@ -158,6 +161,7 @@ def check_issue(
         find_file=find_file,
         file_size=file_size,
     )
+    findings += site_page_leaks(issue, settings)  # the web edition's page, when built
     return Report(issue, emails, sorted_findings(findings))
 
 
@@ -229,4 +233,6 @@ def run_checks(
     ]
     if Variant.FREE in emails:
         findings += premium_leaks(doc, emails[Variant.FREE], settings)
+    findings += client_support(issue, emails, settings)
+    findings += design.findings(emails, settings)  # contrast, init placeholders, strings.toml
     return sorted_findings(findings)

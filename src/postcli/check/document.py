@@ -155,8 +155,9 @@ def inline_items(token: Token, line: int, lines: list[str], body_line: int) -> I
 
 def html_inline_items(content: str, line: int) -> Iterable[Item]:
     for tag in HtmlTags.of(content):
+        where = line + tag.line - 1
         if tag.name == "a" and tag.attrs.get("href") is not None:
-            yield Item("link", tag.attrs["href"] or "", line, raw=True)
+            yield Item("link", tag.attrs["href"] or "", where, raw=True)
         elif tag.name == "img":
             alt = tag.attrs.get("alt") or ""
-            yield Item("image", tag.attrs.get("src") or "", line, alt=alt, raw=True)
+            yield Item("image", tag.attrs.get("src") or "", where, alt=alt, raw=True)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from postcli.check.clip import delivered_html_bytes
 from postcli.check.document import Document
 from postcli.check.html import HtmlTags
 from postcli.check.rules import GMAIL_CLIP_BYTES, LONG_SUBJECT_CHARS, Finding, finding
 from postcli.check.source import is_local_host, is_merge_tag, short
 from postcli.config import Settings
 from postcli.issues import Variant
-from postcli.render import RenderedEmail, is_absolute_url, make_resolver
+from postcli.render import RenderedEmail, dangerous_scheme, is_absolute_url, make_resolver
+from postcli.render.script_urls import NEUTRALISED_URL
 
 
 def _visible(text: str) -> str:
@@ -55,10 +57,12 @@ def email_rules(
             "'preheader:' (or 'subtitle:') to the front matter",
             front.lines.get("title"),
         )
-    if email.html_bytes > GMAIL_CLIP_BYTES:
+    delivered = delivered_html_bytes(email, settings, unsubscribe_url)  # as each reader gets it
+    if delivered > GMAIL_CLIP_BYTES:
         add(
             "gmail-clip",
-            f"the HTML is {email.html_bytes:,} bytes, over Gmail's {GMAIL_CLIP_BYTES:,}: Gmail "
+            f"the HTML is {delivered:,} bytes as delivered (the longest reader's copy, "
+            f"transfer-encoded), over Gmail's {GMAIL_CLIP_BYTES:,}: Gmail "
             "hides the rest behind 'View entire message', unsubscribe link included; shorten "
             "the issue or its templates",
         )
@@ -81,6 +85,9 @@ def email_rules(
             source_urls.setdefault(written, (item.line, written))
             sent = resolve("img" if item.kind == "image" else "a", written)
             source_urls.setdefault(sent, (item.line, written))
+    source_has_script = any(
+        item.kind in ("link", "image") and dangerous_scheme(item.value) for item in doc.items
+    )
     for tag in tags:
         url = (tag.attrs.get("src" if tag.name == "img" else "href") or "").strip()
         line, written = source_urls.get(url, (None, url))
@@ -100,11 +107,11 @@ def email_rules(
                 f"image '{short(url)}' has no alt attribute (from a template?); add "
                 'alt="..." describing it',
             )
-        lowered = url.lower()
-        if lowered.startswith(("javascript:", "vbscript:")):
+        if dangerous_scheme(url) or (url == NEUTRALISED_URL and not source_has_script):
             add(
                 "javascript-link",
-                "a 'javascript:' link in the HTML (from a template?); link to a web page instead",
+                "a script link ('javascript:' or the like) in the HTML (from a template?); it "
+                "is removed from what is sent: link to a web page instead",
             )
         elif is_local_host(url):
             add(

@@ -3,7 +3,6 @@ text with the tags taken out."""
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -13,6 +12,7 @@ from html.parser import HTMLParser
 class Tag:
     name: str
     attrs: dict[str, str | None]
+    line: int = 1  # line of the document the tag starts on, 1-based
 
 
 class HtmlTags(HTMLParser):
@@ -24,7 +24,7 @@ class HtmlTags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("a", "img"):
-            self.tags.append(Tag(tag, dict(attrs)))
+            self.tags.append(Tag(tag, dict(attrs), self.getpos()[0]))
 
     handle_startendtag = handle_starttag
 
@@ -36,12 +36,35 @@ class HtmlTags(HTMLParser):
         return parser.tags
 
 
-_TAG_RE = re.compile(r"<!--.*?-->|<[^>]*>", re.S)
+class _Text(HTMLParser):
+    """The text of an HTML document: character data with references decoded, a space for
+    every tag, comments and declarations left out."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.append(" ")
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag: str) -> None:
+        self.parts.append(" ")
+
+
 HEAD_RE = re.compile(r"<(style|script|title|head)\b.*?</\1\s*>", re.S | re.I)
 
 
 def strip_tags(html: str) -> str:
-    return html_lib.unescape(_TAG_RE.sub(" ", html))
+    """The document's text, as a reader with tags hidden would read it."""
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return "".join(parser.parts)
 
 
 def normalise(text: str) -> str:

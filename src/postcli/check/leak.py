@@ -7,7 +7,6 @@ template cannot hide itself.
 
 from __future__ import annotations
 
-import contextlib
 import html as html_lib
 import re
 from collections.abc import Iterable
@@ -17,8 +16,8 @@ from postcli.check.html import HEAD_RE, normalise, strip_tags
 from postcli.check.rules import MAX_LEAKS_PER_VARIANT, MIN_PASSAGE_CHARS, Finding, finding
 from postcli.check.source import short
 from postcli.config import Settings
-from postcli.issues import Variant
-from postcli.render import RenderedEmail, make_resolver
+from postcli.issues import Issue, Variant
+from postcli.render import RenderedEmail, links, make_resolver
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？…])\s+|\n\s*\n")
 
@@ -62,9 +61,9 @@ def _free_visible(doc: Document, settings: Settings) -> str:
     parts += [front.title, front.subtitle or "", issue.id, *front.tags]
     parts += [pitch.heading, pitch.text, pitch.button, pitch.upgrade_url, *pitch.benefits]
     parts.append(markdown_text(pitch.text))  # the pitch as its email shows it
-    if newsletter.web_url:
-        with contextlib.suppress(KeyError, IndexError, ValueError):
-            parts.append(newsletter.web_url.format(id=issue.id))  # the "view in browser" link
+    site = settings.site
+    parts += [site.url or "", site.title or ""]
+    parts.append(links.view_in_browser(settings, issue.id) or "")  # "view in browser"
     parts += [
         str(v or "")
         for v in (
@@ -110,7 +109,10 @@ def _premium_passages(doc: Document, settings: Settings) -> list[tuple[str, int,
     return out
 
 
-def premium_leaks(doc: Document, email: RenderedEmail, settings: Settings) -> list[Finding]:
+def premium_leaks(
+    doc: Document, email: RenderedEmail, settings: Settings, where: str = "the free email"
+) -> list[Finding]:
+    """Premium-only passages found in `email` (or a page read as one: `where` names it)."""
     passages = _premium_passages(doc, settings)
     if not passages:
         return []
@@ -131,15 +133,15 @@ def premium_leaks(doc: Document, email: RenderedEmail, settings: Settings) -> li
     for passage, line, what in passages:
         if passage in reported or passage in allowed:
             continue
-        where = [name for name, text in outputs if passage in text]
-        if not where:
+        found_in = [name for name, text in outputs if passage in text]
+        if not found_in:
             continue
         reported.add(passage)
         leaks.append(
             finding(
                 "premium-leak",
-                f"premium-only {what} \u201c{short(passage)}\u201d is in the free email "
-                f"({', '.join(where)}); free readers must not get it: look for it in the "
+                f"premium-only {what} \u201c{short(passage)}\u201d is in {where} "
+                f"({', '.join(found_in)}); free readers must not get it: look for it in the "
                 "front matter and templates, and report a bug if it comes from postcli",
                 variant=Variant.FREE,
                 path=doc.issue.path,
@@ -153,7 +155,7 @@ def premium_leaks(doc: Document, email: RenderedEmail, settings: Settings) -> li
             *leaks[:MAX_LEAKS_PER_VARIANT],
             finding(
                 "premium-leak",
-                f"and {extra} more premium-only passages in the free email; fix the ones "
+                f"and {extra} more premium-only passages in {where}; fix the ones "
                 "above first: they likely share one cause",
                 variant=Variant.FREE,
                 path=doc.issue.path,
@@ -161,3 +163,18 @@ def premium_leaks(doc: Document, email: RenderedEmail, settings: Settings) -> li
             ),
         ]
     return leaks
+
+
+def site_page_leaks(issue: Issue, settings: Settings) -> list[Finding]:
+    """The premium-leak rule over the issue's page in the web edition, when one was built
+    (site/ and site-drafts/): the page is public, so it is held to the free email's rule."""
+    findings: list[Finding] = []
+    for folder in ("site", "site-drafts"):
+        page = settings.root / folder / issue.id / "index.html"
+        if not page.is_file():
+            continue
+        html = page.read_text(encoding="utf-8", errors="replace")
+        as_email = RenderedEmail(issue.id, Variant.FREE, "", None, html, "", True)
+        doc = Document(issue, (Variant.FREE,))
+        findings += premium_leaks(doc, as_email, settings, where=f"{folder}/{issue.id}/index.html")
+    return findings

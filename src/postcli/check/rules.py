@@ -16,6 +16,7 @@ from postcli.limits import GMAIL_CLIP_BYTES
 
 LONG_SUBJECT_CHARS = 80
 LARGE_IMAGE_BYTES = 1_000_000  # 1 MB
+WIDE_IMAGE_PX = 1200  # twice the email's 600 px column
 MIN_PASSAGE_CHARS = 12  # shorter premium fragments are too common to mean a leak
 MAX_LEAKS_PER_VARIANT = 10  # beyond this, one summary finding: the cause is the same
 
@@ -35,13 +36,18 @@ RULES: dict[str, Level] = {
     "javascript-link": Level.ERROR,
     "paywall-twice": Level.ERROR,
     "premium-in-free-audience": Level.ERROR,
+    "init-placeholder": Level.ERROR,  # unless the provider is `file`
     "missing-alt": Level.WARNING,
     "long-subject": Level.WARNING,
     "no-preheader": Level.WARNING,
     "placeholder": Level.WARNING,
     "local-link": Level.WARNING,
     "large-image": Level.WARNING,
+    "wide-image": Level.WARNING,
     "image-no-width": Level.WARNING,
+    "client-support": Level.WARNING,
+    "low-contrast": Level.WARNING,
+    "unknown-string": Level.WARNING,
     "draft": Level.WARNING,
 }
 

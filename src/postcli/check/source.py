@@ -10,10 +10,17 @@ from urllib.parse import unquote, urlsplit
 
 from postcli.check.document import Document
 from postcli.check.html import normalise
-from postcli.check.rules import LARGE_IMAGE_BYTES, FileSize, FindFile, Finding, finding
+from postcli.check.rules import (
+    LARGE_IMAGE_BYTES,
+    WIDE_IMAGE_PX,
+    FileSize,
+    FindFile,
+    Finding,
+    finding,
+)
 from postcli.config import Settings
 from postcli.issues import Audience, Variant
-from postcli.render import is_absolute_url, make_resolver
+from postcli.render import dangerous_scheme, is_absolute_url, make_resolver
 
 
 def structure_rules(doc: Document) -> list[Finding]:
@@ -97,9 +104,11 @@ def source_rules(
         for index, text in enumerate(issue.source.split("\n"))
         if index not in doc.code_lines
     ]
+    script_lines: set[int] = set()
     for line_no, raw in lines:
         text = _CODE_SPAN_RE.sub("", raw)
         if _JS_LINK_RE.search(text):
+            script_lines.add(line_no)
             add(
                 "javascript-link",
                 "a 'javascript:' link; email clients strip or block scripts, and spam filters "
@@ -142,8 +151,17 @@ def source_rules(
                 "![like this](...): many readers see images off",
                 item.line,
             )
-        if url.lower().startswith(("javascript:", "vbscript:")):
-            continue  # reported from the source line above
+        scheme = dangerous_scheme(url)  # judged after character references are decoded
+        if scheme:
+            if item.line not in script_lines:  # not reported from the raw line above
+                script_lines.add(item.line)
+                add(
+                    "javascript-link",
+                    f"a '{scheme}:' {noun} (spelled to hide it, but browsers read it so); "
+                    "it is removed from what is sent: link to a web page instead",
+                    item.line,
+                )
+            continue
         if is_local_host(url):
             add(
                 "local-link",
@@ -160,6 +178,15 @@ def source_rules(
         else:
             problem = _unresolved(item.kind, url, found, assets_dir, assets_url, site_url)
             sent = resolve("img" if item.kind == "image" else "a", url)
+            if item.kind == "image" and found is not None and settings.site.url and not assets_url:
+                # The web edition hosts the free variant's images; a premium-only one it never
+                # publishes, so the premium email has nowhere to load it from.
+                problem = (
+                    None
+                    if is_absolute_url(sent)
+                    else "is premium-only, and the web edition never publishes those: set "
+                    "newsletter.assets_url to where assets/ is served"
+                )
             if problem is None and not is_absolute_url(sent):
                 problem = "cannot be resolved for sending; write the full URL"
         if problem:
@@ -173,7 +200,26 @@ def source_rules(
                     "it under 1 MB: big images load slowly and some clients skip them",
                     item.line,
                 )
+            width = _image_width(found)
+            if width > WIDE_IMAGE_PX:
+                add(
+                    "wide-image",
+                    f"image '{short(shown)}' is {width:,} px wide, over {WIDE_IMAGE_PX:,} (twice "
+                    "the email's width); resize it: the email downloads every pixel",
+                    item.line,
+                )
     return out
+
+
+def _image_width(path: Path) -> int:
+    """Pixels across, read from the file's header; 0 when it is no image Pillow knows."""
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return int(image.width)
+    except Exception:  # not an image: the size rule still applies
+        return 0
 
 
 def _unresolved(

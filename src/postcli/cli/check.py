@@ -1,4 +1,4 @@
-"""`postcli check ISSUE [--json]`: the pre-flight checks, grouped by variant."""
+"""`postcli check ISSUE [--json] [--clients]`: the pre-flight checks, grouped by variant."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from postcli.errors import ExitCode
 
 if TYPE_CHECKING:
     from postcli.check import Finding, Report
+    from postcli.clients.report import ClientReport
     from postcli.config import Settings
 
 _GROUPS = (
@@ -26,18 +27,35 @@ def check(
     ctx: typer.Context,
     issue: str = typer.Argument(..., help="The issue: a path or an id like 2026-12-01-slug."),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+    clients: bool = typer.Option(
+        False, "--clients", help="Also show how the [check] clients support the email's HTML/CSS."
+    ),
 ) -> None:
     """Run the pre-flight checks; exit 1 if any finding is an error (warnings alone pass)."""
     from postcli.check import check_issue
 
     settings = state(ctx).settings()
     report = check_issue(settings, issue, unsubscribe_url=_unsubscribe_tag(settings))
+    support = _client_report(report, settings) if clients else None
     if as_json:
-        print_json(report.as_dict(display_path))
+        data = report.as_dict(display_path)
+        if support is not None:
+            data["clients"] = support.as_dict()
+        print_json(data)
     else:
         typer.echo(format_report(report))
+        if support is not None:
+            from postcli.clients.report import format_table
+
+            typer.echo(f"\nemail clients ([check] clients):\n{format_table(support)}")
     if report.has_errors:
         raise typer.Exit(int(ExitCode.INPUT))
+
+
+def _client_report(report: Report, settings: Settings) -> ClientReport:
+    from postcli.clients.issue import issue_report
+
+    return issue_report(report.issue, report.emails, settings)
 
 
 def _unsubscribe_tag(settings: Settings) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -19,6 +20,7 @@ from postcli.cli import init as init_cmd
 from postcli.cli import new as new_cmd
 from postcli.cli import preview as preview_cmd
 from postcli.cli import send as send_cmd
+from postcli.cli import site as site_cmd
 from postcli.cli import status as status_cmd
 from postcli.cli import unschedule as unschedule_cmd
 from postcli.cli._context import State
@@ -76,6 +78,7 @@ app.command("cron")(cron_cmd.cron)
 app.command("send")(send_cmd.send)
 app.command("status")(status_cmd.status)
 app.command("unschedule")(unschedule_cmd.unschedule)
+app.command("site")(site_cmd.site)
 
 
 def _show_error(error: PostcliError) -> None:
@@ -86,6 +89,17 @@ def _show_error(error: PostcliError) -> None:
     typer.echo(f"error: {location}{message}", err=True)
     if error.hint:
         typer.echo(f"  hint: {redact(error.hint)}", err=True)
+
+
+def _show_bug(bug: BaseException) -> NoReturn:
+    """Not a user error: say so in one line, without any secret, and exit 1."""
+    from postcli.config import redact
+
+    typer.echo(f"error: internal error: {redact(f'{type(bug).__name__}: {bug}')}", err=True)
+    typer.echo(
+        "  hint: this is a bug in postcli; run again with --traceback and report it", err=True
+    )
+    sys.exit(int(ExitCode.INPUT))
 
 
 def run(args: list[str]) -> None:
@@ -115,16 +129,22 @@ def run(args: list[str]) -> None:
     except KeyboardInterrupt:
         typer.echo("Interrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except OSError as error:
+        # A file of the user's that cannot be read or written (permissions, a full disk): the
+        # file is named, and it is theirs to fix. One without a file name is postcli's bug.
+        if debug:
+            raise
+        if not error.filename:
+            _show_bug(error)
+        from postcli.oserrors import file_error
+
+        problem = file_error(error)
+        _show_error(problem)
+        sys.exit(int(problem.exit_code))
     except Exception as bug:  # not a user error: say so in one line, without any secret
         if debug:
             raise
-        from postcli.config import redact
-
-        typer.echo(f"error: internal error: {redact(f'{type(bug).__name__}: {bug}')}", err=True)
-        typer.echo(
-            "  hint: this is a bug in postcli; run again with --traceback and report it", err=True
-        )
-        sys.exit(int(ExitCode.INPUT))
+        _show_bug(bug)
     if result == ExitCode.INTERRUPTED:  # Typer turns Ctrl-C inside a command into 130 quietly
         typer.echo("Interrupted.", err=True)
     sys.exit(result if isinstance(result, int) else 0)

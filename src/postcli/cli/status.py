@@ -79,6 +79,7 @@ def status(
     from postcli.agenda import gather
     from postcli.issues.paths import resolve_issue_path
     from postcli.model import Mode, SendStatus
+    from postcli.providers.base import is_self_gated
     from postcli.send.plan import schedules_natively
     from postcli.times import utc_now
 
@@ -86,7 +87,11 @@ def status(
     settings = st.settings()
     provider = providers.create(settings)
     agenda = gather(
-        settings, utc_now(), provider=provider.name, native=schedules_natively(provider)
+        settings,
+        utc_now(),
+        provider=provider.name,
+        native=schedules_natively(provider),
+        self_gated=is_self_gated(provider),
     )
     issue_id = _issue_id(issue) if issue else None
     rows = [r for r in agenda.rows if issue_id in (None, r.issue_id)]

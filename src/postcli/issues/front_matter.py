@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from postcli import guards
 from postcli.config import UPGRADE_KEYS, is_script_url
 from postcli.errors import IssueError
 from postcli.issues.types import FrontMatter
@@ -27,6 +28,16 @@ FRONT_MATTER_KEYS = (
     "upgrade",
     "draft",
 )
+
+# What each key's YAML node must be, checked before the document is constructed.
+FRONT_MATTER_SHAPES: dict[str, str | dict[str, str]] = {
+    **dict.fromkeys(("title", "subtitle", "subject", "preheader", "send_at", "audience"), "text"),
+    "tags": "a list of values",
+    "upgrade": {
+        **dict.fromkeys(("upgrade_url", "heading", "text", "button"), "text"),
+        "benefits": "a list of values",
+    },
+}
 
 
 def split_front_matter(text: str, path: Path) -> tuple[str, str, int]:
@@ -58,6 +69,8 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
     loader = _YamlLoader(text)
     try:
         node = loader.get_single_node()
+        # Shapes, sizes and aliases are checked on the nodes, before anything is expanded.
+        guards.check_yaml(node, path, FRONT_MATTER_SHAPES)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -156,6 +169,7 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
 
     return FrontMatter(
         title=title,
+        draft=draft,
         subtitle=text_value("subtitle"),
         subject=text_value("subject"),
         preheader=text_value("preheader"),
@@ -164,7 +178,6 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
         tags=tuple(str(t) for t in tags_raw),
         upgrade=dict(upgrade),
         lines=lines,
-        draft=draft,
     )
 
 
@@ -181,7 +194,7 @@ def _parse_send_at(value: Any, line: int, path: Path) -> datetime | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value
+        return _in_range(value, line, path)
     if isinstance(value, date):
         raise IssueError(
             f"send_at '{value}' has no time of day",
@@ -190,7 +203,7 @@ def _parse_send_at(value: Any, line: int, path: Path) -> datetime | None:
             hint="write it like '2026-12-01 09:00' or '2026-12-01T09:00+09:00'",
         )
     try:
-        return datetime.fromisoformat(str(value).strip())
+        return _in_range(datetime.fromisoformat(str(value).strip()), line, path)
     except ValueError:
         raise IssueError(
             f"send_at '{value}' is not a date and time",
@@ -198,3 +211,11 @@ def _parse_send_at(value: Any, line: int, path: Path) -> datetime | None:
             line=line,
             hint="write it like '2026-12-01 09:00' or '2026-12-01T09:00+09:00'",
         ) from None
+
+
+def _in_range(when: datetime, line: int, path: Path) -> datetime:
+    """A send time every later step (time zones, schedules, status) can compute with."""
+    problem = guards.send_time_problem(when)
+    if problem is not None:
+        raise IssueError(f"send_at {problem}", path=path, line=line, hint="fix the date")
+    return when

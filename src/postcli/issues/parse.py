@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from postcli import markdown
+from postcli import guards, markdown
+from postcli.controls import HINT as CONTROL_HINT
+from postcli.controls import first_control
 from postcli.errors import IssueError
 from postcli.issues.front_matter import parse_front_matter, split_front_matter
 from postcli.issues.structure import locate_structure
@@ -13,12 +15,8 @@ from postcli.issues.types import Issue
 
 def read_text(path: Path) -> str:
     """The file as text; a non-UTF-8 byte is reported with its line."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise IssueError("file not found", path=path) from exc
-    except OSError as exc:
-        raise IssueError(f"cannot read the file: {exc.strerror}", path=path) from exc
+    # Regular files only (never a FIFO or /dev/zero), and not larger than any issue can be.
+    data = guards.read_regular_file(path, guards.MAX_ISSUE_BYTES)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -42,6 +40,7 @@ def parse_issue(text: str, path: Path) -> Issue:
         raise IssueError(
             f"'{path.name}' gives no issue id", path=path, hint="name the file YYYY-MM-DD-slug.md"
         )
+    _refuse_controls(text, path)
     front_text, body, body_line = split_front_matter(text, path)
     front = parse_front_matter(front_text, path)
     blocks = markdown.parse_blocks(body)
@@ -57,4 +56,12 @@ def parse_issue(text: str, path: Path) -> Issue:
         blocks=[],
     )
     locate_structure(issue)
+    guards.check_source_html(body, path, body_line)  # before the native inliner sees it
     return issue
+
+
+def _refuse_controls(text: str, path: Path) -> None:
+    """A control character anywhere in the file, at its own line (before YAML or MJML see it)."""
+    found = first_control(text)
+    if found is not None:
+        raise IssueError(found.message, path=path, line=found.line, hint=CONTROL_HINT)

@@ -20,7 +20,12 @@ def resolve_issue_path(arg: str, issues_dir: Path) -> Path:
         return by_id
     if candidate.is_file():
         return candidate
-    known = sorted(p.stem for p in issues_dir.glob("*.md")) if issues_dir.is_dir() else []
+    from postcli import guards
+
+    for there in (candidate, by_id):
+        if there.exists():  # a FIFO, a device, a folder: say what it is, without reading it
+            guards.read_regular_file(there, guards.MAX_ISSUE_BYTES)
+    known = [p.stem for p in iter_issue_files(issues_dir) if guards.is_regular_file(p)]
     wanted = arg.removesuffix(".md").split("/")[-1]
     near = [k for k in known if wanted in k][:5]
     near = near or difflib.get_close_matches(wanted, known, n=5, cutoff=0.6) or known[-5:]

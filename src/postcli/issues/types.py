@@ -27,8 +27,8 @@ class FrontMatter:
     audience: Audience = Audience.ALL
     tags: tuple[str, ...] = ()
     upgrade: dict[str, Any] = field(default_factory=dict)
+    draft: bool = False  # held back: never sent, not on the web edition
     lines: dict[str, int] = field(default_factory=dict)  # key -> file line, for messages
-    draft: bool = False  # `draft: true`: never sent (only `send --test` copies)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def status_rows(state_dir: Path, issue_id: str | None, now: datetime) -> list[St
     if not path.exists():
         return []
     rows: list[StatusRow] = []
-    with Ledger(path) as ledger:
+    with Ledger.open(state_dir) as ledger:
         records = ledger.latest_live(issue_id) + ledger.sends(issue_id, mode=Mode.TEST)
         held: dict[str, bool] = {}
         for record in records:

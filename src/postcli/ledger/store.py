@@ -47,7 +47,7 @@ _LIVE = Mode.LIVE.value
 _UNFINISHED = (SendStatus.PENDING, SendStatus.SENDING, SendStatus.FAILED, SendStatus.SCHEDULED)
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
+def _is_busy(exc: sqlite3.Error) -> bool:
     """SQLITE_BUSY or SQLITE_LOCKED (with any extended code): another process holds the file."""
     return exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
@@ -104,7 +104,13 @@ class Ledger(HoldsMixin):
 
     @classmethod
     def open(cls, state_dir: Path, *, clock: Callable[[], datetime] = utc_now) -> Ledger:
-        return cls(state_dir / schema.LEDGER_NAME, clock=clock)
+        from postcli.oserrors import ledger_error
+
+        path = state_dir / schema.LEDGER_NAME
+        try:
+            return cls(path, clock=clock)
+        except (sqlite3.DatabaseError, OSError) as exc:  # read-only, damaged, no permission
+            raise ledger_error(path, exc) from None
 
     def close(self) -> None:
         self._db.close()
@@ -122,11 +128,17 @@ class Ledger(HoldsMixin):
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise _busy(self.path) from None
-            raise
+            from postcli.oserrors import ledger_error
+
+            raise ledger_error(self.path, exc) from None
         try:
             yield self._db
-        except BaseException:
+        except BaseException as exc:
             self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError) and not _is_busy(exc):
+                from postcli.oserrors import ledger_error
+
+                raise ledger_error(self.path, exc) from None  # read-only, damaged
             raise
         self._db.execute("COMMIT")
 
@@ -358,6 +370,50 @@ class Ledger(HoldsMixin):
                 " possibly_duplicate = possibly_duplicate OR ?"
                 " WHERE send_id = ? AND email = ?",
                 (status.value, error, self._now(), int(possibly_duplicate), send_id, email),
+            )
+
+    def mark_sending_many(self, send_id: int, rows: Sequence[tuple[str, str]]) -> set[str]:
+        """`mark_sending` for a batch of (email, message_id), in one commit, right before the one
+        call that carries them all. Returns the emails that were already 'sending'."""
+        now = self._now()
+        wanted = {email for email, _ in rows}
+        sending = RecipientStatus.SENDING.value
+        with self._transaction() as db:
+            in_flight = {
+                row["email"]
+                for row in db.execute(
+                    "SELECT email FROM recipients WHERE send_id = ? AND status = ?",
+                    (send_id, sending),
+                )
+                if row["email"] in wanted
+            }
+            # Every expression of an UPDATE reads the row as it was: `status = ?` in the SET of
+            # possibly_duplicate is the old status.
+            db.executemany(
+                "UPDATE recipients SET possibly_duplicate = possibly_duplicate OR"
+                " (status = ?), status = ?, message_id = ?,"
+                " attempts = attempts + 1, error = NULL, updated_at = ?"
+                " WHERE send_id = ? AND email = ?",
+                [(sending, sending, message_id, now, send_id, email) for email, message_id in rows],
+            )
+        return in_flight
+
+    def mark_recipients(
+        self, send_id: int, outcomes: Iterable[tuple[str, RecipientStatus, str | None, bool]]
+    ) -> None:
+        """`mark_recipient` for a batch of (email, status, error, possibly_duplicate), in one
+        commit, right after the provider's answer."""
+        now = self._now()
+        rows = [
+            (RecipientStatus(status).value, error, now, int(duplicate), send_id, email)
+            for email, status, error, duplicate in outcomes
+        ]
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE recipients SET status = ?, error = ?, updated_at = ?,"
+                " possibly_duplicate = possibly_duplicate OR ?"
+                " WHERE send_id = ? AND email = ?",
+                rows,
             )
 
     def counts(self, send_id: int) -> RecipientCounts:

@@ -165,10 +165,13 @@ class PreviewSession:
             if not self._custom_render:
                 # Exactly what `postcli check` reports: rendered with the configured provider's
                 # unsubscribe link, and a second paywall marker as a finding.
-                findings = check_issue(settings, self.issue_path).findings
+                report = check_issue(settings, self.issue_path)
+                findings, checked = report.findings, (report.issue, report.emails)
             else:
                 result = self._renderer()(settings, self.issue_path)
                 findings = run_checks(result.issue, result.emails, settings)
+                checked = (result.issue, result.emails)
+            clients = _clients_table(*checked, settings)
         except PostcliError as exc:
             self._set_findings(build, "failed", {}, str(exc))
             return
@@ -182,7 +185,7 @@ class PreviewSession:
             targets = [item["variant"]] if item["variant"] in by_variant else list(by_variant)
             for name in targets:
                 by_variant[name].append(item)
-        self._set_findings(build, "done", by_variant)
+        self._set_findings(build, "done", by_variant, clients=clients)
 
     def _set_findings(
         self,
@@ -190,6 +193,7 @@ class PreviewSession:
         status: str,
         by_variant: dict[str, list[dict[str, Any]]],
         message: str | None = None,
+        clients: str | None = None,
     ) -> None:
         with self._changed:
             if build != self._build:  # a newer build came meanwhile; its own checks follow
@@ -197,6 +201,7 @@ class PreviewSession:
             state = dict(self._state)
             state["checks"] = status
             state["checks_error"] = message
+            state["clients"] = clients
             state["variants"] = [
                 {**item, "findings": by_variant.get(item["name"], [])} for item in state["variants"]
             ]
@@ -309,6 +314,7 @@ class PreviewSession:
             "clip_bytes": GMAIL_CLIP_BYTES,
             "checks": checks,
             "checks_error": None,
+            "clients": None,
             "error": _error_dict(error, self.root) if error is not None else None,
             "variants": good["variants"],
         }
@@ -316,6 +322,14 @@ class PreviewSession:
     @staticmethod
     def _serialise(state: dict[str, Any]) -> bytes:
         return json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _clients_table(issue: Any, emails: Any, settings: Settings) -> str:
+    """The `postcli check --clients` table, for the page (docs/checks.md)."""
+    from postcli.clients.issue import issue_report
+    from postcli.clients.report import format_table
+
+    return format_table(issue_report(issue, emails, settings))
 
 
 def _display_path(path: Path | str | None, root: Path) -> str | None:

@@ -106,9 +106,12 @@ def create(settings: Settings, name: str | None = None, *, client: object = None
 
 
 if TYPE_CHECKING:  # the built-ins are what their kind's protocol says, checked by mypy
-    from postcli.providers.base import CampaignProvider, RecipientProvider
+    from postcli.providers.base import CampaignProvider, RecipientProvider, SelfGatedProvider
+    from postcli.providers.beehiiv import BeehiivProvider
     from postcli.providers.buttondown import ButtondownProvider
     from postcli.providers.file import FileProvider
+    from postcli.providers.ghost import GhostProvider
+    from postcli.providers.kit import KitProvider
     from postcli.providers.listmonk import ListmonkProvider
     from postcli.providers.mailchimp import MailchimpProvider
     from postcli.providers.resend import ResendProvider
@@ -120,4 +123,6 @@ if TYPE_CHECKING:  # the built-ins are what their kind's protocol says, checked 
         ResendProvider,
         MailchimpProvider,
         ListmonkProvider,
+        KitProvider,
     )
+    _SELF_GATED: tuple[type[SelfGatedProvider], ...] = (GhostProvider, BeehiivProvider)

@@ -255,7 +255,7 @@ class HttpCampaignProvider(ABC):
         """The time the provider can schedule for `when` (Mailchimp: the next quarter hour)."""
         return when
 
-    def cancel(self, remote_id: str) -> None:
+    def unschedule(self, remote_id: str) -> None:
         """Take the scheduled campaign back to a draft, or delete it, so it never goes out.
         An adapter whose API cannot says so here (the default)."""
         raise ProviderRefused(
@@ -263,7 +263,9 @@ class HttpCampaignProvider(ABC):
             hint=f"cancel it in {self.title} itself",
         )
 
-    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
         """Change the campaign in place to `campaign` at `when` and leave it scheduled (`draft`:
         it is a draft now); False when the API cannot (Resend changes drafts only)."""
         return False
@@ -325,7 +327,9 @@ class HttpCampaignProvider(ABC):
         if found.status is RemoteStatus.SENT:
             raise self._went_out(found.remote_id)
         when = self.schedule_time(campaign.send_at)
-        if not self.update(found.remote_id, campaign, when, found.status is RemoteStatus.DRAFT):
+        if not self.update_scheduled(
+            found.remote_id, campaign, when, found.status is RemoteStatus.DRAFT
+        ):
             return None
         return Delivery(SendStatus.SCHEDULED, found.remote_id, found.url, scheduled_for=when)
 
@@ -336,7 +340,7 @@ class HttpCampaignProvider(ABC):
         if found.status is RemoteStatus.SENT:
             raise self._went_out(remote_id)
         self._until_done(
-            lambda: self.cancel(remote_id), remote_id, (RemoteStatus.DRAFT,), gone=True
+            lambda: self.unschedule(remote_id), remote_id, (RemoteStatus.DRAFT,), gone=True
         )
 
     def _went_out(self, remote_id: str) -> ProviderRefused:

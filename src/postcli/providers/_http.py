@@ -28,13 +28,12 @@ A POST or PATCH is not idempotent: it is retried only where the server cannot ha
 repeat apart (by the campaign's stable name).
 
 Secrets (API keys, tokens) given in `secrets`, and every secret postcli knows from the
-environment, are replaced by `***` in every error message and log line, including their URL-
-and base64-encoded forms. Headers are never logged.
+environment, are replaced by `***` in every error message and log line, in every form they take
+on the wire (`postcli.redact`), before any text is shortened. Headers are never logged.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 import random
 import time
@@ -42,7 +41,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
@@ -57,6 +55,7 @@ SAFE_RETRY_STATUSES = frozenset({429, 503})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 USER_AGENT = f"postcli/{__version__}"
+DETAIL_CHARS = 300  # of the provider's own error text, in a message
 
 
 @dataclass(frozen=True)
@@ -65,15 +64,6 @@ class RetryPolicy:
     backoff: float = 0.5  # seconds before the first retry; doubles each time
     max_delay: float = 30.0  # no computed wait is longer
     max_retry_after: float = 120.0  # a longer Retry-After gives up at once: run again later
-
-
-def _secret_forms(values: Iterable[str]) -> list[str]:
-    forms: set[str] = set()
-    for value in values:
-        if not value or len(value) < 4:
-            continue
-        forms.update({value, quote(value, safe=""), base64.b64encode(value.encode()).decode()})
-    return sorted(forms, key=len, reverse=True)
 
 
 class HttpClient:
@@ -101,9 +91,10 @@ class HttpClient:
         self.base_url = base_url.rstrip("/")
         self._headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})}
         self._auth = auth
-        self._secrets = list(secrets)
-        if isinstance(auth, tuple):
-            self._secrets += [auth[1], f"{auth[0]}:{auth[1]}"]
+        from postcli.redact import Redactor
+
+        logins = [auth] if isinstance(auth, tuple) else []
+        self._redactor = Redactor.of(secrets, logins)  # the wire forms, computed once
         self._owns_client = client is None
         self._client = client or httpx.Client(
             transport=transport, timeout=timeout, follow_redirects=False
@@ -130,11 +121,9 @@ class HttpClient:
 
     def redact(self, text: str) -> str:
         """`text` with every secret of this client and of the environment replaced by ***."""
-        from postcli.config import secret_values
+        from postcli.config import redactor
 
-        for form in _secret_forms([*self._secrets, *secret_values()]):
-            text = text.replace(form, "***")
-        return text
+        return (self._redactor + redactor()).redact(text)
 
     # -- requests -----------------------------------------------------------------------------
 
@@ -281,15 +270,21 @@ class HttpClient:
                     else str(e)
                     for e in errors
                 )
-        detail = " ".join(detail.split())[:300]
-        return f": {self.redact(detail)}" if detail else ""
+        from postcli.config import redactor
+
+        # Redact before anything reshapes or shortens the text: a cut through a key would
+        # leave the key minus its last characters, which no redaction after it would know.
+        redact = self._redactor + redactor()
+        detail = redact.cut(" ".join(redact.redact(detail).split()), DETAIL_CHARS)
+        return f": {detail}" if detail else ""
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds (from seconds or an HTTP date); None when absent or unreadable."""
+    """Retry-After in seconds (from seconds or an HTTP date), else `RateLimit-Reset` (beehiiv:
+    epoch seconds; a small number is seconds from now); None when absent or unreadable."""
     value = response.headers.get("Retry-After")
     if not value:
-        return None
+        return _rate_limit_reset(response)
     value = value.strip()
     if value.isdigit():
         return float(value)
@@ -302,3 +297,16 @@ def _retry_after(response: httpx.Response) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+def _rate_limit_reset(response: httpx.Response) -> float | None:
+    """`X-RateLimit-Reset` (SendGrid, Mailgun...) or `RateLimit-Reset` (beehiiv): a Unix time,
+    or seconds from now when small."""
+    value = (
+        response.headers.get("X-RateLimit-Reset") or response.headers.get("RateLimit-Reset") or ""
+    ).strip()
+    try:
+        reset = float(value)
+    except ValueError:
+        return None
+    return max(0.0, reset - time.time()) if reset > 1e9 else max(0.0, reset)

@@ -41,6 +41,7 @@ from postcli.model import Delivered, Edition, RemoteStatus, SendStatus, Variant
 if TYPE_CHECKING:
     from postcli.config import Settings
     from postcli.render import RenderedEmail
+    from postcli.render.gated import GatedPost
     from postcli.subscribers import Subscriber
 
 __all__ = [
@@ -124,6 +125,8 @@ class Campaign:
     # A self-gated post (variant Audience.ALL) carries the premium email, and the free one as
     # extra["free_email"] for the provider to gate.
     extra: dict[str, RenderedEmail] = field(default_factory=dict)
+    # A self-gated provider's one post, cut into sections by who may read them.
+    post: GatedPost | None = None
 
     @property
     def free_email(self) -> RenderedEmail | None:

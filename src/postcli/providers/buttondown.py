@@ -99,14 +99,16 @@ class ButtondownProvider(HttpCampaignProvider):
             idempotency_key=short_key("publish", campaign.name, at),
         )
 
-    def cancel(self, remote_id: str) -> None:
+    def unschedule(self, remote_id: str) -> None:
         self.api.patch(
             f"/emails/{remote_id}",
             json={"status": RemoteStatus.DRAFT.value, "publish_date": "none"},
             idempotency_key=short_key("cancel", remote_id, uuid4().hex),
         )
 
-    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
         email = campaign.email
         body: dict[str, Any] = {
             "subject": email.subject,

@@ -2,6 +2,7 @@
 
     outbox/<id>/free.eml, premium.eml     one message per variant, as the list would get it
     outbox/<id>/to/<address>.eml          one per subscriber, with [providers.file] subscribers
+                                          (`safe_name`: unique per address)
     outbox/<id>/test/<variant>-<address>.eml    what `send --test ADDR` wrote
 
 Any mail client opens them. Per-subscriber files go through the same ledger-recorded loop as
@@ -31,9 +32,25 @@ if TYPE_CHECKING:
 _UNSAFE_RE = re.compile(r"[^A-Za-z0-9@._+-]+")
 
 
+_PLAIN_NAME_RE = re.compile(r"[a-z0-9@_+-][a-z0-9@._+-]{0,199}")
+_STEM_CHARS = 160
+
+
 def safe_name(address: str) -> str:
-    """An address as a file name: readable, and never a path."""
-    return _UNSAFE_RE.sub("_", address).strip(".") or "_"
+    """An address as a file name: readable, never a path, and unique per address.
+
+    An address that is a plain file name already (lower-case letters, digits, `@._+-`) is used
+    as it is. Any other gets a safe stem and `=` with a hash of the exact address: `a!b@x.org`,
+    `a#b@x.org` and `a_b@x.org` are three files, `A@x.org` and `a@x.org` two even on a file
+    system that ignores case. `=` never appears in a plain name, so the two kinds cannot meet.
+    """
+    if _PLAIN_NAME_RE.fullmatch(address):
+        return address
+    import hashlib
+
+    stem = _UNSAFE_RE.sub("_", address).strip(".")[:_STEM_CHARS] or "_"
+    digest = hashlib.sha256(address.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{stem}={digest}"
 
 
 class FolderTransport:

@@ -115,12 +115,14 @@ class ListmonkProvider(HttpCampaignProvider):
             f"/api/campaigns/{remote_id}/status", json={"status": RemoteStatus.SCHEDULED.value}
         )
 
-    def cancel(self, remote_id: str) -> None:
+    def unschedule(self, remote_id: str) -> None:
         self.api.put(
             f"/api/campaigns/{remote_id}/status", json={"status": RemoteStatus.DRAFT.value}
         )
 
-    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
         # A scheduled campaign takes the new fields and send_at and stays scheduled.
         body = {**self._fields(campaign, campaign.name), "send_at": iso_utc(when)}
         self.api.put(f"/api/campaigns/{remote_id}", json=body)

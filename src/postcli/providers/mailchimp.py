@@ -197,14 +197,16 @@ class MailchimpProvider(HttpCampaignProvider):
             f"/campaigns/{remote_id}/actions/schedule", json={"schedule_time": iso_utc(when)}
         )
 
-    def cancel(self, remote_id: str) -> None:
+    def unschedule(self, remote_id: str) -> None:
         self.api.post(f"/campaigns/{remote_id}/actions/unschedule")
 
-    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
         # Mailchimp changes only unscheduled campaigns: unschedule, update, schedule. A run
         # cut off in between finds a draft and does the rest.
         if not draft:
-            self.cancel(remote_id)
+            self.unschedule(remote_id)
         settings = self._settings(campaign, campaign.name)
         self.api.patch(f"/campaigns/{remote_id}", json={"settings": settings})
         self.prepare(remote_id, campaign)

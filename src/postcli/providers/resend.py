@@ -109,11 +109,13 @@ class ResendProvider(HttpCampaignProvider):
     def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
         self.api.post(f"/broadcasts/{remote_id}/send", json={"scheduled_at": iso_utc(when)})
 
-    def cancel(self, remote_id: str) -> None:
+    def unschedule(self, remote_id: str) -> None:
         # Deleting a scheduled broadcast cancels its delivery; Resend cannot unschedule one.
         self.api.delete(f"/broadcasts/{remote_id}", allow=(404,))
 
-    def update(self, remote_id: str, campaign: Campaign, when: datetime, draft: bool) -> bool:
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
         if not draft:
             return False  # Resend changes drafts only: cancelled and replaced
         email = campaign.email

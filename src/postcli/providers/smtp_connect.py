@@ -60,13 +60,6 @@ class Secret:
 
     __str__ = __repr__
 
-    def forms(self) -> tuple[str, ...]:
-        """The password as it could appear in a server's echo: plain and base64."""
-        import base64
-
-        encoded = base64.b64encode(self.value.encode("utf-8")).decode("ascii")
-        return (self.value, encoded) if len(self.value) >= 3 else ()
-
 
 def close_quietly(smtp: smtplib.SMTP | None) -> None:
     if smtp is not None:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from postcli.errors import (
     RecipientRefused,
@@ -40,6 +41,9 @@ from postcli.providers.smtp_connect import (
 )
 
 __all__ = ["SECURITY_MODES", "Security", "SmtpSession"]
+
+if TYPE_CHECKING:
+    from postcli.redact import Redactor
 
 log = logging.getLogger("postcli.smtp")
 
@@ -86,6 +90,8 @@ class SmtpSession:
         self.security: Security = security
         self.username = username or None
         self._password = Secret(password) if password else None
+        # Every form the login takes on the wire (AUTH PLAIN, AUTH LOGIN), computed once.
+        self._redactor = _login_redactor(self.username, password)
         self.timeout = timeout
         self.rate = rate
         self.ssl_context = ssl_context
@@ -330,11 +336,19 @@ class SmtpSession:
 
     def _clean(self, reply: bytes | str) -> str:
         """A server reply or error text, on one line, with the password taken out."""
-        text = _reply_text(reply)
-        if self._password is not None:
-            for form in self._password.forms():
-                text = text.replace(form, "***")
-        return text
+        from postcli.config import redactor
+
+        redact = self._redactor + redactor()
+        raw = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+        return redact.redact(_reply_text(redact.redact(raw)))
+
+
+def _login_redactor(username: str | None, password: str | None) -> Redactor:
+    from postcli.redact import Redactor
+
+    if not password:
+        return Redactor()
+    return Redactor.of([password], [(username or "", password)])
 
 
 class _Temporary(Exception):

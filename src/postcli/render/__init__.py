@@ -12,20 +12,24 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from markupsafe import Markup
 
+from postcli import guards
 from postcli.config import Settings
 from postcli.issues import Issue
 from postcli.model import Variant
-from postcli.render import mjml, templates
+from postcli.render import links, mjml, passages, templates, typography
 from postcli.render.body import UrlResolver, body_html, markdown_html, parse_variant
+from postcli.render.script_urls import dangerous_scheme
 from postcli.render.text import body_text, display_width, markdown_text
 from postcli.render.urls import is_absolute_url, local_file, make_resolver, workspace_file
 
 __all__ = [
     "RenderedEmail",
     "UrlResolver",
+    "dangerous_scheme",
     "is_absolute_url",
     "local_file",
     "make_resolver",
@@ -90,6 +94,12 @@ def preheader_line(issue: Issue) -> str | None:
     return _one_line(preheader) if preheader else None
 
 
+def _pitch_html(text: str, path: Path | None) -> str:
+    html = markdown_html(text)
+    guards.check_rendered_html(html, path)
+    return html
+
+
 def render_variant(
     issue: Issue,
     settings: Settings,
@@ -107,9 +117,12 @@ def render_variant(
     body = parse_variant(issue, variant)
     css = templates.read_text(CONTENT_CSS, workspace_templates)
     inliner = settings.render.inliner
-    html_fragment = mjml.inline_fragment(body_html(body, resolve), css, inliner)
-    text_body = body_text(body, resolve)
     strings = templates.strings(newsletter.lang, workspace_templates)
+    labelled = passages.label_premium_passages(issue, body, strings.get("premium_passage"))
+    fragment = body_html(labelled, resolve)
+    guards.check_rendered_html(fragment, issue.path)  # before native code parses it
+    html_fragment = mjml.inline_fragment(fragment, css, inliner)
+    text_body = body_text(body, resolve)
 
     upgrade = None
     if body.cut:
@@ -117,14 +130,16 @@ def render_variant(
         upgrade = {
             "heading": pitch.heading,
             "text": markdown_text(pitch.text),
-            "text_html": Markup(mjml.inline_fragment(markdown_html(pitch.text), css, inliner)),
+            "text_html": Markup(
+                mjml.inline_fragment(_pitch_html(pitch.text, settings.path), css, inliner)
+            ),
             "benefits": list(pitch.benefits),
             "button": pitch.button,
             "url": pitch.upgrade_url,
         }
     if unsubscribe_url is None:
         unsubscribe_url = newsletter.unsubscribe_url
-    view_url = newsletter.web_url.format(id=issue.id) if newsletter.web_url else newsletter.url
+    view_url = links.view_in_browser(settings, issue.id)
     subject, preheader = subject_line(issue), preheader_line(issue)
     context = {
         "newsletter": newsletter,
@@ -149,6 +164,8 @@ def render_variant(
     html = mjml.compile_mjml(
         mjml_source, templates.template_path(HTML_TEMPLATE, workspace_templates)
     )
+    if typography.wants_keep_all(newsletter.lang):
+        html = typography.keep_words_whole(html)  # inline, for clients that drop <style>
     text = templates.render(
         TEXT_TEMPLATE, {**context, "body": text_body.rstrip()}, workspace_templates
     )

@@ -19,6 +19,7 @@ from postcli import markdown
 from postcli.issues import Issue
 from postcli.markdown import Token
 from postcli.model import Variant
+from postcli.render.script_urls import neutralise_script_urls
 
 # (kind, url) -> url to send: kind is "img" or "a"; the caller knows assets_url and the site.
 UrlResolver = Callable[[str, str], str]
@@ -103,6 +104,9 @@ def parse_variant(issue: Issue, variant: Variant) -> Body:
     kept = variant_block_tokens(issue, variant)
     env = _variant_env(issue, variant, kept)
     tokens = markdown.parse_inline(issue.source, kept, env)
+    from postcli import guards
+
+    guards.check_token_depth(tokens, issue.line_of, issue.path)
     cut = variant is Variant.FREE and issue.has_premium_only
     return Body(variant=variant, tokens=tokens, env=env, cut=cut)
 
@@ -136,8 +140,12 @@ def prepare_html_tokens(tokens: list[Token], resolve: UrlResolver) -> list[Token
             image.attrSet("class", "figure-img")
         elif token.type == "paragraph_close" and out and _closes_figure(out):
             token = token.copy(meta={**(token.meta or {}), "figure": True})
+        elif token.type == "html_block":
+            token = token.copy(content=neutralise_script_urls(token.content))
         for child in token.children or []:
-            if child.type == "image":
+            if child.type == "html_inline":
+                child.content = neutralise_script_urls(child.content)
+            elif child.type == "image":
                 src = child.attrGet("src")
                 if isinstance(src, str):
                     child.attrSet("src", resolve("img", src))

@@ -56,3 +56,18 @@ def _premailer_fragment(html: str, css: str) -> str:
 
     start = result.find("<body>") + len("<body>")
     return result[start : result.rfind("</body>")]
+
+
+def cascade(html: str, extra_css: str = "") -> str | None:
+    """The whole document with every applicable `<style>` rule (and `extra_css`) written onto
+    its elements, for reading computed colours (check.contrast); never what is sent. None when
+    css-inline cannot read it. Never touches the network."""
+    import css_inline
+
+    try:
+        inliner = css_inline.CSSInliner(
+            load_remote_stylesheets=False, keep_style_tags=False, extra_css=extra_css or None
+        )
+        return str(inliner.inline(html))
+    except (ValueError, css_inline.InlineError):
+        return None

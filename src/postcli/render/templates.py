@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import jinja2
 import jinja2.bccache
 
 from postcli.errors import TemplateError
+from postcli.render import strings as strings_module
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -26,7 +26,7 @@ def environment(workspace_templates: Path | None) -> jinja2.Environment:
         [str(workspace_templates)] if workspace_templates and workspace_templates.is_dir() else []
     )
     search.append(str(BUILTIN_DIR))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(search),
         autoescape=_autoescape,
         undefined=jinja2.StrictUndefined,
@@ -34,6 +34,8 @@ def environment(workspace_templates: Path | None) -> jinja2.Environment:
         auto_reload=True,
         bytecode_cache=_bytecode_cache(),
     )
+    env.filters.update(strings_module.FILTERS)  # fill, josa: the words and their particles
+    return env
 
 
 class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -115,11 +117,24 @@ def render(name: str, context: dict[str, Any], workspace_templates: Path | None)
             line=_template_line(exc),
             hint="see docs/templates.md for the values a template gets",
         ) from exc
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+    except OSError as exc:  # a template file that cannot be read (permissions)
         raise TemplateError(
-            f"template failed: {exc}",
+            f"cannot read the template: {exc.strerror}",
+            path=exc.filename or template_path(name, workspace_templates),
+            hint="check the permissions of templates/",
+        ) from exc
+    except RecursionError:
+        raise TemplateError(
+            "the template includes or extends itself, without end",
+            path=template_path(name, workspace_templates),
+            hint="remove the {% include %} or {% extends %} that leads back to this template",
+        ) from None
+    except Exception as exc:  # a template is the user's code: whatever it raises is its error
+        raise TemplateError(
+            f"template failed: {type(exc).__name__}: {exc}",
             path=template_path(name, workspace_templates),
             line=_template_line(exc),
+            hint="fix the template, or delete it to use the built-in one",
         ) from exc
 
 
@@ -147,20 +162,6 @@ def _read_cached(path: Path, mtime_ns: int) -> str:
 
 
 def strings(lang: str, workspace_templates: Path | None) -> dict[str, Any]:
-    """The template words for `lang` (falling back to English for missing ones)."""
-    path = template_path("strings.toml", workspace_templates)
-    try:
-        table = _toml_cached(path, path.stat().st_mtime_ns)
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(f"not valid TOML: {exc}", path=path) from exc
-    builtin = BUILTIN_DIR / "strings.toml"
-    base = dict(_toml_cached(builtin, builtin.stat().st_mtime_ns).get("en", {}))
-    base.update(table.get("en", {}))
-    base.update(table.get(lang.split("-")[0], {}))
-    return base
-
-
-@cache
-def _toml_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
-    del mtime_ns  # part of the cache key only
-    return tomllib.loads(path.read_text(encoding="utf-8"))
+    """The template words for `lang`; a missing one comes from the built-in table of the same
+    language first (postcli.render.strings)."""
+    return strings_module.load(lang, workspace_templates)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from postcli import markdown
 from postcli.markdown import SyntaxTreeNode, Token
 from postcli.render.body import Body, UrlResolver
+from postcli.render.script_urls import dangerous_scheme
 
 
 def display_width(text: str) -> int:
@@ -131,6 +132,9 @@ class _TextRenderer:
             elif kind == "link":
                 text = self.inline(child)
                 href = self.resolve("a", str(child.attrs.get("href", "")))
+                if dangerous_scheme(href):
+                    parts.append(text)
+                    continue
                 bare = href.removeprefix("mailto:")
                 parts.append(text if text in (href, bare) else f"{text} ({href})")
             elif kind == "image":

@@ -63,6 +63,10 @@ def make_resolver(issue: Issue, settings: Settings) -> UrlResolver:
         if not url or is_absolute_url(url) or url.startswith("#"):
             return url
         found = local_file(issue, settings, url)
+        if found is not None and kind == "img" and not assets_url and settings.site.url:
+            from postcli.render.webassets import email_image_url  # the web edition hosts it
+
+            return email_image_url(issue, settings, found) or url
         if found is not None and assets_url and found.is_relative_to(assets_dir):
             relative = quote(found.relative_to(assets_dir).as_posix())
             return urljoin(assets_url if assets_url.endswith("/") else assets_url + "/", relative)

@@ -16,7 +16,7 @@ from datetime import datetime
 from postcli.config import Settings, redact
 from postcli.errors import PostcliError, ProviderRefused, SendInProgress
 from postcli.ledger import Ledger, SendRecord, issue_lock
-from postcli.model import Mode, Outcome, PlanAction, SendStatus, Variant
+from postcli.model import Edition, Mode, Outcome, PlanAction, SendStatus, Variant
 from postcli.providers.base import (
     Campaign,
     CampaignProvider,
@@ -166,7 +166,7 @@ def _decide_again(plan: Plan, ledger: Ledger) -> None:
 def send_one(
     settings: Settings,
     issue_arg: str,
-    variant: Variant,
+    variant: Edition,
     *,
     progress: Progress | None = None,
     lock_wait: float = 0.5,  # a `postcli status` glancing at the lock holds it for an instant
@@ -181,7 +181,9 @@ def send_one(
     When another process holds the issue (after `lock_wait` seconds), the report says BUSY
     and nothing happens, as overlapping cron runs need; with `skip_if_busy=False` that raises
     SendInProgress instead."""
-    options = SendOptions(variant=variant, now=True, due=True)
+    # Audience.ALL: a self-gated provider's one post, which plan_send makes without --variant.
+    chosen = variant if isinstance(variant, Variant) else None
+    options = SendOptions(variant=chosen, now=True, due=True)
     plan = plan_send(settings, issue_arg, options, now=now(), client=client)
     try:
         return execute(plan, progress=progress, lock_wait=lock_wait, now=now)
@@ -310,6 +312,7 @@ def _campaign(
         send_at=send_at,
         remote_id=record.remote_id,
         extra=v.extra,
+        post=v.post,
     )
 
 

@@ -26,6 +26,7 @@ from postcli.providers.base import (
     is_self_gated,
 )
 from postcli.render import RenderedEmail
+from postcli.render.gated import GatedPost, gated_post
 from postcli.send.decide import decide
 from postcli.times import iso_or_none, utc_now
 
@@ -59,6 +60,7 @@ class VariantPlan:
     pending: int = 0  # of those, not yet sent according to the ledger
     reason: str = ""  # for ALREADY: what the ledger says
     extra: dict[str, RenderedEmail] = field(default_factory=dict)  # a self-gated post's free email
+    post: GatedPost | None = None  # a self-gated provider's one post (render.gated)
 
     @property
     def active(self) -> bool:
@@ -242,7 +244,6 @@ def plan_send(
     provider.validate()
     provider_name = provider.name
     issue = build.load(settings, issue_arg)
-
     if issue.front.draft and not options.test:
         raise InputError(
             f"{issue.id} is a draft (draft: true); nothing was sent",
@@ -289,7 +290,12 @@ def plan_send(
             hash_ = content_hash(email)
             if extra:
                 hash_ = content_hash(extra["free_email"], hash_)
+            post = None
+            if is_self_gated(provider):  # the platform's one post, cut into gated sections
+                split = options.variant is not None and len(issue.front.audience.variants) > 1
+                post = gated_post(issue, settings, tuple(emails), split=split)
             plan = VariantPlan(
+                post=post,
                 variant=label,
                 email=email,
                 content_hash=hash_,

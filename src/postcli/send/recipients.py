@@ -89,18 +89,48 @@ def deliver_recipients(
     if progress:
         progress(v.variant, 0, total)
     try:
-        for subscriber in v.recipients:
-            state = states.get(subscriber.email.casefold())
-            if state is not None and state.status is RecipientStatus.SENT:
-                result.skipped += 1
-            else:
-                row = state.email if state is not None else subscriber.email
-                _deliver_one(
-                    plan, v, ledger, transport, record.id, generation, subscriber, result, now, row
-                )
-            done += 1
-            if progress:
-                progress(v.variant, done, total)
+        if getattr(transport, "batch_size", 1) > 1:  # a bulk sender's batch calls
+            from postcli.send.batches import deliver_batches
+
+            variant = v.variant
+            deliver_batches(
+                transport=transport,  # type: ignore[arg-type]
+                ledger=ledger,
+                send_id=record.id,
+                recipients=v.recipients,
+                states=states,
+                email=v.email,
+                variant=variant,
+                sender=newsletter.from_,
+                reply_to=newsletter.reply_to,
+                unsubscribe_template=template,
+                message_id=lambda email: message_id(plan, variant, email, generation),
+                result=result,
+                progress=progress,
+                now=now,
+            )
+        else:
+            for subscriber in v.recipients:
+                state = states.get(subscriber.email.casefold())
+                if state is not None and state.status is RecipientStatus.SENT:
+                    result.skipped += 1
+                else:
+                    row = state.email if state is not None else subscriber.email
+                    _deliver_one(
+                        plan,
+                        v,
+                        ledger,
+                        transport,
+                        record.id,
+                        generation,
+                        subscriber,
+                        result,
+                        now,
+                        row,
+                    )
+                done += 1
+                if progress:
+                    progress(v.variant, done, total)
     except PostcliError as error:
         ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
         raise

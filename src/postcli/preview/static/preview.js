@@ -251,6 +251,9 @@
       setStatus("live", `Live · built ${time} in ${Math.round(state.build_ms)} ms`);
     }
 
+    $("#clients").hidden = !state.clients;
+    $("#clients-table").textContent = state.clients || "";
+
     ensurePanes(state.variants);
     const build = `${state.session}:${state.build}`;
     const rewrite = state.ok && build !== appliedBuild;

@@ -1,0 +1,624 @@
+"""The `ghost` provider: one Ghost post per issue, gated by Ghost itself, emailed once.
+
+Ghost knows its members and what they pay for, so postcli sends one post for everyone (a
+self-gated provider) and Ghost decides who reads what, on the site and in the email:
+
+- the body is postcli's own rendering of the content (`postcli.render.gated`), not the email;
+- the paywall marker becomes Ghost's members-only card (`<!--members-only-->`) on a post whose
+  `visibility` is `[providers.ghost] visibility` (`paid` by default, `members`, or `tiers` with
+  `tiers`): the card cuts only such posts;
+- `::: premium` / `::: free` blocks become HTML cards whose web and email visibility exclude the
+  other tier (`status:-free` / `status:free`). Ghost's HTML import cannot carry a card's
+  visibility, so a post with such blocks is sent as Lexical (Ghost's own document format), every
+  section an HTML card; a post without them is sent as HTML (`?source=html`) and Ghost makes
+  editable paragraphs of it, with HTML cards only around what its conversion would change.
+
+A post is created as a draft with the issue id as its slug and the internal tag `#postcli`,
+then published or scheduled (at least two minutes ahead) with a PUT that names the newsletter
+and `email_segment`, carrying the `updated_at` of the last read (a stale one is 409: the post is
+read again and the PUT tried once more). Before creating, the post is looked up by its slug; its
+id goes to the ledger at once; a post that is published already is never published again. After
+a publish, the post's email record is read back: one that Ghost marks `failed` (no bulk mailer,
+say) is exit 4, not "sent".
+
+Requests carry `Authorization: Ghost <token>`: a JWT signed with PyJWT (HS256, `kid` = the key's
+id, `aud` = `/admin/`, valid five minutes) from GHOST_ADMIN_API_KEY (`id:secret`). The key, its
+secret and every token made are redacted from all output. See docs/providers/ghost.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Generator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+from postcli.config import add_secret
+from postcli.errors import ConfigError, InputError, ProviderRefused, ProviderUnavailable
+from postcli.model import RemoteStatus, SendStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, issue_of
+from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
+from postcli.registry import builtin
+
+if TYPE_CHECKING:
+    from postcli.render.gated import GatedPost, Section
+
+log = logging.getLogger("postcli.providers.ghost")
+
+API_KEY = "GHOST_ADMIN_API_KEY"
+ACCEPT_VERSION = "v5.0"
+TOKEN_LIFETIME = 300  # seconds: Ghost's documented maximum
+TOKEN_REUSE = 240  # a token is made again once it is this old
+SCHEDULE_LEAD = timedelta(minutes=2)  # Ghost refuses a schedule sooner than this
+POSTCLI_TAG = "#postcli"  # an internal tag: marks the posts postcli made
+VISIBILITIES = ("paid", "members", "tiers")
+EXCERPT_MAX = 300  # Ghost's limit on custom_excerpt
+
+ALL_MEMBERS = "status:free,status:-free"
+PAID_MEMBERS = "status:-free"
+FREE_MEMBERS = "status:free"
+
+# Ghost's post statuses as postcli sees them.
+_STATUS = {
+    "draft": RemoteStatus.DRAFT,
+    "scheduled": RemoteStatus.SCHEDULED,
+    "published": RemoteStatus.SENT,
+    "sent": RemoteStatus.SENT,
+}
+# Top-level blocks Ghost's HTML import keeps as they are; anything else goes in an HTML card.
+_PLAIN_BLOCK_RE = re.compile(r"^<(p|h[1-6]|ul|ol|blockquote|pre|hr)[\s>/]")
+_UNSAFE_INSIDE_RE = re.compile(r"<(sup|div|table|section|span|figure|iframe|script|style)\b|class=")
+_EMAIL_POLL = (0.5, 1.0, 1.5, 2.0, 3.0)  # seconds between reads of a new email's status
+
+
+class GhostToken(httpx.Auth):
+    """`Authorization: Ghost <jwt>` on every request, a fresh token every four minutes.
+
+    Each token made is registered as a secret, so no output, log or ledger row can show it."""
+
+    def __init__(self, key: str, *, clock: Callable[[], float] = time.time) -> None:
+        key_id, _, secret_hex = key.partition(":")
+        self._id = key_id
+        self._secret = bytes.fromhex(secret_hex)
+        self._clock = clock
+        self._token: str | None = None
+        self._made = 0.0
+        self._lock = threading.Lock()
+
+    def token(self) -> str:
+        import jwt
+
+        with self._lock:
+            now = self._clock()
+            if self._token is None or now - self._made >= TOKEN_REUSE:
+                issued = int(now)
+                self._token = jwt.encode(
+                    {"iat": issued, "exp": issued + TOKEN_LIFETIME, "aud": "/admin/"},
+                    self._secret,
+                    algorithm="HS256",
+                    headers={"kid": self._id},
+                )
+                add_secret(self._token)
+                self._made = now
+            return self._token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Ghost {self.token()}"
+        yield request
+
+
+def split_key(value: str) -> tuple[str, str]:
+    """(id, secret) of an Admin API key, or ValueError saying what is wrong (never the key)."""
+    key_id, colon, secret_hex = value.strip().partition(":")
+    if not colon or not key_id or not secret_hex:
+        raise ValueError("it must be the Admin API key as Ghost shows it, id:secret")
+    if len(secret_hex) % 2 or not re.fullmatch(r"[0-9a-fA-F]+", secret_hex):
+        raise ValueError("the part after ':' must be hexadecimal, as Ghost shows it")
+    if not re.fullmatch(r"[0-9a-fA-F]+", key_id):
+        raise ValueError("the part before ':' must be the key's hexadecimal id")
+    return key_id, secret_hex
+
+
+def _card(html: str, visibility: dict[str, Any] | None = None) -> dict[str, Any]:
+    node: dict[str, Any] = {"type": "html", "version": 1, "html": html}
+    if visibility is not None:
+        node["visibility"] = visibility
+    return node
+
+
+def _visibility(web_non_member: bool, web: str, email: str) -> dict[str, Any]:
+    return {
+        "web": {"nonMember": web_non_member, "memberSegment": web},
+        "email": {"memberSegment": email},
+    }
+
+
+PREMIUM_ONLY = _visibility(False, PAID_MEMBERS, PAID_MEMBERS)
+FREE_ONLY = _visibility(True, FREE_MEMBERS, FREE_MEMBERS)
+
+
+def lexical_document(post: GatedPost, *, guard_below: bool) -> str:
+    """The post as a Lexical document: an HTML card per section, the paywall card at the
+    marker. `guard_below` gives the sections below the paywall premium visibility too (for
+    `paid` and `tiers` posts, where the paywall already cuts them; never for `members`)."""
+    children: list[dict[str, Any]] = []
+    for section in post.sections:
+        if section.readers == "paywall":
+            children.append({"type": "paywall", "version": 1})
+        elif section.readers == "premium" and (guard_below or not section.below_paywall):
+            children.append(_card(section.html, PREMIUM_ONLY))
+        elif section.readers == "free":
+            children.append(_card(section.html, FREE_ONLY))
+        else:
+            children.append(_card(section.html))
+    root = {
+        "root": {
+            "children": children,
+            "direction": None,
+            "format": "",
+            "indent": 0,
+            "type": "root",
+            "version": 1,
+        }
+    }
+    return json.dumps(root, ensure_ascii=False)
+
+
+def _html_blocks(section: Section) -> str:
+    """A section as HTML for Ghost's import: plain blocks as they are, the rest in HTML cards
+    (tables, figures with captions, footnotes, raw HTML), which Ghost keeps verbatim."""
+    from postcli.render.gated import block_html
+
+    out = []
+    for part in block_html(section):
+        if _PLAIN_BLOCK_RE.match(part) and not _UNSAFE_INSIDE_RE.search(part):
+            out.append(part)
+        else:
+            out.append(f"<!--kg-card-begin: html-->\n{part.strip()}\n<!--kg-card-end: html-->\n")
+    return "".join(out)
+
+
+def html_document(post: GatedPost) -> str:
+    """The post as HTML for `?source=html`: sections in order, `<!--members-only-->` at the
+    paywall. Only for posts without one-tier sections above the paywall (see module docs)."""
+    assert not post.has_blocks
+    parts = []
+    for section in post.sections:
+        parts.append(
+            "<!--members-only-->\n" if section.readers == "paywall" else _html_blocks(section)
+        )
+    return "".join(parts)
+
+
+class GhostProvider(HttpCampaignProvider):
+    """Publishes through the Ghost Admin API (Ghost 5)."""
+
+    name: ClassVar[str] = "ghost"
+    title: ClassVar[str] = "Ghost"
+    features: ClassVar[Features] = Features(
+        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
+    )
+    # Ghost adds its own footer with the member's unsubscribe link; this tag only stands in the
+    # email postcli renders for its checks, which Ghost never receives.
+    unsubscribe_tag: ClassVar[str | None] = builtin("ghost").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("ghost").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "ghost",
+        newsletter=Key((str,), "'newsletter' in [providers.ghost] must be a newsletter slug"),
+        visibility=Key((str,), "'visibility' in [providers.ghost] must be paid, members or tiers"),
+        tiers=Key((list,), "'tiers' in [providers.ghost] must be a list of tier slugs or ids"),
+        email_only=Key((bool,), "'email_only' in [providers.ghost] must be true or false"),
+    )
+    TRIES: ClassVar[int] = 3
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        now: Callable[[], datetime] | None = None,
+        email_poll: tuple[float, ...] = _EMAIL_POLL,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(settings, **kwargs)
+        self._now = now or (lambda: datetime.now(UTC))
+        self._email_poll = email_poll
+        self._token: GhostToken | None = None
+        newsletter = self.options.get("newsletter")
+        if newsletter is not None and (not isinstance(newsletter, str) or not newsletter.strip()):
+            raise self.bad(
+                "newsletter", "'newsletter' in [providers.ghost] must be a newsletter slug"
+            )
+        self.newsletter: str | None = newsletter.strip() if newsletter else None
+        visibility = self.options.get("visibility", "paid")
+        if visibility not in VISIBILITIES:
+            raise self.bad(
+                "visibility",
+                f"'visibility' in [providers.ghost] must be one of {', '.join(VISIBILITIES)}; "
+                "a public post would show the premium part to everyone",
+            )
+        self.visibility: str = visibility
+        tiers = self.options.get("tiers", [])
+        if not isinstance(tiers, list) or not all(isinstance(t, str) and t.strip() for t in tiers):
+            raise self.bad(
+                "tiers", "'tiers' in [providers.ghost] must be a list of tier slugs or ids"
+            )
+        self.tiers: list[str] = [t.strip() for t in tiers]
+        if self.visibility == "tiers" and not self.tiers:
+            raise self.bad("tiers", 'visibility = "tiers" needs tiers = ["tier-slug", ...]')
+        if self.tiers and self.visibility != "tiers":
+            raise self.bad("tiers", "'tiers' applies only with visibility = \"tiers\"")
+        email_only = self.options.get("email_only", False)
+        if not isinstance(email_only, bool):
+            raise self.bad("email_only", "'email_only' in [providers.ghost] must be true or false")
+        self.email_only: bool = email_only
+        self._fresh: dict[str, str] = {}  # post id -> the campaign name it was created with
+
+    # -- settings and auth ------------------------------------------------------------------
+
+    def validate(self) -> None:
+        key = self.key(API_KEY)
+        try:
+            _, secret_hex = split_key(key)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{API_KEY} is not a Ghost Admin API key: {exc}",
+                hint="copy the Admin API key of a custom integration (Ghost Admin → Settings → "
+                "Integrations)",
+            ) from None
+        add_secret(secret_hex)
+        if self.base_url is None:
+            raise self.bad(
+                "base_url",
+                "[providers.ghost] needs 'base_url', the site, like https://example.ghost.io",
+            )
+        if self.newsletter is None:
+            raise self.bad(
+                "newsletter",
+                "[providers.ghost] needs 'newsletter', the slug of the newsletter to email "
+                "(Ghost's first one is 'default-newsletter')",
+            )
+        try:
+            import jwt  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "the ghost provider needs PyJWT to sign its requests",
+                hint="pip install 'postcli[ghost]'",
+            ) from None
+
+    def auth(self) -> tuple[dict[str, str], Any, list[str]]:
+        key = self.key(API_KEY)
+        _, secret_hex = split_key(key)
+        self._token = GhostToken(key)
+        return {"Accept-Version": ACCEPT_VERSION}, self._token, [key, secret_hex]
+
+    @property
+    def api(self) -> Any:
+        api = super().api
+        if not api.base_url.endswith("/ghost/api/admin"):
+            api.base_url = f"{api.base_url}/ghost/api/admin"
+        return api
+
+    def describe(self) -> str:
+        who = {"paid": "paid members", "members": "all members", "tiers": ", ".join(self.tiers)}
+        where = "email only" if self.email_only else "site and email"
+        return (
+            f"Ghost at {self.base_url}, newsletter '{self.newsletter}' ({where}; the premium part "
+            f"for {who[self.visibility]})"
+        )
+
+    # -- requests with Ghost's own error messages ---------------------------------------------
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One request; a 4xx becomes ProviderRefused with Ghost's own message and code."""
+        allow = set(kwargs.pop("allow", ())) | {400, 401, 403, 404, 409, 422, 501}
+        answer = self.api.request(method, path, allow=tuple(allow), **kwargs)
+        status = answer.status_code
+        if 200 <= status < 300:
+            return answer.json() if answer.content else {}
+        raise self._refused(method, path, answer)
+
+    def _refused(self, method: str, path: str, answer: httpx.Response) -> ProviderRefused:
+        code, message = _ghost_error(answer)
+        shown = self.api.redact(f"{method} {path.split('?')[0]}")
+        detail = self.api.redact(f"{code + ': ' if code else ''}{message}")
+        hint = None
+        if answer.status_code in (401, 403):
+            hint = f"check {API_KEY} (a custom integration's Admin API key) and base_url"
+        error = ProviderRefused(f"Ghost refused {shown}: {answer.status_code} {detail}", hint=hint)
+        error.status = answer.status_code  # type: ignore[attr-defined]
+        error.code = code  # type: ignore[attr-defined]
+        return error
+
+    # -- the post ----------------------------------------------------------------------------
+
+    def _post_of(self, campaign: Campaign) -> GatedPost:
+        post = campaign.post
+        if post is None:
+            raise InputError(
+                "the ghost provider needs the issue's gated post; this postcli run did not "
+                "make one",
+                hint="run the send through 'postcli send'",
+            )
+        return post
+
+    def _visibility_for(self, campaign: Campaign) -> str:
+        return "public" if campaign.variant == "free" else self.visibility
+
+    def _segment_for(self, campaign: Campaign) -> str:
+        # One email, cut by Ghost per member: free members get the teaser, paid the whole.
+        return {"all": "all", "premium": PAID_MEMBERS, "free": FREE_MEMBERS}[campaign.variant]
+
+    def _slug_for(self, campaign: Campaign) -> str:
+        return self._post_of(campaign).slug
+
+    def content_fields(self, campaign: Campaign) -> tuple[dict[str, Any], dict[str, str]]:
+        """(post fields, query) carrying the content: Lexical when one-tier cards are needed,
+        else HTML for Ghost to convert."""
+        post = self._post_of(campaign)
+        visibility = self._visibility_for(campaign)
+        if post.has_blocks:
+            guard = visibility in ("paid", "tiers")
+            return {"lexical": lexical_document(post, guard_below=guard)}, {}
+        return {"html": html_document(post)}, {"source": "html"}
+
+    def post_fields(self, campaign: Campaign) -> dict[str, Any]:
+        post = self._post_of(campaign)
+        fields: dict[str, Any] = {
+            "title": post.title,
+            "slug": self._slug_for(campaign),
+            "status": "draft",
+            "visibility": self._visibility_for(campaign),
+            "email_subject": campaign.email.subject,
+            "tags": [{"name": POSTCLI_TAG}, *({"name": t} for t in post.tags)],
+        }
+        if fields["visibility"] == "tiers":
+            fields["tiers"] = [{"slug": t} for t in self.tiers]
+        if post.preheader:
+            # Ghost would otherwise make the excerpt from the text, premium part included.
+            fields["custom_excerpt"] = post.preheader[:EXCERPT_MAX]
+        if self.email_only:
+            fields["email_only"] = True
+        return fields
+
+    # -- look-ups ----------------------------------------------------------------------------
+
+    def _read(self, post_id: str) -> dict[str, Any] | None:
+        answer = self.api.get(f"/posts/{post_id}/", params={"include": "tags,email"}, allow=(404,))
+        if answer.status_code == 404:
+            return None
+        return answer.json()["posts"][0]  # type: ignore[no-any-return]
+
+    def _by_slug(self, slug: str) -> dict[str, Any] | None:
+        found = self.call(
+            "GET",
+            "/posts/",
+            params={"filter": f"slug:{slug}", "include": "tags,email", "limit": "1"},
+        )
+        posts = found.get("posts") or []
+        if not posts:
+            return None
+        post = posts[0]
+        if not any(tag.get("name") == POSTCLI_TAG for tag in post.get("tags") or []):
+            raise ProviderRefused(
+                f"Ghost already has a post with the slug '{slug}' that postcli did not make",
+                hint="rename or delete that post in Ghost Admin, then run this again",
+            )
+        return post  # type: ignore[no-any-return]
+
+    def _remote(self, post: dict[str, Any]) -> RemoteCampaign:
+        status = _STATUS.get(str(post.get("status")), RemoteStatus.SENT)
+        return RemoteCampaign(str(post["id"]), status, post.get("url"))
+
+    def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
+        if campaign is None:
+            return None  # the slug comes with the campaign's post; see find_campaign
+        post = self._by_slug(self._slug_for(campaign))
+        if post is None or _email_failed(post):
+            return None  # a failed email is reported by send_campaign, never as "sent"
+        return self._remote(post)
+
+    def find_campaign(self, name: str) -> RemoteCampaign | None:
+        """The post of an issue sent as one gated post (variant "all"), by its slug."""
+        from postcli.render.gated import slug_for
+
+        parts = name.split(":")
+        if len(parts) < 4 or parts[2] != "all":
+            return None
+        post = self._by_slug(slug_for(issue_of(name)))
+        return None if post is None or _email_failed(post) else self._remote(post)
+
+    def fetch(self, remote_id: str) -> RemoteCampaign | None:
+        post = self._read(remote_id)
+        return None if post is None else self._remote(post)
+
+    # -- the steps -----------------------------------------------------------------------------
+
+    def create(self, campaign: Campaign, name: str) -> str:
+        content, query = self.content_fields(campaign)
+        body = {"posts": [{**self.post_fields(campaign), **content}]}
+        created = self.call("POST", "/posts/", json=body, params=query or None)
+        post = created["posts"][0]
+        self._fresh[str(post["id"])] = name
+        return str(post["id"])
+
+    def prepare(self, remote_id: str, campaign: Campaign) -> None:
+        """A draft an earlier run made gets this run's content (the file is the truth)."""
+        if self._fresh.get(remote_id) == campaign.name:
+            return
+        content, query = self.content_fields(campaign)
+        fields = {**self.post_fields(campaign), **content}
+        self.update(remote_id, fields, params=query)
+
+    def update(
+        self,
+        remote_id: str,
+        fields: dict[str, Any],
+        *,
+        params: dict[str, str] | None = None,
+        done: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
+        """PUT `fields` with the last `updated_at`; on 409 (someone saved meanwhile, or a retried
+        PUT already took effect) read the post again, stop if `done` says it is, else try once
+        more."""
+        for attempt in (1, 2):
+            post = self._read(remote_id)
+            if post is None:
+                raise ProviderRefused(
+                    f"Ghost post {remote_id} is gone", hint="run the send again to make a new one"
+                )
+            if done is not None and done(post):
+                return post
+            body = {"posts": [{**fields, "updated_at": post["updated_at"]}]}
+            try:
+                answer = self.call("PUT", f"/posts/{remote_id}/", json=body, params=params or None)
+            except ProviderRefused as refused:
+                if getattr(refused, "status", None) == 409 and attempt == 1:
+                    log.info("Ghost: post %s changed meanwhile (409); reading it again", remote_id)
+                    continue
+                raise
+            return answer["posts"][0]  # type: ignore[no-any-return]
+        raise AssertionError("unreachable")
+
+    def _publish_query(self, campaign: Campaign) -> dict[str, str]:
+        assert self.newsletter is not None
+        return {"newsletter": self.newsletter, "email_segment": self._segment_for(campaign)}
+
+    def schedule_time(self, when: datetime) -> datetime:
+        soonest = self._now() + SCHEDULE_LEAD + timedelta(seconds=5)
+        if when < soonest:
+            log.warning(
+                "Ghost schedules at least two minutes ahead: moved to %s", soonest.isoformat()
+            )
+            return soonest.replace(microsecond=0)
+        return when
+
+    def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
+        at = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        self.update(
+            remote_id,
+            {"status": "scheduled", "published_at": at},
+            params=self._publish_query(campaign),
+            done=lambda post: post.get("status") in ("scheduled", "published", "sent"),
+        )
+
+    def send_now(self, remote_id: str, campaign: Campaign) -> None:
+        status = "sent" if self.email_only else "published"
+        self.update(
+            remote_id,
+            {"status": status},
+            params=self._publish_query(campaign),
+            done=lambda post: post.get("status") in ("published", "sent"),
+        )
+
+    def send_campaign(self, campaign: Campaign, checkpoint: Any) -> Delivery:
+        existing = self._by_slug(self._slug_for(campaign))
+        if existing is not None and _email_failed(existing):
+            raise self._email_failure(existing)
+        if existing is not None and existing.get("status") in ("published", "sent"):
+            log.warning(
+                "Ghost: post %s is published already and its email went out once; not sent again",
+                existing["id"],
+            )
+            return Delivery(SendStatus.SENT, str(existing["id"]), existing.get("url"))
+        delivery = super().send_campaign(campaign, checkpoint)
+        if delivery.status is SendStatus.SENT and delivery.remote_id:
+            self._check_email(delivery.remote_id)
+        return delivery
+
+    def _check_email(self, remote_id: str) -> None:
+        """Read the post's email back until Ghost says how it went; `failed` is exit 4."""
+        for pause in (0.0, *self._email_poll):
+            if pause:
+                self._sleep(pause)
+            post = self._read(remote_id)
+            email = (post or {}).get("email") or {}
+            state = email.get("status")
+            if _email_failed(post or {}):
+                raise self._email_failure(post or {})
+            if state in ("submitted", "sent") or (post and not email and pause):
+                return
+        log.warning("Ghost: the email of post %s is still %s; see Ghost Admin", remote_id, state)
+
+    def _email_failure(self, post: dict[str, Any]) -> ProviderUnavailable:
+        email = post.get("email") or {}
+        why = email.get("error") or "no reason given"
+        return ProviderUnavailable(
+            f"Ghost published post {post.get('id')} but its email failed: "
+            f"{self.api.redact(str(why))}",
+            hint="Ghost sends the email once: fix its mail settings (bulk email), then retry the "
+            "email from the post in Ghost Admin; postcli will not publish it again",
+        )
+
+    def send_test(self, campaign: Campaign, address: str) -> Delivery:
+        raise InputError(
+            "Ghost sends test emails only for staff users, not with an integration's Admin API key",
+            hint="send the test copy through the file or smtp provider instead: "
+            f"POSTCLI_PROVIDER=smtp postcli send {campaign.issue_id} --test {address} "
+            "(or POSTCLI_PROVIDER=file), or use "
+            "the post's Preview → Email in Ghost Admin",
+        )
+
+    # -- after scheduling: move, edit, cancel ---------------------------------------------------
+
+    def reschedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
+        """Move a scheduled post to `when` and give it the campaign's current content."""
+        at = self.schedule_time(when).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        content, query = self.content_fields(campaign)
+        post = self._read(remote_id)
+        if post is None or post.get("status") != "scheduled":
+            raise ProviderRefused(
+                f"Ghost post {remote_id} is not scheduled (it is "
+                f"{(post or {}).get('status', 'gone')}); nothing to move"
+            )
+        fields = {
+            **self.post_fields(campaign),
+            **content,
+            "status": "scheduled",
+            "published_at": at,
+        }
+        self.update(remote_id, fields, params={**query, **self._publish_query(campaign)})
+
+    def unschedule(self, remote_id: str) -> None:
+        """Take a scheduled post back to a draft: nothing is published or emailed."""
+        post = self._read(remote_id)
+        if post is None or post.get("status") == "draft":
+            return
+        if post.get("status") != "scheduled":
+            raise ProviderRefused(
+                f"Ghost post {remote_id} went out already ({post.get('status')}); it cannot be "
+                "unscheduled"
+            )
+        self.update(
+            remote_id,
+            {"status": "draft"},
+            done=lambda current: current.get("status") == "draft",
+        )
+
+
+def _email_failed(post: dict[str, Any]) -> bool:
+    email = post.get("email") or {}
+    return isinstance(email, dict) and email.get("status") == "failed"
+
+
+def _ghost_error(answer: httpx.Response) -> tuple[str, str]:
+    """(code or type, message) from Ghost's `{"errors": [{message, context, type, code}]}`."""
+    try:
+        data = answer.json()
+    except ValueError:
+        return "", " ".join(answer.text.split())[:300]
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
+        return "", " ".join(str(data).split())[:300]
+    first = errors[0]
+    code = str(first.get("code") or first.get("type") or "")
+    message = str(first.get("message") or "")
+    context = first.get("context")
+    if context and str(context) not in message:
+        message = f"{message} {context}"
+    return code, " ".join(message.split())[:300]

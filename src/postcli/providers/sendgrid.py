@@ -1,0 +1,199 @@
+"""The `sendgrid` provider: one SendGrid Marketing Campaigns Single Send per variant.
+
+Owns `[providers.sendgrid]`: `audiences = { free = ["LIST_ID"], premium = ["LIST_ID"] }` (list
+ids, at most 50 each), `sender_id` (a verified Marketing sender), `suppression_group_id` (the
+unsubscribe group SendGrid's `{{{unsubscribe}}}` tag leaves), `base_url` (default
+`https://api.sendgrid.com`), `timeout`. The flow is `_campaigns.py`'s: look the Single Send up by
+postcli's stable name (`POST /v3/marketing/singlesends/search`), create it as a draft with the
+HTML and plain text, checkpoint its id, then `PUT /v3/marketing/singlesends/{id}/schedule` with
+`send_at` "now" or an ISO time. A 429 is waited out as its `X-RateLimit-Reset` says. `send
+--test` goes through the Mail Send API (`POST /v3/mail/send`), the unsubscribe tag standing for
+the suppression group's own link there. The key comes only from SENDGRID_API_KEY. See
+docs/providers/sendgrid.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any, ClassVar
+
+from postcli.model import RemoteStatus, SendStatus
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema
+from postcli.providers.base import Campaign, Delivery, Key, RemoteCampaign, SettingsSchema
+from postcli.providers.mailchimp import title_for
+from postcli.registry import builtin
+
+API_KEY = "SENDGRID_API_KEY"
+PAGE = 100  # Single Sends a search page
+MAX_LISTS = 50
+_STATUS = {
+    "draft": RemoteStatus.DRAFT,
+    "scheduled": RemoteStatus.SCHEDULED,
+    "triggered": RemoteStatus.SENT,
+}
+# Mail Send's own substitution for the unsubscribe group's link (Marketing's tag means nothing
+# there).
+MAIL_SEND_UNSUBSCRIBE = "<%asm_group_unsubscribe_raw_url%>"
+
+
+def iso_z(moment: datetime) -> str:
+    """An instant as SendGrid writes it: 2026-12-01T00:00:00Z."""
+    from datetime import UTC
+
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class SendgridProvider(HttpCampaignProvider):
+    """Sends through SendGrid Marketing Campaigns (Single Sends)."""
+
+    name: ClassVar[str] = "sendgrid"
+    title: ClassVar[str] = "SendGrid"
+    unsubscribe_tag: ClassVar[str | None] = builtin("sendgrid").unsubscribe_tag
+    secret_variables: ClassVar[tuple[str, ...]] = builtin("sendgrid").secret_variables
+    settings_schema: ClassVar[SettingsSchema] = http_schema(
+        "sendgrid",
+        audiences=True,
+        sender_id=Key((int,), "'sender_id' in [providers.sendgrid] must be a number, like 123456"),
+        suppression_group_id=Key(
+            (int,), "'suppression_group_id' in [providers.sendgrid] must be a number, like 7890"
+        ),
+    )
+    DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.sendgrid.com"
+
+    def __init__(self, settings: Any, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        self.audiences: dict[str, list[str]] = {}
+        for variant, lists in self.audience_setting().items():
+            if isinstance(lists, str):
+                lists = [lists]
+            if (
+                not isinstance(lists, list)
+                or not lists
+                or len(lists) > MAX_LISTS
+                or not all(isinstance(i, str) and i.strip() for i in lists)
+            ):
+                raise self.bad(
+                    "audiences",
+                    f"the {variant} audience in [providers.sendgrid] must be a list of 1 to "
+                    f'{MAX_LISTS} list ids, like ["LIST_ID"]',
+                )
+            self.audiences[variant] = [i.strip() for i in lists]
+        self.sender_id = self._number("sender_id")
+        self.suppression_group_id = self._number("suppression_group_id")
+
+    def _number(self, key: str) -> int | None:
+        value = self.options.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise self.bad(key, f"'{key}' in [providers.sendgrid] must be a number, like 123456")
+        return value
+
+    def auth(self) -> tuple[dict[str, str], Any, list[str]]:
+        key = self.key(API_KEY)
+        return {"Authorization": f"Bearer {key}"}, None, [key]
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.audiences:
+            raise self.bad(
+                "audiences",
+                '[providers.sendgrid] needs audiences = { free = ["LIST_ID"], '
+                'premium = ["LIST_ID"] }',
+            )
+        for key in ("sender_id", "suppression_group_id"):
+            if getattr(self, key) is None:
+                raise self.bad(
+                    key,
+                    f"[providers.sendgrid] needs '{key}'",
+                    hint="Marketing > Senders gives the sender id; Suppressions > Unsubscribe "
+                    "Groups the group id",
+                )
+
+    def describe(self) -> str:
+        lists = ", ".join(f"{v} to lists {', '.join(ids)}" for v, ids in self.audiences.items())
+        return f"SendGrid Single Sends ({lists})"
+
+    def _remote(self, single_send: dict[str, Any]) -> RemoteCampaign:
+        status = _STATUS.get(str(single_send.get("status")), RemoteStatus.SENT)
+        return RemoteCampaign(str(single_send["id"]), status)
+
+    def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
+        wanted = title_for(name)
+        params: dict[str, str] = {"page_size": str(PAGE)}
+        while True:
+            # A search is a POST that changes nothing: safe to repeat.
+            page = self.api.post(
+                "/v3/marketing/singlesends/search",
+                json={"name": wanted},
+                params=params,
+                retry_unsafe=True,
+            ).json()
+            found = page.get("result") or []
+            for item in found:
+                if item.get("name") == wanted:
+                    return self._remote(item)
+            following = ((page.get("_metadata") or {}).get("next")) or ""
+            token = _page_token(following)
+            if not found or not token:
+                return None
+            params = {"page_size": str(PAGE), "page_token": token}
+
+    def fetch(self, remote_id: str) -> RemoteCampaign | None:
+        answer = self.api.get(f"/v3/marketing/singlesends/{remote_id}", allow=(404,))
+        return None if answer.status_code == 404 else self._remote(answer.json())
+
+    def create(self, campaign: Campaign, name: str) -> str:
+        email = campaign.email
+        body = {
+            "name": title_for(name),
+            "categories": ["postcli"],
+            "send_to": {"list_ids": self.audience(campaign.variant)},
+            "email_config": {
+                "subject": email.subject,
+                "html_content": email.html,
+                "plain_content": email.text,
+                "generate_plain_content": False,
+                "editor": "code",
+                "sender_id": self.sender_id,
+                "suppression_group_id": self.suppression_group_id,
+            },
+        }
+        return str(self.api.post("/v3/marketing/singlesends", json=body).json()["id"])
+
+    def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
+        self.api.put(
+            f"/v3/marketing/singlesends/{remote_id}/schedule", json={"send_at": iso_z(when)}
+        )
+
+    def send_now(self, remote_id: str, campaign: Campaign) -> None:
+        self.api.put(f"/v3/marketing/singlesends/{remote_id}/schedule", json={"send_at": "now"})
+
+    def send_test(self, campaign: Campaign, address: str) -> Delivery:
+        """One email through the Mail Send API; no Single Send is made or touched."""
+        email = campaign.email
+        tag = self.unsubscribe_tag or ""
+        name, sender = parseaddr(campaign.sender)
+        body: dict[str, Any] = {
+            "personalizations": [{"to": [{"email": address}]}],
+            "from": {"email": sender, **({"name": name} if name else {})},
+            "subject": email.subject,
+            "content": [
+                {"type": "text/plain", "value": email.text.replace(tag, MAIL_SEND_UNSUBSCRIBE)},
+                {"type": "text/html", "value": email.html.replace(tag, MAIL_SEND_UNSUBSCRIBE)},
+            ],
+            "asm": {"group_id": self.suppression_group_id},
+            "categories": ["postcli-test"],
+        }
+        if campaign.reply_to:
+            body["reply_to"] = {"email": parseaddr(campaign.reply_to)[1]}
+        answer = self.api.post("/v3/mail/send", json=body)
+        return Delivery(SendStatus.SENT, answer.headers.get("X-Message-Id"))
+
+
+def _page_token(url: str) -> str | None:
+    from urllib.parse import parse_qs, urlsplit
+
+    values = parse_qs(urlsplit(url).query).get("page_token")
+    return values[0] if values else None

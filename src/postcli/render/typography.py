@@ -1,0 +1,142 @@
+"""Line breaking of Korean (and Chinese and Japanese) text in the compiled email.
+
+Browsers break CJK text between any two characters unless told `word-break: keep-all`; for
+Korean, whose words are separated by spaces, that splits words ("확 / 장"). The template's
+`<style>` block says keep-all, but clients that drop `<style>` (the Gmail app for non-Google
+accounts, some webmail) lose it. So after MJML has compiled the email, every element that holds
+Korean, Chinese or Japanese text gets `word-break:keep-all` in its own style attribute (on other
+text keep-all changes nothing, so other elements are left as MJML wrote them).
+
+Left alone: elements whose own style already sets `word-break` (the author chose), and anything
+inside `<pre>` (code keeps its break-anywhere). Pure: HTML in, HTML out.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+KEEP_ALL_LANGS = ("ko", "ja", "zh")
+DECLARATION = "word-break:keep-all"
+
+_SKIP = {"head", "title", "style", "script", "template", "xml", "pre"}
+_VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
+# One attribute of a start tag, value consumed whole, so "style=" inside another value never
+# matches.
+_ATTR_RE = re.compile(r"""\s*([^\s"'>/=]+)(\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?""")
+_WORD_BREAK_RE = re.compile(r"(?:^|;)\s*word-break\s*:", re.I)
+# Hangul (syllables, jamo, compatibility jamo), CJK ideographs, kana.
+_CJK_RE = re.compile(
+    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]"
+)
+
+
+def wants_keep_all(lang: str) -> bool:
+    return lang.split("-")[0].lower() in KEEP_ALL_LANGS
+
+
+class _TextHolders(HTMLParser):
+    """Finds the start tags (as offsets into the HTML) of elements that hold text directly."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.line_starts = [0]
+        for match in re.finditer("\n", html):
+            self.line_starts.append(match.end())
+        self.stack: list[tuple[str, int, str, bool]] = []  # tag, offset, raw tag, skipped
+        self.holders: dict[int, str] = {}  # offset -> raw start tag
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self.line_starts[line - 1] + column
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _VOID:
+            return
+        skipped = tag in _SKIP or bool(self.stack and self.stack[-1][3])
+        self.stack.append((tag, self._offset(), self.get_starttag_text() or "", skipped))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        pass  # <div/> holds nothing
+
+    def handle_endtag(self, tag: str) -> None:
+        for depth in range(len(self.stack) - 1, -1, -1):
+            if self.stack[depth][0] == tag:
+                del self.stack[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self.stack or not _CJK_RE.search(data):
+            return
+        tag, offset, raw, skipped = self.stack[-1]
+        if not skipped and tag != "html" and tag != "body":
+            self.holders[offset] = raw
+
+
+def _with_keep_all(raw: str) -> str:
+    """The start tag with word-break:keep-all added to its style attribute (or a new one)."""
+    name_end = re.match(r"<[^\s/>]+", raw)
+    if name_end is None:
+        return raw
+    pos = name_end.end()
+    while True:
+        match = _ATTR_RE.match(raw, pos)
+        if match is None or not match.group(1):
+            break
+        if match.group(1).lower() == "style" and match.group(2):
+            value_part = match.group(2)
+            eq = value_part.index("=")
+            value = value_part[eq + 1 :].strip()
+            quote = value[0] if value[:1] in "\"'" else ""
+            inner = value[1:-1] if quote else value
+            if _WORD_BREAK_RE.search(inner):
+                return raw
+            joined = (
+                f"{inner.rstrip().rstrip(';')};{DECLARATION};"
+                if inner.strip()
+                else (f"{DECLARATION};")
+            )
+            new = (
+                f' style="{joined.replace(chr(34), "&quot;")}"'
+                if quote != "'"
+                else (f" style='{joined}'")
+            )
+            return raw[: match.start()] + new + raw[match.end() :]
+        pos = match.end()
+    closing = raw.rstrip()
+    cut = len(closing) - (2 if closing.endswith("/>") else 1)
+    return raw[:cut].rstrip() + f' style="{DECLARATION};"' + raw[cut:]
+
+
+def keep_words_whole(html: str) -> str:
+    """`html` with word-break:keep-all inline on every element that holds CJK text."""
+    parser = _TextHolders(html)
+    parser.feed(html)
+    parser.close()
+    if not parser.holders:
+        return html
+    out = []
+    previous = 0
+    for offset in sorted(parser.holders):
+        raw = parser.holders[offset]
+        if html[offset : offset + len(raw)] != raw:  # not where the parser said: leave it
+            continue
+        out.append(html[previous:offset])
+        out.append(_with_keep_all(raw))
+        previous = offset + len(raw)
+    out.append(html[previous:])
+    return "".join(out)

@@ -1,0 +1,393 @@
+"""`postcli site`: the published issues -> site/ (or site-drafts/ with `--drafts`).
+
+The order of a build: read every issue's front matter (from the state when its file is
+unchanged), decide what is published, render the pages whose key changed (in two processes
+when there are many), publish the images those pages use, then the index, tag pages, 404,
+feed and sitemap; write only files whose bytes changed, and remove what is no longer made.
+The output depends on the issues, the ledger, the templates, the settings and `now` alone:
+two builds of the same input are identical byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from postcli.config import Settings
+from postcli.errors import ConfigError, PostcliError, UsageError
+from postcli.site import assets, listing, pages
+from postcli.site.feeds import FEED_ENTRIES, feed_xml, sitemap_xml
+from postcli.site.output import Output, files_of_lost_build
+from postcli.site.published import Entry, Summary, select, sent_times, summarize
+from postcli.site.state import IssueRecord, SiteState, digest
+
+log = logging.getLogger("postcli.site")
+
+PARALLEL_FROM = 24  # issues to render before a second process pays for its start
+SITE_TEMPLATES = "site"
+CSS = "site/site.css"
+
+
+@dataclass
+class SiteReport:
+    out_dir: Path
+    entries: list[Entry] = field(default_factory=list)
+    rendered: list[str] = field(default_factory=list)  # ids whose page was rendered again
+    written: list[str] = field(default_factory=list)  # files written (their bytes changed)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def default_out(settings: Settings, drafts: bool) -> Path:
+    return settings.root / ("site-drafts" if drafts else "site")
+
+
+def _check_out(settings: Settings, out: Path) -> Path:
+    out = out.resolve()
+    root = settings.root.resolve()
+    if root.is_relative_to(out):
+        raise UsageError(
+            f"--out {out} would hold the workspace itself",
+            hint="give the site a folder of its own, like site/",
+        )
+    for own in ("issues", "templates", "assets", ".postcli"):
+        if out.is_relative_to((root / own).resolve()):
+            raise UsageError(f"--out {out} is inside the workspace's {own}/ folder")
+    return out
+
+
+def _template_hash(settings: Settings) -> str:
+    """Every file the pages are made from: the site templates (built-in and the workspace's)
+    and the strings the dates use."""
+    from postcli.render.templates import BUILTIN_DIR
+
+    h = hashlib.sha256()
+    for folder in (BUILTIN_DIR, settings.templates_dir):
+        for path in [*sorted((folder / SITE_TEMPLATES).glob("*")), folder / "strings.toml"]:
+            if path.is_file():
+                h.update(f"{folder == BUILTIN_DIR}:{path.name}\x00".encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _settings_hash(settings: Settings, drafts: bool) -> str:
+    """The settings a page shows (not the provider's)."""
+    return digest(
+        repr(settings.newsletter),
+        repr(settings.premium),
+        repr(settings.site),
+        str(drafts),
+    )
+
+
+def _words(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    import tomllib
+
+    from postcli.errors import TemplateError
+    from postcli.render import templates
+
+    lang = settings.newsletter.lang.split("-")[0]
+    words: dict[str, Any] = {}
+    for path in (
+        templates.BUILTIN_DIR / SITE_TEMPLATES / "strings.toml",
+        settings.templates_dir / SITE_TEMPLATES / "strings.toml",
+    ):
+        if not path.is_file():
+            continue
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise TemplateError(f"not valid TOML: {exc}", path=path) from exc
+        words.update(table.get("en", {}))
+        words.update(table.get(lang, {}))
+    return words, templates.strings(settings.newsletter.lang, settings.templates_dir)
+
+
+def _summaries(
+    settings: Settings, state: SiteState, report: SiteReport
+) -> tuple[dict[Path, Summary], dict[str, str]]:
+    """Every readable issue's summary, and the hash of each file."""
+    from postcli.issues import iter_issue_files, parse_issue, read_text
+
+    tz = settings.newsletter.tz
+    summaries: dict[Path, Summary] = {}
+    hashes: dict[str, str] = {}
+    known: dict[str, dict[str, Any]] = {}
+    for path in iter_issue_files(settings.issues_dir):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            report.warnings.append(f"{path}: skipped: {exc.strerror}")
+            continue
+        file_hash = hashlib.sha256(data).hexdigest()
+        cached = state.summaries.get(path.stem)
+        try:
+            if cached and cached.get("file") == file_hash:
+                summary = Summary.from_json(cached["summary"])
+            else:
+                issue = parse_issue(read_text(path), path)
+                _PARSED[path] = issue
+                summary = summarize(issue, tz)
+        except PostcliError as error:
+            where = f"{error.location}: " if error.location else ""
+            report.warnings.append(f"{where}skipped: {error.message}")
+            continue
+        summaries[path] = summary
+        hashes[summary.id] = file_hash
+        known[summary.id] = {"file": file_hash, "summary": summary.to_json()}
+    state.summaries = known
+    return summaries, hashes
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class _Done:
+    id: str
+    html: str
+    content: str
+    images: tuple[str, ...]
+    findings: tuple[str, ...]
+    problems: tuple[str, ...]
+
+
+# Issues parsed while reading the summaries; a worker forked later finds them here too.
+_PARSED: dict[Path, Any] = {}
+
+
+def _render_one(frame: pages.Frame, job: _Job) -> _Done:
+    """One issue's page, its feed content and its findings (runs in a worker process too)."""
+    from postcli.issues import load_issue
+
+    issue = _PARSED.get(job.path) or load_issue(job.path)
+    problems: list[str] = []
+    publish = pages.safe_publisher(assets.plan, problems)
+    page = pages.render_issue_page(issue, job.entry, frame, publish)
+    root = frame.settings.root.resolve()
+    images = tuple(dict.fromkeys(p.relative_to(root).as_posix() for p in page.images))
+    return _Done(
+        issue.id, page.html, page.content, images, _findings(issue, frame.settings), tuple(problems)
+    )
+
+
+def _findings(issue: Any, settings: Settings) -> tuple[str, ...]:
+    """The free variant's error-level findings, worded as `postcli check` prints them."""
+    from postcli.check import Level, run_checks
+    from postcli.model import Audience, Variant
+    from postcli.render import render_variant
+
+    if issue.front.audience is Audience.PREMIUM:
+        return ()
+    try:
+        email = render_variant(issue, settings, Variant.FREE)
+        found = run_checks(issue, {Variant.FREE: email}, settings)
+    except PostcliError as error:
+        return (f"{issue.id}: the free email could not be checked: {error.message}",)
+    return tuple(
+        f"{f.location or issue.id}: {f.message} [{f.rule}]" for f in found if f.level is Level.ERROR
+    )
+
+
+_WORKER_FRAME: pages.Frame | None = None
+
+
+def _worker_init(frame: pages.Frame) -> None:
+    global _WORKER_FRAME
+    _WORKER_FRAME = frame
+
+
+def _worker(job: _Job) -> _Done:
+    assert _WORKER_FRAME is not None
+    return _render_one(_WORKER_FRAME, job)
+
+
+def _render_all(frame: pages.Frame, jobs: list[_Job], workers: int) -> list[_Done]:
+    if workers < 2 or len(jobs) < PARALLEL_FROM or sys.platform != "linux":
+        return [_render_one(frame, job) for job in jobs]
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")  # the parent's imports come along for free
+    with ProcessPoolExecutor(workers, context, initializer=_worker_init, initargs=(frame,)) as pool:
+        return list(pool.map(_worker, jobs, chunksize=max(1, len(jobs) // (workers * 4))))
+
+
+def build_site(
+    settings: Settings,
+    *,
+    out_dir: Path | None = None,
+    drafts: bool = False,
+    now: datetime | None = None,
+    workers: int | None = None,
+) -> SiteReport:
+    """Build the web edition; see the module docstring. `now` defaults to the clock."""
+    if not settings.site.url:
+        raise ConfigError(
+            "[site] url is not set: the site's canonical URLs, feed and sitemap need it",
+            path=settings.path or settings.root / "postcli.toml",
+            hint='add [site] with url = "https://example.com/archive" (where site/ is served)',
+        )
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    out = _check_out(settings, out_dir or default_out(settings, drafts))
+    report = SiteReport(out)
+    state = SiteState.load(settings.state_dir, out)
+    previous = state.files if state.found else files_of_lost_build(out)
+    output = Output(out)
+
+    summaries, hashes = _summaries(settings, state, report)
+    entries = select(
+        summaries, sent_times(settings.state_dir, now), now, settings.newsletter.tz, drafts=drafts
+    )
+    report.entries = entries
+    words, date_words = _words(settings)
+    css = _css(settings)
+    frame = pages.Frame(settings, words, date_words, assets.content_hash_of(css) + ".css", drafts)
+    output.put(f"{assets.ASSETS}/{frame.css_name}", css)
+
+    shared = digest(_template_hash(settings), _settings_hash(settings, drafts))
+    keys: dict[str, str] = {}
+    jobs: list[_Job] = []
+    records: dict[str, IssueRecord] = {}
+    for entry in entries:
+        record = state.issues.get(entry.id)
+        key = _issue_key(settings, entry, hashes[entry.id], shared, record)
+        keys[entry.id] = key
+        page = f"{entry.id}/index.html"
+        if (
+            record is not None
+            and record.key == key
+            and output.holds(page, record.page_size)
+            and (state.content(entry.id) is not None)
+        ):
+            output.keep(page)
+            records[entry.id] = record
+        else:
+            jobs.append(_Job(entry.path, entry))
+
+    contents: dict[str, str] = {}
+    for done in _render_all(frame, jobs, workers or os.cpu_count() or 1):
+        output.put(f"{done.id}/index.html", done.html)
+        state.set_content(done.id, done.content)
+        contents[done.id] = done.content
+        report.rendered.append(done.id)
+        report.warnings += [f"{done.id}: image left out: {p}" for p in done.problems]
+        # The images are hashed now, after the render: a key of stale hashes re-renders once.
+        record = IssueRecord(
+            "", len(done.html.encode("utf-8")), list(done.images), list(done.findings)
+        )
+        records[done.id] = record
+        keys[done.id] = _issue_key(
+            settings, _by_id(entries, done.id), hashes[done.id], shared, record
+        )
+    for issue_id, record in records.items():
+        record.key = keys[issue_id]
+        report.warnings += [f"published with an error: {f}" for f in record.findings]
+
+    _publish_images(settings, records, output, report)
+    for entry in entries[:FEED_ENTRIES]:
+        if entry.id not in contents:
+            contents[entry.id] = state.content(entry.id) or ""
+    _listings(entries, frame, contents, output, state, shared)
+
+    _PARSED.clear()
+    report.removed = output.prune(previous)
+    report.written = output.written
+    report.unchanged = output.unchanged
+    state.files = set(output.wanted)
+    state.issues = records
+    state.save()
+    return report
+
+
+def _by_id(entries: list[Entry], issue_id: str) -> Entry:
+    return next(e for e in entries if e.id == issue_id)
+
+
+def _issue_key(
+    settings: Settings, entry: Entry, file_hash: str, shared: str, record: IssueRecord | None
+) -> str:
+    images = []
+    for relative in record.images if record is not None else []:
+        path = settings.root / relative
+        try:
+            images.append(f"{relative}:{assets.content_hash(path)}")
+        except OSError:
+            images.append(f"{relative}:missing")
+    when = entry.when.isoformat() if entry.when else ""
+    return digest(file_hash, shared, when, str(entry.state), *images)
+
+
+def _css(settings: Settings) -> str:
+    from postcli.render import templates
+
+    return templates.read_text(CSS, settings.templates_dir)
+
+
+def _publish_images(
+    settings: Settings, records: dict[str, IssueRecord], output: Output, report: SiteReport
+) -> None:
+    """Every image a published page shows, processed only when its files are missing."""
+    sources = sorted({relative for record in records.values() for relative in record.images})
+    for relative in sources:
+        source = settings.root / relative
+        try:
+            target = assets.plan(source)
+        except (assets.ImageProblem, OSError) as exc:
+            report.warnings.append(f"{relative}: image left out: {exc}")
+            continue
+        names = [f"{assets.ASSETS}/{name}" for name in target.names]
+        if all((output.root / name).is_file() for name in names):
+            for name in names:
+                output.keep(name)
+            continue
+        try:
+            files = assets.process(source)
+        except assets.ImageProblem as exc:
+            report.warnings.append(f"{relative}: image left out: {exc}")
+            continue
+        for name, data in sorted(files.items()):
+            output.put(f"{assets.ASSETS}/{name}", data)
+
+
+def _listings(
+    entries: list[Entry],
+    frame: pages.Frame,
+    contents: dict[str, str],
+    output: Output,
+    state: SiteState,
+    shared: str,
+) -> None:
+    """The index, tag and 404 pages (each rendered only when its values changed), the feed
+    and the sitemap."""
+    planned: dict[str, listing.Planned] = {}
+    planned.update(listing.index_pages(entries, frame))
+    planned.update(listing.tag_pages(entries, frame))
+    planned["404.html"] = listing.not_found_page(frame)
+    made: dict[str, list[Any]] = {}
+    for relative, plan in sorted(planned.items()):
+        values = json.dumps(plan.context, default=str, sort_keys=True, ensure_ascii=False)
+        key = digest(shared, plan.template, values)
+        previous = state.pages.get(relative)
+        if previous and previous[0] == key and output.holds(relative, previous[1]):
+            output.keep(relative)
+            made[relative] = previous
+            continue
+        html = plan.render(frame)
+        output.put(relative, html)
+        made[relative] = [key, len(html.encode("utf-8"))]
+    state.pages = made
+    page_list = sorted(planned) + [f"{e.id}/index.html" for e in entries]
+    output.put("feed.xml", feed_xml(entries, contents, frame))
+    output.put("sitemap.xml", sitemap_xml(entries, page_list, frame))
