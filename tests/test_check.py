@@ -664,7 +664,7 @@ def test_figure_image_has_a_width(ws: Path) -> None:
 
 
 def test_every_rule_has_a_level_and_kebab_case_id() -> None:
-    assert len(RULES) == 20
+    assert len(RULES) == 21
     assert all(rule == rule.lower() and " " not in rule for rule in RULES)
     assert {level for level in RULES.values()} == {Level.ERROR, Level.WARNING}
 

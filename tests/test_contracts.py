@@ -421,7 +421,10 @@ class ListmonkDriver(Driver):
             page += 1
 
     def schedule(self, client: httpx.Client, object_id: str, when: datetime) -> httpx.Response:
-        dated = client.put(f"/api/campaigns/{object_id}", json={"send_at": when.isoformat()})
+        # listmonk's update handler needs `lists` in every PUT ("invalid list IDs" otherwise).
+        dated = client.put(
+            f"/api/campaigns/{object_id}", json={"send_at": when.isoformat(), "lists": [4]}
+        )
         if dated.is_error:
             return dated
         return client.put(f"/api/campaigns/{object_id}/status", json={"status": "scheduled"})

@@ -51,3 +51,12 @@ def override_template(
     lines[line - 1] = replacement
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def clear_send_at(workspace: Path) -> None:
+    """Take `send_at` out of the sample issues: by today's clock theirs may be due, overdue or
+    stale, which `postcli status` reports (exit 1) and `send --due` acts on."""
+    for path in (workspace / "issues").glob("*.md"):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        kept = [line for line in lines if not line.startswith("send_at:")]
+        path.write_text("\n".join(kept), encoding="utf-8")
