@@ -85,7 +85,7 @@ def test_each_tier_gets_its_variant_with_its_own_unsubscribe_link_in_batches_of_
             tiers[message.to] == "premium"
         )
         assert message.subject == SUBJECT
-        own = f"https://example.com/unsubscribe?email={message.to}"
+        own = f"https://letter.test/unsubscribe?email={message.to}"
         assert own in message.text and f'href="{own}"' in message.html
         assert message.headers["List-Unsubscribe"] == f"<{own}>"
         assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -208,7 +208,7 @@ def test_a_test_copy_goes_through_messages_mime_as_postcli_built_it(
     assert [m.to for m in mailgun.messages] == ["me@example.net"] * 2
     assert all(m.subject.startswith("[TEST] ") for m in mailgun.messages)
     assert all(
-        m.mime and b"List-Unsubscribe: <https://example.com/" in m.mime for m in mailgun.messages
+        m.mime and b"List-Unsubscribe: <https://letter.test/" in m.mime for m in mailgun.messages
     )
 
 

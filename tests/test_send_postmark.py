@@ -88,11 +88,11 @@ def test_each_tier_gets_its_variant_in_batches_of_at_most_500_and_a_rerun_sends_
         assert (SECRET in message["HtmlBody"]) == (tiers[stored.to] == "premium")
         assert (SECRET in message["TextBody"]) == (tiers[stored.to] == "premium")
         assert message["Subject"] == SUBJECT and message["MessageStream"] == "broadcast"
-        own = f"https://example.com/unsubscribe?email={stored.to}"
+        own = f"https://letter.test/unsubscribe?email={stored.to}"
         assert own in message["TextBody"] and own in message["HtmlBody"]
         assert stored.header("List-Unsubscribe") == f"<{own}>"
         assert stored.header("List-Unsubscribe-Post") == "List-Unsubscribe=One-Click"
-        assert (stored.header("Message-ID") or "").endswith("@example.com>")
+        assert (stored.header("Message-ID") or "").endswith("@letter.test>")
     again = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
     assert again.exit_code == 0 and "already sent" in again.output
     assert len(postmark.messages) == 1300

@@ -143,7 +143,7 @@ def test_each_tier_gets_its_variant_as_raw_mime_and_a_rerun_sends_nothing(
         text, html = parts(sent.message)
         assert (SECRET in text and SECRET in html) == (tiers[address] == "premium")
         assert str(sent.message["Subject"]) == SUBJECT
-        own = f"https://example.com/unsubscribe?email={address}"
+        own = f"https://letter.test/unsubscribe?email={address}"
         assert sent.message["List-Unsubscribe"] == f"<{own}>"
         assert sent.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert own in text
@@ -235,7 +235,7 @@ def test_an_unverified_sender_stops_the_send_instead_of_failing_everyone(
         ses_config(newsletter, fake.base_url)
         result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
     assert result.exit_code == 3
-    assert "not verified" in result.output and "hello@example.com" in result.output
+    assert "not verified" in result.output and "hello@letter.test" in result.output
     with Ledger.open(newsletter / ".postcli") as ledger:
         for send in ledger.sends():
             states = {r.status for r in ledger.recipients(send.id).values()}
