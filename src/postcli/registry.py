@@ -13,10 +13,11 @@ Constructing providers is `postcli.providers`'s.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 __all__ = [
     "GROUP",
@@ -113,11 +114,17 @@ def registered(name: str) -> type | None:
     return _registered.get(name)
 
 
+@cache
+def _installed(scan: Callable[..., Iterable[EntryPoint]]) -> tuple[tuple[str, str], ...]:
+    # Reading the installed packages' metadata is slow (milliseconds a scan) and `check` asks
+    # for every link, so one scan a process; keyed on the scanner, which tests replace.
+    return tuple((ep.name, ep.value) for ep in scan(group=GROUP))
+
+
 def targets() -> dict[str, str]:
     """Provider name -> "module:Class", built-ins and entry points."""
     found = {name: info.target for name, info in _BUILTINS.items()}
-    for ep in entry_points(group=GROUP):
-        found[ep.name] = ep.value
+    found.update(_installed(entry_points))
     return found
 
 
