@@ -21,12 +21,12 @@ def preview(
     no_open: bool = typer.Option(False, "--no-open", help="Do not open a browser."),
 ) -> None:
     """Serve a live preview: free and premium side by side, rebuilt on every save."""
-    import signal
     import webbrowser
 
     from postcli.issues import resolve_issue_path
     from postcli.net import is_loopback_host
     from postcli.preview import start
+    from postcli.preview.app import run_until_interrupted
 
     st = state(ctx)
     root = st.root()
@@ -45,17 +45,5 @@ def preview(
     typer.echo(running.url)
     if not no_open:
         webbrowser.open(running.url)
-
-    def terminate(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        while not running.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.stop()
-        signal.signal(signal.SIGTERM, previous)
+    run_until_interrupted(running.wait, running.stop)
     st.say("Preview stopped.")

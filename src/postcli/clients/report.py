@@ -21,6 +21,9 @@ from typing import Any
 
 from postcli import data as caniemail
 from postcli.clients.analyze import Use, analyze
+from postcli.clients.fallback import fallback as fallback_of
+from postcli.clients.table import format_table as format_table  # re-exported
+from postcli.clients.table import platform_names as platform_names  # re-exported
 from postcli.data import Data, Feature, Platform, Support
 
 # Features whose absence breaks the layout or the reading of an email; only these become
@@ -350,94 +353,6 @@ def features_used(
     return found
 
 
-# The ways an element can hide itself (analyze.hiding) and the feature each one is.
-_HIDING = {
-    "display:none": "css-display-none",
-    "overflow:hidden": "css-overflow",
-    "visibility:hidden": "css-visibility",
-    "max-height:0": "css-max-height",
-    "max-width:0": "css-max-width",
-    "opacity:0": "css-opacity",
-    "font-size:tiny": "css-font-size",
-    "line-height:tiny": "css-line-height",
-}
-
-# A declaration of the property's initial value does nothing when a client drops it.
-_INITIAL = {
-    "height": "auto",
-    "width": "auto",
-    "min-height": "auto",
-    "min-width": "auto",
-    "max-height": "none",
-    "max-width": "none",
-    "overflow": "visible",
-    "opacity": "1",
-    "white-space": "normal",
-    "word-break": "normal",
-    "word-spacing": "normal",
-    "overflow-wrap": "normal",
-    "cursor": "auto",
-    "outline": "none",
-}
-
-# A feature and the older spelling of it that clients without the feature may read; declared
-# side by side (in the same style attribute or <style> block), the older one is the fallback.
-_ALTERNATIVES = {"css-overflow-wrap": "css-word-wrap"}
-
-
-def _fallback(
-    feature: Feature,
-    uses: Sequence[Use],
-    platform: Platform,
-    data: Data,
-    found: dict[str, list[Use]],
-) -> str | None:
-    """Why every use the platform reads does no harm when dropped, or None."""
-    reasons = []
-    alternative = data.features.get(_ALTERNATIVES.get(feature.slug, ""))
-    beside: set[Any] = set()
-    if alternative is not None and alternative.verdict(platform.key).support in (
-        Support.FULL,
-        Support.PARTIAL,
-    ):
-        beside = {u.where for u in found.get(alternative.slug, ())}
-    for use in uses:
-        if use.where in beside and alternative is not None:
-            reasons.append(f"{alternative.title} beside it, which this client reads")
-            continue
-        reason = _use_fallback(feature, use, platform, data)
-        if reason is None:
-            return None
-        reasons.append(reason)
-    return reasons[0] if reasons else None
-
-
-def _use_fallback(feature: Feature, use: Use, platform: Platform, data: Data) -> str | None:
-    if feature.slug == "css-at-media" or "media-feature" in feature.match:
-        return "progressive: without the media query the styles outside it apply"
-    if use.where.media:
-        return "only inside @media: without it the styles outside apply"
-    if platform.reads_mso and use.where.ghost_table:
-        return "MJML's Outlook table in <!--[if mso]> does the layout"
-    if use.kind == "property" and use.values == (_INITIAL.get(use.name),):
-        return f"sets the initial value ({use.name}: {use.values[0]}): dropping it changes nothing"
-    mine = {way for way, slug in _HIDING.items() if slug == feature.slug}
-    if mine & set(use.where.hidden_by):
-        for way in use.where.hidden_by:
-            other = data.features.get(_HIDING.get(way, ""))
-            if way in mine or other is None:
-                continue
-            support = other.verdict(platform.key).support
-            if support in (Support.FULL, Support.PARTIAL):
-                return f"the element is hidden another way too ({way}), which this client " + (
-                    "supports" if support is Support.FULL else "partly supports"
-                )
-    return None
-
-
-# --- The report -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Email:
     """One variant's HTML, and its issue blocks as (file line, HTML fragment) pairs."""
@@ -482,7 +397,7 @@ def client_report(
                 verdict = feature.verdict(platform.key)
                 fallback = None
                 if verdict.support in (Support.NONE, Support.PARTIAL):
-                    fallback = _fallback(feature, seen, platform, data, found)
+                    fallback = fallback_of(feature, seen, platform, data, found)
                 previous = item.cells.get(platform.key)
                 if previous is None or (previous.fallback is not None and fallback is None):
                     item.cells[platform.key] = Cell(verdict.support, verdict.notes, fallback)
@@ -490,68 +405,3 @@ def client_report(
         (f for f in merged.values() if f.cells), key=lambda f: (f.feature.category, f.feature.slug)
     )
     return ClientReport(platforms, features, data.source)
-
-
-# --- Text -------------------------------------------------------------------------------------
-
-
-def format_table(report: ClientReport, *, top: int = 8) -> str:
-    """The client x support counts and the features to fix, as `check --clients` prints."""
-    rows = report.rows()
-    width = max([len(r.platform.label) for r in rows] + [6])
-    lines = [
-        f"{'client':<{width}}  {'full':>5}  {'partly':>6}  {'not':>4}  {'unknown':>7}"
-        "  with fallback",
-    ]
-    for row in rows:
-        lines.append(
-            f"{row.platform.label:<{width}}  {row.full:>5}  {row.partial:>6}  {row.none:>4}"
-            f"  {row.unknown:>7}  {row.covered:>13}"
-        )
-    fixes = report.to_fix(top)
-    if not fixes:
-        lines += ["", "nothing to fix: every feature partly or not supported has a fallback"]
-        return "\n".join(lines)
-    lines += ["", "features to fix (no fallback in the email):"]
-    for use in fixes:
-        problems = use.problems()
-        label = f"{use.feature.title} [{use.feature.slug}]"
-        what = f", {use.impact}" if use.impact else ""
-        lines.append(f"  {label} from {use.origin}{what}")
-        for support in (Support.NONE, Support.PARTIAL):
-            keys = [k for k, c in problems.items() if c.support is support]
-            if not keys:
-                continue
-            word = "not supported" if support is Support.NONE else "partly supported"
-            lines.append(f"    {word}: {platform_names(report.platforms, keys)}")
-            notes = sorted({n for k in keys for n in problems[k].notes}, key=_note_order)
-            for number in notes:
-                lines.append(f"      note {number}: {use.note(number)}")
-    more = len(report.to_fix(None)) - len(fixes)
-    if more > 0:
-        lines.append(f"  and {more} more (--json lists them all)")
-    return "\n".join(lines)
-
-
-def platform_names(platforms: Sequence[Platform], keys: Iterable[str]) -> str:
-    """ "Gmail (Android, iOS), Outlook (all 6)": the platforms of `keys`, by family."""
-    wanted = set(keys)
-    families: dict[str, list[Platform]] = {}
-    for platform in platforms:
-        families.setdefault(platform.family, []).append(platform)
-    parts = []
-    for members in families.values():
-        chosen = [p for p in members if p.key in wanted]
-        if not chosen:
-            continue
-        if len(members) == 1:
-            parts.append(chosen[0].label)
-        elif len(chosen) == len(members):
-            parts.append(f"{chosen[0].family_name} (all {len(members)})")
-        else:
-            parts.append(f"{chosen[0].family_name} ({', '.join(p.name for p in chosen)})")
-    return ", ".join(parts)
-
-
-def _note_order(number: str) -> tuple[int, str]:
-    return (int(number), "") if number.isdigit() else (1 << 30, number)

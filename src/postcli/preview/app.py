@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,3 +79,23 @@ def start(
     )
     thread.start()
     return RunningPreview(session, server, watcher, thread, port)
+
+
+def run_until_interrupted(stopped: Callable[[float], bool], stop: Callable[[], None]) -> None:
+    """Block until `stopped(timeout)` is true, Ctrl-C or SIGTERM; then `stop()`, always.
+
+    SIGTERM is turned into KeyboardInterrupt meanwhile, so a terminated server shuts down as
+    cleanly as an interrupted one."""
+
+    def terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        while not stopped(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        signal.signal(signal.SIGTERM, previous)

@@ -74,8 +74,18 @@ class BulkSettings:
     title: ClassVar[str]
     settings_schema: ClassVar[SettingsSchema]
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: Any = None,
+        rules: RetryRules | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
+        self.client = client  # an httpx client to use (tests pass one); None: each run makes one
+        self.rules = rules
+        self.sleep = sleep
         self.options: dict[str, Any] = check_table(settings, self.name, self.settings_schema)
         self._subscribers_file: Path | None = subscribers_path(settings, self.name, self.options)
         if self._subscribers_file is None:
@@ -154,6 +164,40 @@ class BulkSettings:
 
 
 # -- the rate cap ------------------------------------------------------------------------------
+
+
+class BulkTransport:
+    """What every bulk sender's per-run transport shares: its Caller, made on first use, counted
+    and closed here; a subclass says which secrets the calls carry."""
+
+    _provider: Any  # the BulkSettings subclass this run sends for
+    _caller: Caller | None = None
+
+    @property
+    def caller(self) -> Caller:
+        if self._caller is None:
+            p = self._provider
+            self._caller = Caller(
+                provider=p.name,
+                client=p.client,
+                timeout=p.timeout,
+                secrets=self.secrets(),
+                rules=p.rules,
+                sleep=p.sleep,
+            )
+        return self._caller
+
+    def secrets(self) -> list[str]:
+        """The secrets this run's calls carry, redacted from all they say."""
+        raise NotImplementedError
+
+    @property
+    def calls(self) -> int:
+        return self._caller.calls if self._caller else 0
+
+    def close(self) -> None:
+        if self._caller is not None:
+            self._caller.close()
 
 
 class Pacer:

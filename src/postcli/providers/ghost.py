@@ -28,41 +28,44 @@ secret and every token made are redacted from all output. See docs/providers/gho
 
 from __future__ import annotations
 
-import json
 import logging
-import re
-import threading
-import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
 from postcli.config import add_secret
-from postcli.errors import ConfigError, InputError, ProviderRefused, ProviderUnavailable
+from postcli.errors import ConfigError, InputError, ProviderRefused
 from postcli.model import RemoteStatus, SendStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, issue_of
+from postcli.providers._ghost_api import (
+    GhostToken,
+    email_failed,
+    email_failure,
+    ghost_error,
+    split_key,
+)
+from postcli.providers._ghost_content import (
+    FREE_MEMBERS,
+    PAID_MEMBERS,
+    html_document,
+    lexical_document,
+)
+from postcli.providers._ghost_settings import ghost_options
 from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
 from postcli.registry import builtin
 
 if TYPE_CHECKING:
-    from postcli.render.gated import GatedPost, Section
+    from postcli.render.gated import GatedPost
 
 log = logging.getLogger("postcli.providers.ghost")
 
 API_KEY = "GHOST_ADMIN_API_KEY"
 ACCEPT_VERSION = "v5.0"
-TOKEN_LIFETIME = 300  # seconds: Ghost's documented maximum
-TOKEN_REUSE = 240  # a token is made again once it is this old
 SCHEDULE_LEAD = timedelta(minutes=2)  # Ghost refuses a schedule sooner than this
 POSTCLI_TAG = "#postcli"  # an internal tag: marks the posts postcli made
-VISIBILITIES = ("paid", "members", "tiers")
 EXCERPT_MAX = 300  # Ghost's limit on custom_excerpt
-
-ALL_MEMBERS = "status:free,status:-free"
-PAID_MEMBERS = "status:-free"
-FREE_MEMBERS = "status:free"
 
 # Ghost's post statuses as postcli sees them.
 _STATUS = {
@@ -71,129 +74,7 @@ _STATUS = {
     "published": RemoteStatus.SENT,
     "sent": RemoteStatus.SENT,
 }
-# Top-level blocks Ghost's HTML import keeps as they are; anything else goes in an HTML card.
-_PLAIN_BLOCK_RE = re.compile(r"^<(p|h[1-6]|ul|ol|blockquote|pre|hr)[\s>/]")
-_UNSAFE_INSIDE_RE = re.compile(r"<(sup|div|table|section|span|figure|iframe|script|style)\b|class=")
 _EMAIL_POLL = (0.5, 1.0, 1.5, 2.0, 3.0)  # seconds between reads of a new email's status
-
-
-class GhostToken(httpx.Auth):
-    """`Authorization: Ghost <jwt>` on every request, a fresh token every four minutes.
-
-    Each token made is registered as a secret, so no output, log or ledger row can show it."""
-
-    def __init__(self, key: str, *, clock: Callable[[], float] = time.time) -> None:
-        key_id, _, secret_hex = key.partition(":")
-        self._id = key_id
-        self._secret = bytes.fromhex(secret_hex)
-        self._clock = clock
-        self._token: str | None = None
-        self._made = 0.0
-        self._lock = threading.Lock()
-
-    def token(self) -> str:
-        import jwt
-
-        with self._lock:
-            now = self._clock()
-            if self._token is None or now - self._made >= TOKEN_REUSE:
-                issued = int(now)
-                self._token = jwt.encode(
-                    {"iat": issued, "exp": issued + TOKEN_LIFETIME, "aud": "/admin/"},
-                    self._secret,
-                    algorithm="HS256",
-                    headers={"kid": self._id},
-                )
-                add_secret(self._token)
-                self._made = now
-            return self._token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Ghost {self.token()}"
-        yield request
-
-
-def split_key(value: str) -> tuple[str, str]:
-    """(id, secret) of an Admin API key, or ValueError saying what is wrong (never the key)."""
-    key_id, colon, secret_hex = value.strip().partition(":")
-    if not colon or not key_id or not secret_hex:
-        raise ValueError("it must be the Admin API key as Ghost shows it, id:secret")
-    if len(secret_hex) % 2 or not re.fullmatch(r"[0-9a-fA-F]+", secret_hex):
-        raise ValueError("the part after ':' must be hexadecimal, as Ghost shows it")
-    if not re.fullmatch(r"[0-9a-fA-F]+", key_id):
-        raise ValueError("the part before ':' must be the key's hexadecimal id")
-    return key_id, secret_hex
-
-
-def _card(html: str, visibility: dict[str, Any] | None = None) -> dict[str, Any]:
-    node: dict[str, Any] = {"type": "html", "version": 1, "html": html}
-    if visibility is not None:
-        node["visibility"] = visibility
-    return node
-
-
-def _visibility(web_non_member: bool, web: str, email: str) -> dict[str, Any]:
-    return {
-        "web": {"nonMember": web_non_member, "memberSegment": web},
-        "email": {"memberSegment": email},
-    }
-
-
-PREMIUM_ONLY = _visibility(False, PAID_MEMBERS, PAID_MEMBERS)
-FREE_ONLY = _visibility(True, FREE_MEMBERS, FREE_MEMBERS)
-
-
-def lexical_document(post: GatedPost, *, guard_below: bool) -> str:
-    """The post as a Lexical document: an HTML card per section, the paywall card at the
-    marker. `guard_below` gives the sections below the paywall premium visibility too (for
-    `paid` and `tiers` posts, where the paywall already cuts them; never for `members`)."""
-    children: list[dict[str, Any]] = []
-    for section in post.sections:
-        if section.readers == "paywall":
-            children.append({"type": "paywall", "version": 1})
-        elif section.readers == "premium" and (guard_below or not section.below_paywall):
-            children.append(_card(section.html, PREMIUM_ONLY))
-        elif section.readers == "free":
-            children.append(_card(section.html, FREE_ONLY))
-        else:
-            children.append(_card(section.html))
-    root = {
-        "root": {
-            "children": children,
-            "direction": None,
-            "format": "",
-            "indent": 0,
-            "type": "root",
-            "version": 1,
-        }
-    }
-    return json.dumps(root, ensure_ascii=False)
-
-
-def _html_blocks(section: Section) -> str:
-    """A section as HTML for Ghost's import: plain blocks as they are, the rest in HTML cards
-    (tables, figures with captions, footnotes, raw HTML), which Ghost keeps verbatim."""
-    from postcli.render.gated import block_html
-
-    out = []
-    for part in block_html(section):
-        if _PLAIN_BLOCK_RE.match(part) and not _UNSAFE_INSIDE_RE.search(part):
-            out.append(part)
-        else:
-            out.append(f"<!--kg-card-begin: html-->\n{part.strip()}\n<!--kg-card-end: html-->\n")
-    return "".join(out)
-
-
-def html_document(post: GatedPost) -> str:
-    """The post as HTML for `?source=html`: sections in order, `<!--members-only-->` at the
-    paywall. Only for posts without one-tier sections above the paywall (see module docs)."""
-    assert not post.has_blocks
-    parts = []
-    for section in post.sections:
-        parts.append(
-            "<!--members-only-->\n" if section.readers == "paywall" else _html_blocks(section)
-        )
-    return "".join(parts)
 
 
 class GhostProvider(HttpCampaignProvider):
@@ -229,34 +110,11 @@ class GhostProvider(HttpCampaignProvider):
         self._now = now or (lambda: datetime.now(UTC))
         self._email_poll = email_poll
         self._token: GhostToken | None = None
-        newsletter = self.options.get("newsletter")
-        if newsletter is not None and (not isinstance(newsletter, str) or not newsletter.strip()):
-            raise self.bad(
-                "newsletter", "'newsletter' in [providers.ghost] must be a newsletter slug"
-            )
-        self.newsletter: str | None = newsletter.strip() if newsletter else None
-        visibility = self.options.get("visibility", "paid")
-        if visibility not in VISIBILITIES:
-            raise self.bad(
-                "visibility",
-                f"'visibility' in [providers.ghost] must be one of {', '.join(VISIBILITIES)}; "
-                "a public post would show the premium part to everyone",
-            )
-        self.visibility: str = visibility
-        tiers = self.options.get("tiers", [])
-        if not isinstance(tiers, list) or not all(isinstance(t, str) and t.strip() for t in tiers):
-            raise self.bad(
-                "tiers", "'tiers' in [providers.ghost] must be a list of tier slugs or ids"
-            )
-        self.tiers: list[str] = [t.strip() for t in tiers]
-        if self.visibility == "tiers" and not self.tiers:
-            raise self.bad("tiers", 'visibility = "tiers" needs tiers = ["tier-slug", ...]')
-        if self.tiers and self.visibility != "tiers":
-            raise self.bad("tiers", "'tiers' applies only with visibility = \"tiers\"")
-        email_only = self.options.get("email_only", False)
-        if not isinstance(email_only, bool):
-            raise self.bad("email_only", "'email_only' in [providers.ghost] must be true or false")
-        self.email_only: bool = email_only
+        chosen = ghost_options(self.options, self.bad)
+        self.newsletter: str | None = chosen.newsletter
+        self.visibility: str = chosen.visibility
+        self.tiers: list[str] = chosen.tiers
+        self.email_only: bool = chosen.email_only
         self._fresh: dict[str, str] = {}  # post id -> the campaign name it was created with
 
     # -- settings and auth ------------------------------------------------------------------
@@ -324,7 +182,7 @@ class GhostProvider(HttpCampaignProvider):
         raise self._refused(method, path, answer)
 
     def _refused(self, method: str, path: str, answer: httpx.Response) -> ProviderRefused:
-        code, message = _ghost_error(answer)
+        code, message = ghost_error(answer)
         shown = self.api.redact(f"{method} {path.split('?')[0]}")
         detail = self.api.redact(f"{code + ': ' if code else ''}{message}")
         hint = None
@@ -419,7 +277,7 @@ class GhostProvider(HttpCampaignProvider):
         if campaign is None:
             return None  # the slug comes with the campaign's post; see find_campaign
         post = self._by_slug(self._slug_for(campaign))
-        if post is None or _email_failed(post):
+        if post is None or email_failed(post):
             return None  # a failed email is reported by send_campaign, never as "sent"
         return self._remote(post)
 
@@ -431,7 +289,7 @@ class GhostProvider(HttpCampaignProvider):
         if len(parts) < 4 or parts[2] != "all":
             return None
         post = self._by_slug(slug_for(issue_of(name)))
-        return None if post is None or _email_failed(post) else self._remote(post)
+        return None if post is None or email_failed(post) else self._remote(post)
 
     def fetch(self, remote_id: str) -> RemoteCampaign | None:
         post = self._read(remote_id)
@@ -518,8 +376,8 @@ class GhostProvider(HttpCampaignProvider):
 
     def send_campaign(self, campaign: Campaign, checkpoint: Any) -> Delivery:
         existing = self._by_slug(self._slug_for(campaign))
-        if existing is not None and _email_failed(existing):
-            raise self._email_failure(existing)
+        if existing is not None and email_failed(existing):
+            raise email_failure(existing, self.api.redact)
         if existing is not None and existing.get("status") in ("published", "sent"):
             log.warning(
                 "Ghost: post %s is published already and its email went out once; not sent again",
@@ -539,21 +397,11 @@ class GhostProvider(HttpCampaignProvider):
             post = self._read(remote_id)
             email = (post or {}).get("email") or {}
             state = email.get("status")
-            if _email_failed(post or {}):
-                raise self._email_failure(post or {})
+            if email_failed(post or {}):
+                raise email_failure(post or {}, self.api.redact)
             if state in ("submitted", "sent") or (post and not email and pause):
                 return
         log.warning("Ghost: the email of post %s is still %s; see Ghost Admin", remote_id, state)
-
-    def _email_failure(self, post: dict[str, Any]) -> ProviderUnavailable:
-        email = post.get("email") or {}
-        why = email.get("error") or "no reason given"
-        return ProviderUnavailable(
-            f"Ghost published post {post.get('id')} but its email failed: "
-            f"{self.api.redact(str(why))}",
-            hint="Ghost sends the email once: fix its mail settings (bulk email), then retry the "
-            "email from the post in Ghost Admin; postcli will not publish it again",
-        )
 
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
         raise InputError(
@@ -599,26 +447,3 @@ class GhostProvider(HttpCampaignProvider):
             {"status": "draft"},
             done=lambda current: current.get("status") == "draft",
         )
-
-
-def _email_failed(post: dict[str, Any]) -> bool:
-    email = post.get("email") or {}
-    return isinstance(email, dict) and email.get("status") == "failed"
-
-
-def _ghost_error(answer: httpx.Response) -> tuple[str, str]:
-    """(code or type, message) from Ghost's `{"errors": [{message, context, type, code}]}`."""
-    try:
-        data = answer.json()
-    except ValueError:
-        return "", " ".join(answer.text.split())[:300]
-    errors = data.get("errors") if isinstance(data, dict) else None
-    if not isinstance(errors, list) or not errors or not isinstance(errors[0], dict):
-        return "", " ".join(str(data).split())[:300]
-    first = errors[0]
-    code = str(first.get("code") or first.get("type") or "")
-    message = str(first.get("message") or "")
-    context = first.get("context")
-    if context and str(context) not in message:
-        message = f"{message} {context}"
-    return code, " ".join(message.split())[:300]

@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import html
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from postcli.model import Variant
 from postcli.providers._batch import Batch, BatchResult, Outcome
-from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules, bulk_schema
+from postcli.providers._bulk import (
+    BulkSettings,
+    BulkTransport,
+    Caller,
+    Pacer,
+    bulk_schema,
+)
 from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
 from postcli.providers.postmark import to_header
 from postcli.registry import builtin
@@ -51,7 +56,7 @@ def _variables_email(batch: Batch) -> tuple[str, str]:
     return body_html, body_text
 
 
-class _MailgunTransport:
+class _MailgunTransport(BulkTransport):
     def __init__(self, provider: MailgunProvider, issue_id: str) -> None:
         self._provider = provider
         self._issue_id = issue_id
@@ -59,23 +64,9 @@ class _MailgunTransport:
         self.batch_size = self._pacer.per_call(BATCH_LIMIT)
         self._caller: Caller | None = None
 
-    @property
-    def caller(self) -> Caller:
-        if self._caller is None:
-            key = self._provider.require_secret(API_KEY)
-            self._caller = Caller(
-                provider="mailgun",
-                client=self._provider.client,
-                timeout=self._provider.timeout,
-                secrets=[key, f"api:{key}"],
-                rules=self._provider.rules,
-                sleep=self._provider.sleep,
-            )
-        return self._caller
-
-    @property
-    def calls(self) -> int:
-        return self._caller.calls if self._caller else 0
+    def secrets(self) -> list[str]:
+        key = self._provider.require_secret(API_KEY)
+        return [key, f"api:{key}"]
 
     def _url(self, path: str) -> str:
         return f"{self._provider.base_url}/v3/{self._provider.domain}/{path}"
@@ -174,10 +165,6 @@ class _MailgunTransport:
             raise self._refused(response)
         return Accepted(possibly_twice=reply.maybe_twice)
 
-    def close(self) -> None:
-        if self._caller is not None:
-            self._caller.close()
-
 
 class MailgunProvider(BulkSettings):
     """Sends through Mailgun's messages API with recipient variables."""
@@ -193,18 +180,8 @@ class MailgunProvider(BulkSettings):
         region=Key((str,), '\'region\' in [providers.mailgun] must be "us" or "eu"'),
     )
 
-    def __init__(
-        self,
-        settings: Any,
-        *,
-        client: Any = None,
-        rules: RetryRules | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(settings)
-        self.client = client
-        self.rules = rules
-        self.sleep = sleep
+    def __init__(self, settings: Any, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)  # client, rules, sleep: see BulkSettings
         self.domain = self.text_option("domain", required=True, what=", the sending domain")
         assert self.domain is not None
         if "/" in self.domain or " " in self.domain:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import html
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any, ClassVar
@@ -24,7 +23,13 @@ from typing import Any, ClassVar
 from postcli.errors import ProviderRefused
 from postcli.model import Variant
 from postcli.providers._batch import Batch, BatchResult, BatchStopped, Letter, Outcome
-from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules, bulk_schema
+from postcli.providers._bulk import (
+    BulkSettings,
+    BulkTransport,
+    Caller,
+    Pacer,
+    bulk_schema,
+)
 from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
 from postcli.registry import builtin
 
@@ -56,7 +61,7 @@ def to_header(name: str, email: str) -> str:
     return f'"{clean}" <{email}>' if clean else email
 
 
-class _PostmarkTransport:
+class _PostmarkTransport(BulkTransport):
     def __init__(self, provider: PostmarkProvider, issue_id: str) -> None:
         self._provider = provider
         self._issue_id = issue_id
@@ -64,23 +69,8 @@ class _PostmarkTransport:
         self.batch_size = self._pacer.per_call(BATCH_LIMIT)
         self._caller: Caller | None = None
 
-    @property
-    def caller(self) -> Caller:
-        if self._caller is None:
-            token = self._provider.require_secret(TOKEN)
-            self._caller = Caller(
-                provider="postmark",
-                client=self._provider.client,
-                timeout=self._provider.timeout,
-                secrets=[token],
-                rules=self._provider.rules,
-                sleep=self._provider.sleep,
-            )
-        return self._caller
-
-    @property
-    def calls(self) -> int:
-        return self._caller.calls if self._caller else 0
+    def secrets(self) -> list[str]:
+        return [self._provider.require_secret(TOKEN)]
 
     def capacity(self, email: Any) -> int:
         """Messages of this email a call can carry under Postmark's payload limit."""
@@ -239,10 +229,6 @@ class _PostmarkTransport:
             raise self._refused(response)
         return Accepted(possibly_twice=reply.maybe_twice)
 
-    def close(self) -> None:
-        if self._caller is not None:
-            self._caller.close()
-
 
 class PostmarkProvider(BulkSettings):
     """Sends through Postmark's batch API on a broadcast message stream."""
@@ -257,18 +243,8 @@ class PostmarkProvider(BulkSettings):
         message_stream=Key((str,), "'message_stream' in [providers.postmark] must be its id"),
     )
 
-    def __init__(
-        self,
-        settings: Any,
-        *,
-        client: Any = None,
-        rules: RetryRules | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(settings)
-        self.client = client
-        self.rules = rules
-        self.sleep = sleep
+    def __init__(self, settings: Any, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)  # client, rules, sleep: see BulkSettings
         self.base_url = self.base_url_setting or DEFAULT_BASE_URL
         self.message_stream = self.text_option("message_stream") or "broadcast"
         if self.message_stream == STREAM_TRANSACTIONAL:

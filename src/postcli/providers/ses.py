@@ -30,7 +30,13 @@ from typing import Any, ClassVar
 from postcli.errors import ConfigError, ProviderRefused
 from postcli.model import Variant
 from postcli.providers._batch import BulkUnavailable
-from postcli.providers._bulk import BulkSettings, Caller, Pacer, RetryRules, bulk_schema
+from postcli.providers._bulk import (
+    BulkSettings,
+    BulkTransport,
+    Caller,
+    Pacer,
+    bulk_schema,
+)
 from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
 from postcli.registry import builtin
 
@@ -130,7 +136,7 @@ class _Signer:
         return dict(request.headers.items())
 
 
-class _SesTransport:
+class _SesTransport(BulkTransport):
     """One run's channel to SES: GetAccount on the first delivery, then paced SendEmail calls."""
 
     def __init__(self, provider: SesProvider, issue_id: str) -> None:
@@ -140,20 +146,9 @@ class _SesTransport:
         self._signer: _Signer | None = None
         self._pacer: Pacer | None = None
 
-    @property
-    def caller(self) -> Caller:
-        if self._caller is None:
-            p = self._provider
-            self._signer = p.signer()
-            self._caller = Caller(
-                provider="ses",
-                client=p.client,
-                timeout=p.timeout,
-                secrets=self._signer.secrets(),
-                rules=p.rules,
-                sleep=p.sleep,
-            )
-        return self._caller
+    def secrets(self) -> list[str]:
+        self._signer = self._provider.signer()
+        return self._signer.secrets()
 
     def _signed(self, method: str, path: str, body: bytes) -> Any:
         url = self._provider.endpoint + path
@@ -247,10 +242,6 @@ class _SesTransport:
             response, f"{code}: {words}", hint=hints.get(code, "see docs/providers/ses.md")
         )
 
-    def close(self) -> None:
-        if self._caller is not None:
-            self._caller.close()
-
 
 class SesProvider(BulkSettings):
     """Sends through Amazon SES API v2 (SendEmail with Raw content)."""
@@ -267,18 +258,9 @@ class SesProvider(BulkSettings):
     )
 
     def __init__(
-        self,
-        settings: Any,
-        *,
-        client: Any = None,
-        rules: RetryRules | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        self, settings: Any, *, clock: Callable[[], float] = time.monotonic, **kwargs: Any
     ) -> None:
-        super().__init__(settings)
-        self.client = client
-        self.rules = rules
-        self.sleep = sleep
+        super().__init__(settings, **kwargs)  # client, rules, sleep: see BulkSettings
         self.clock = clock
         self.region_setting = self.text_option("region")
         if self.region_setting is not None and not re.fullmatch(

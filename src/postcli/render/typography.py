@@ -20,21 +20,24 @@ KEEP_ALL_LANGS = ("ko", "ja", "zh")
 DECLARATION = "word-break:keep-all"
 
 _SKIP = {"head", "title", "style", "script", "template", "xml", "pre"}
-_VOID = {
-    "area",
-    "base",
-    "br",
-    "col",
-    "embed",
-    "hr",
-    "img",
-    "input",
-    "link",
-    "meta",
-    "source",
-    "track",
-    "wbr",
-}
+# HTML's void elements: no end tag, so never a parent of what follows.
+VOID_ELEMENTS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
 # One attribute of a start tag, value consumed whole, so "style=" inside another value never
 # matches.
 _ATTR_RE = re.compile(r"""\s*([^\s"'>/=]+)(\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?""")
@@ -65,7 +68,7 @@ class _TextHolders(HTMLParser):
         return self.line_starts[line - 1] + column
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _VOID:
+        if tag in VOID_ELEMENTS:
             return
         skipped = tag in _SKIP or bool(self.stack and self.stack[-1][3])
         self.stack.append((tag, self._offset(), self.get_starttag_text() or "", skipped))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import logging
 import mimetypes
-import signal
 import threading
 from collections.abc import Callable
 from http import HTTPStatus
@@ -25,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from postcli.config import Settings
 from postcli.errors import PostcliError, UsageError
+from postcli.preview.app import run_until_interrupted
 from postcli.preview.watch import Watcher, WatchPlan
 
 if TYPE_CHECKING:
@@ -249,18 +249,5 @@ def serve_site(
         say(f"Port {port} is taken; using {running.server.server_address[1]}.")
     say(f"Serving {report.out_dir} (Ctrl-C to stop)")
     echo(running.url)
-    stopped = threading.Event()
-
-    def terminate(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        while not stopped.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        running.stop()
-        signal.signal(signal.SIGTERM, previous)
+    run_until_interrupted(threading.Event().wait, running.stop)
     say("Stopped.")

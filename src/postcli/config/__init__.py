@@ -3,6 +3,9 @@
 Owns finding the workspace, reading postcli.toml and `.env`, and checking every key: all
 problems are reported at once, each with its line. Secrets are never read from the file; they
 come from the environment (see `secret`). This module must not import anything above it.
+
+`problems.py` checks the tables and collects every problem; `secrets.py` reads, adds and redacts
+the secrets. Their public names are imported here: `postcli.config` is the one place to import from.
 """
 
 from __future__ import annotations
@@ -11,16 +14,46 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from postcli.config.problems import (
+    Problems,
+    check_addresses,
+    check_placeholders,
+    check_table,
+    key_line,
+)
+from postcli.config.secrets import add_secret, redact, redactor, secret, secret_values
 from postcli.data import DEFAULT_CLIENTS
 from postcli.errors import ConfigError
 
-if TYPE_CHECKING:
-    from postcli.redact import Redactor
+__all__ = [
+    "CONFIG_NAME",
+    "DEFAULT_CHECK_CLIENTS",
+    "UPGRADE_KEYS",
+    "Check",
+    "Newsletter",
+    "Problems",
+    "Render",
+    "Schedule",
+    "Settings",
+    "Site",
+    "Upgrade",
+    "add_secret",
+    "find_root",
+    "is_script_url",
+    "key_line",
+    "load",
+    "load_dotenv_file",
+    "parse",
+    "parse_duration",
+    "redact",
+    "redactor",
+    "secret",
+    "secret_values",
+]
 
 CONFIG_NAME = "postcli.toml"
 
@@ -176,121 +209,6 @@ def find_root(start: Path | None = None) -> Path | None:
     return None
 
 
-def key_line(text: str, table: str | None, key: str) -> int | None:
-    """The line of `key` inside `[table]` (or at top level), for messages; None if not found."""
-    lines = text.splitlines()
-    current: str | None = None
-    key_re = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
-    for number, line in enumerate(lines, start=1):
-        header = re.match(r"^\s*\[+\s*([^\]]+?)\s*\]+", line)
-        if header:
-            current = header.group(1)
-            if table and key == "" and current == table:
-                return number
-            continue
-        if current == table and key and key_re.match(line):
-            return number
-    return None
-
-
-class Problems:
-    """Collects every problem in the file, so one run reports them all."""
-
-    def __init__(self, path: Path, text: str, *, hint: str | None = None) -> None:
-        self.path, self.text = path, text
-        self.items: list[tuple[int | None, str]] = []
-        self.hint = hint or "fix postcli.toml; docs/configuration.md lists every key"
-
-    def add(self, table: str | None, key: str, message: str) -> None:
-        line = key_line(self.text, table, key) if key else key_line(self.text, table, "")
-        self.items.append((line, message))
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        first_line = self.items[0][0]
-        lines = [f"{self.path}:{line or '?'}: {message}" for line, message in self.items]
-        raise ConfigError(
-            self.items[0][1]
-            if len(self.items) == 1
-            else f"{len(self.items)} problems:\n" + "\n".join(lines),
-            path=self.path,
-            line=first_line,
-            hint=self.hint,
-        )
-
-
-def _control_in(value: Any) -> str | None:
-    """The control character in a text (or list of texts) setting, named; None without one."""
-    from postcli.controls import first_control
-
-    for text in value if isinstance(value, list) else [value]:
-        found = first_control(text) if isinstance(text, str) else None
-        if found is not None:
-            return found.message
-    return None
-
-
-def _check_table(
-    problems: Problems,
-    table: str,
-    data: Any,
-    known: dict[str, tuple[type, ...]],
-) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        problems.add(None, table, f"[{table}] must be a table")
-        return {}
-    clean: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in known:
-            problems.add(table, key, f"unknown key '{key}' in [{table}]; known: {', '.join(known)}")
-        elif not isinstance(value, known[key]):
-            problems.add(table, key, f"'{key}' in [{table}] must be a {known[key][0].__name__}")
-        elif _control_in(value):
-            problems.add(table, key, f"'{key}' in [{table}] holds {_control_in(value)}")
-        else:
-            clean[key] = value
-    return clean
-
-
-def _check_addresses(problems: Problems, newsletter: Newsletter) -> None:
-    """`from` and `reply_to` are each one real address, on one line."""
-    from postcli.addresses import address_problem
-
-    for key, value in (("from", newsletter.from_), ("reply_to", newsletter.reply_to)):
-        problem = address_problem(value) if value is not None else None
-        if problem:
-            problems.add("newsletter", key, f"'{key}' in [newsletter] {problem}: {value!r}")
-
-
-# The {placeholders} a URL setting filled in with str.format may hold; any other brace is a
-# mistake. (unsubscribe_url's {email} is replaced as text, so it may hold any brace.)
-_PLACEHOLDERS = {"web_url": ("id",)}
-
-
-def _check_placeholders(problems: Problems, newsletter: Newsletter) -> None:
-    import string
-
-    for key, allowed in _PLACEHOLDERS.items():
-        value = getattr(newsletter, key)
-        if not value:
-            continue
-        try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
-        except ValueError as exc:
-            problems.add("newsletter", key, f"'{key}' has a stray brace ({exc}): {value!r}")
-            continue
-        unknown = [f for f in fields if f not in allowed]
-        if unknown:
-            known = ", ".join("{" + name + "}" for name in allowed)
-            problems.add(
-                "newsletter",
-                key,
-                f"'{key}' has an unknown placeholder {{{unknown[0]}}}; it may hold {known} "
-                "(write {{ and }} for a brace)",
-            )
-
-
 def load_dotenv_file(root: Path) -> None:
     """Load `<root>/.env` into the environment; variables already set win."""
     env_file = root / ".env"
@@ -350,7 +268,7 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         if table not in _TABLES:
             problems.add(None, table, f"unknown table [{table}]; known: {', '.join(_TABLES)}")
 
-    newsletter_raw = _check_table(
+    newsletter_raw = check_table(
         problems, "newsletter", raw.get("newsletter", {}), _NEWSLETTER_KEYS
     )
     if "from" in newsletter_raw:
@@ -364,14 +282,14 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
             "timezone",
             f"unknown time zone '{newsletter.timezone}'; use an IANA name like 'Asia/Seoul'",
         )
-    _check_addresses(problems, newsletter)
-    _check_placeholders(problems, newsletter)
+    check_addresses(problems, newsletter)
+    check_placeholders(problems, newsletter)
     for key in ("unsubscribe_url", "assets_url", "url", "web_url"):
         value = getattr(newsletter, key)
         if value and not re.match(r"^https?://", value):
             problems.add("newsletter", key, f"'{key}' must be an http(s) URL, not '{value}'")
 
-    premium_raw = _check_table(problems, "premium", raw.get("premium", {}), UPGRADE_KEYS)
+    premium_raw = check_table(problems, "premium", raw.get("premium", {}), UPGRADE_KEYS)
     if not all(isinstance(b, str) for b in premium_raw.get("benefits", [])):
         problems.add("premium", "benefits", "'benefits' must be a list of strings")
         premium_raw.pop("benefits")
@@ -380,7 +298,7 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         premium_raw.pop("upgrade_url")
     premium = Upgrade().merged(premium_raw)
 
-    provider_raw = _check_table(problems, "provider", raw.get("provider", {}), {"name": _STR})
+    provider_raw = check_table(problems, "provider", raw.get("provider", {}), {"name": _STR})
     provider = os.environ.get("POSTCLI_PROVIDER") or provider_raw.get("name", "file")
 
     providers = raw.get("providers", {})
@@ -388,12 +306,12 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
         problems.add(None, "providers", "[providers.NAME] must be tables")
         providers = {}
 
-    render_raw = _check_table(problems, "render", raw.get("render", {}), {"inliner": _STR})
+    render_raw = check_table(problems, "render", raw.get("render", {}), {"inliner": _STR})
     if render_raw.get("inliner", "css-inline") not in ("css-inline", "premailer"):
         problems.add("render", "inliner", "'inliner' must be 'css-inline' or 'premailer'")
         render_raw.pop("inliner")
 
-    schedule_raw = _check_table(
+    schedule_raw = check_table(
         problems, "schedule", raw.get("schedule", {}), {"max_lateness": (str, int, float)}
     )
     schedule = Schedule()
@@ -406,7 +324,7 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
             problems.add("schedule", "max_lateness", str(exc))
 
     check = _check_settings(problems, raw.get("check", {}))
-    site_raw = _check_table(problems, "site", raw.get("site", {}), {"url": _STR, "title": _STR})
+    site_raw = check_table(problems, "site", raw.get("site", {}), {"url": _STR, "title": _STR})
     if site_raw.get("url") and not re.match(r"^https?://", site_raw["url"]):
         problems.add(
             "site", "url", f"'url' in [site] must be an http(s) URL, not '{site_raw['url']}'"
@@ -430,7 +348,7 @@ def parse(raw: dict[str, Any], *, root: Path, path: Path, text: str = "") -> Set
 
 def _check_settings(problems: Problems, data: Any) -> Check:
     """`[check] clients`: each name a caniemail client family or one platform of it."""
-    check_raw = _check_table(problems, "check", data, {"clients": (list,)})
+    check_raw = check_table(problems, "check", data, {"clients": (list,)})
     if "clients" not in check_raw:
         return Check()
     from postcli.data import load as client_data
@@ -468,49 +386,3 @@ def parse_duration(value: str | int | float) -> float:
     if not match:
         raise ValueError(f"'{value}' is not a duration; write it like '90s', '5m', '24h' or '2d'")
     return float(match.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
-
-
-def secret(name: str) -> str | None:
-    """A secret from the environment (and `.env`); never from postcli.toml."""
-    value = os.environ.get(name)
-    return value or None
-
-
-# Secrets made or derived at run time (a signed token, the secret half of a key): redacted like
-# the ones read from the environment.
-_RUNTIME_SECRETS: set[str] = set()
-
-
-def add_secret(value: str) -> None:
-    """Redact `value` from every output of this process from now on."""
-    if value:
-        _RUNTIME_SECRETS.add(value)
-
-
-def secret_values() -> list[str]:
-    """Every secret currently set, longest first, for redaction: the variables every known
-    provider declares (built-in or plug-in; the registry knows them, this module does not),
-    and those made at run time (`add_secret`)."""
-    from postcli.registry import secret_variables  # imports no provider
-
-    values = {os.environ[name] for name in secret_variables() if os.environ.get(name)}
-    return sorted(values | _RUNTIME_SECRETS, key=len, reverse=True)
-
-
-def redactor() -> Redactor:
-    """The redactor of every secret currently in the environment (docs/security.md)."""
-    logins = ((os.environ.get("LISTMONK_API_USER") or "", os.environ.get("LISTMONK_API_TOKEN")),)
-    key = (tuple(secret_values()), tuple((u, p) for u, p in logins if p))
-    return _redactor_for(key)
-
-
-@cache
-def _redactor_for(key: tuple[tuple[str, ...], tuple[tuple[str, str], ...]]) -> Redactor:
-    from postcli.redact import Redactor
-
-    return Redactor.of(key[0], key[1])
-
-
-def redact(text: str) -> str:
-    """`text` with every known secret, in every form it takes on the wire, replaced by '***'."""
-    return redactor().redact(text)
