@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from fakes.beehiiv import BeehiivFake
 from helpers.fake_api import contract_errors, load_schema, serve
+from helpers.workspace import publishable
 from postcli import build, config
 from postcli.errors import ConfigError, InputError, ProviderRefused
 from postcli.model import Variant
@@ -76,7 +77,9 @@ def _beehiiv_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def configure(root: Path, base_url: str | None = None, **options: Any) -> None:
     path = root / "postcli.toml"
-    text = path.read_text(encoding="utf-8").replace('name = "file"', 'name = "beehiiv"')
+    text = publishable(path.read_text(encoding="utf-8")).replace(
+        'name = "file"', 'name = "beehiiv"'
+    )
     text = text.split("\n[providers.beehiiv]")[0]
     values: dict[str, Any] = {"publication_id": PUBLICATION, "paywall_id": "paywall_123"}
     if base_url:

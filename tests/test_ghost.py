@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from fakes.ghost import GHOST_KEY, GHOST_SECRET, GhostFake, text_of
 from helpers.fake_api import contract_errors, load_schema, serve
+from helpers.workspace import publishable
 from postcli import build, config, providers
 from postcli.errors import ConfigError, InputError, ProviderRefused, ProviderUnavailable
 from postcli.model import Variant
@@ -69,7 +70,7 @@ def _ghost_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def configure(root: Path, base_url: str = "https://example.ghost.io", **options: Any) -> None:
     path = root / "postcli.toml"
-    text = path.read_text(encoding="utf-8").replace('name = "file"', 'name = "ghost"')
+    text = publishable(path.read_text(encoding="utf-8")).replace('name = "file"', 'name = "ghost"')
     text = text.split("\n[providers.ghost]")[0]  # configured again: the new table replaces it
     values = {"base_url": base_url, "newsletter": "default-newsletter", **options}
     lines = ["[providers.ghost]"] + [f"{k} = {json.dumps(v)}" for k, v in values.items()]

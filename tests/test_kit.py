@@ -19,6 +19,7 @@ import pytest
 
 from fakes.kit import KitFake
 from helpers.fake_api import contract_errors, load_schema, serve
+from helpers.workspace import publishable
 from postcli.config import Newsletter, Settings
 from postcli.errors import ConfigError, InputError, ProviderRefused
 from postcli.model import Variant
@@ -267,7 +268,8 @@ def test_postcli_send_end_to_end_through_a_real_server(
     (workspace / "issues" / "2026-12-02-kit-later.md").write_text(E2E_ISSUE, encoding="utf-8")
     with serve(fake) as server:
         config = workspace / "postcli.toml"
-        text = config.read_text(encoding="utf-8").replace('name = "file"', 'name = "kit"')
+        text = publishable(config.read_text(encoding="utf-8"))
+        text = text.replace('name = "file"', 'name = "kit"')
         config.write_text(
             text + f'\n[providers.kit]\nbase_url = "{server.base_url}"\npublic = true\n'
             "audiences = { free = { tag = 1234 }, premium = { segment = 5678 } }\n",
