@@ -85,7 +85,7 @@ def source_rules(
             finding(
                 "draft",
                 "the issue is a draft (draft: true): 'postcli send' refuses it and cron skips "
-                "it; delete the line when it is ready to send",
+                "it; delete the line once it may go out",
                 path=issue.path,
                 line=issue.front.lines.get("draft"),
             )
