@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 from postcli.model import Edition
 
@@ -13,14 +14,13 @@ from postcli.model import Edition
 class HoldsMixin:
     """Mixed into `Ledger`, whose transaction, reader and clock these use."""
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by Ledger; declared here for the type checker only
 
-    def _read(self, sql: str, args: Sequence[object] = ()) -> sqlite3.Cursor:
-        raise NotImplementedError
+        def _transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
-    def _now(self) -> str:
-        raise NotImplementedError
+        def _read(self, sql: str, args: Sequence[object] = ()) -> sqlite3.Cursor: ...
+
+        def _now(self) -> str: ...
 
     def forget_remote(self, send_id: int) -> None:
         """The provider's campaign was cancelled: the send has no remote campaign any more."""

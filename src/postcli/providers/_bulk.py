@@ -23,6 +23,7 @@ import logging
 import random
 import re
 import time
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -187,9 +188,9 @@ class BulkTransport:
             )
         return self._caller
 
+    @abstractmethod
     def secrets(self) -> list[str]:
         """The secrets this run's calls carry, redacted from all they say."""
-        raise NotImplementedError
 
     @property
     def calls(self) -> int:
