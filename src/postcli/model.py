@@ -79,6 +79,20 @@ class RecipientStatus(StrEnum):
     FAILED = "failed"
 
 
+class LetterStatus(StrEnum):
+    """What a bulk provider said about one recipient of a batch (`_batch.Outcome.status`)."""
+
+    SENT = "sent"
+    FAILED = "failed"
+    RETRY = "retry"  # throttled within a successful reply: send it again
+
+    @property
+    def recorded(self) -> RecipientStatus | None:
+        """The recipient status the ledger records for it; None for RETRY, which is sent
+        again rather than recorded."""
+        return None if self is LetterStatus.RETRY else RecipientStatus(self.value)
+
+
 class RemoteStatus(StrEnum):
     """What a campaign provider says about a campaign it holds."""
 

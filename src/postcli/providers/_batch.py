@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from postcli.errors import ProviderRefused, ProviderUnavailable, ReplyError
+from postcli.model import LetterStatus
 
 if TYPE_CHECKING:
     from postcli.render import RenderedEmail
@@ -31,7 +32,7 @@ class BulkUnavailable(ReplyError, ProviderUnavailable):
 
 class BatchStopped(ProviderRefused):
     """A successful reply whose messages carry an error that no other message would escape (a
-    bad token, the sender): `outcomes` says what did go out ('retry' ones did not), and the run
+    bad token, the sender): `outcomes` says what did go out (RETRY ones did not), and the run
     stops after recording them."""
 
     def __init__(
@@ -57,7 +58,7 @@ class Outcome:
     """What the provider said about one recipient of a batch."""
 
     email: str
-    status: Literal["sent", "failed", "retry"]  # retry: throttled within a 200; send again
+    status: LetterStatus
     error: str | None = None
     remote_id: str | None = None
 

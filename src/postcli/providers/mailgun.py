@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
-from postcli.model import Variant
+from postcli.model import LetterStatus, Variant
 from postcli.providers._batch import Batch, BatchResult, Outcome
 from postcli.providers._bulk import (
     BulkSettings,
@@ -115,11 +115,14 @@ class _MailgunTransport(BulkTransport):
             if response.status_code == 400 and len(batch.letters) == 1:
                 only = batch.letters[0].email
                 why = self.caller.redact(f"Mailgun refused it: {self._words(response)}")
-                return BatchResult([Outcome(only, "failed", why)], reply.maybe_twice)
+                return BatchResult([Outcome(only, LetterStatus.FAILED, why)], reply.maybe_twice)
             raise self._refused(response)
         remote_id = str((response.json() or {}).get("id") or "") or None
         return BatchResult(
-            [Outcome(letter.email, "sent", remote_id=remote_id) for letter in batch.letters],
+            [
+                Outcome(letter.email, LetterStatus.SENT, remote_id=remote_id)
+                for letter in batch.letters
+            ],
             reply.maybe_twice,
         )
 

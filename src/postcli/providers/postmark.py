@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from postcli.errors import ProviderRefused
-from postcli.model import Variant
+from postcli.model import LetterStatus, Variant
 from postcli.providers._batch import Batch, BatchResult, BatchStopped, Letter, Outcome
 from postcli.providers._bulk import (
     BulkSettings,
@@ -163,16 +163,20 @@ class _PostmarkTransport(BulkTransport):
             code = int(answer.get("ErrorCode") or 0) if isinstance(answer, dict) else -1
             words = str(answer.get("Message") or "") if isinstance(answer, dict) else "?"
             if code == 0:
-                outcomes.append(Outcome(letter.email, "sent", remote_id=answer.get("MessageID")))
+                outcomes.append(
+                    Outcome(letter.email, LetterStatus.SENT, remote_id=answer.get("MessageID"))
+                )
             elif code in THROTTLED_CODES:
-                outcomes.append(Outcome(letter.email, "retry", f"{code}: {words}"))
+                outcomes.append(Outcome(letter.email, LetterStatus.RETRY, f"{code}: {words}"))
             elif code in RECIPIENT_CODES:
                 reason = f"Postmark refused it: {code}: {words}"
-                outcomes.append(Outcome(letter.email, "failed", self.caller.redact(reason)))
+                outcomes.append(
+                    Outcome(letter.email, LetterStatus.FAILED, self.caller.redact(reason))
+                )
             else:
                 # Not sent, and no other message would be: put it back, and stop after
                 # recording what did go out.
-                outcomes.append(Outcome(letter.email, "retry", f"{code}: {words}"))
+                outcomes.append(Outcome(letter.email, LetterStatus.RETRY, f"{code}: {words}"))
                 stop = stop or f"{code}: {words}"
         if stop is not None:
             raise BatchStopped(

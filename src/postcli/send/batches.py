@@ -136,14 +136,14 @@ def _one_batch(
         for letter in answered:
             key = letter.email.casefold()
             outcome = outcomes[key]
-            if outcome.status == "retry":
+            status = outcome.status.recorded
+            if status is None:
                 retry.append(letter)
                 if stopping:
                     pending = RecipientStatus.PENDING
                     final.append((rows[key], pending, redact(outcome.error or ""), False))
                 continue
             duplicate = key in twice
-            status = RecipientStatus(outcome.status)
             final.append((rows[key], status, outcome.error, duplicate))
             if status is RecipientStatus.SENT:
                 result.sent += 1
