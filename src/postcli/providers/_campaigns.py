@@ -26,12 +26,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from postcli.config import Settings, secret
-from postcli.errors import ConfigError, PostcliError, ProviderRefused, ProviderUnavailable
+from postcli.config import Settings
+from postcli.errors import InputError, PostcliError, ProviderRefused, ProviderUnavailable
 from postcli.model import Delivered, RemoteStatus, SendStatus, Variant
-from postcli.providers._settings import bad_key, check_table
+from postcli.providers._settings import ProviderTable
 from postcli.providers.base import (
     Campaign,
     Checkpoint,
@@ -43,9 +43,19 @@ from postcli.providers.base import (
 )
 from postcli.times import iso as iso_utc
 
-__all__ = ["HttpCampaignProvider", "delivered", "http_schema", "iso_utc", "issue_of", "short_key"]
+__all__ = [
+    "HttpCampaignProvider",
+    "delivered",
+    "http_schema",
+    "iso_utc",
+    "issue_of",
+    "no_test_send",
+    "short_key",
+]
 
 log = logging.getLogger("postcli.providers")
+
+T = TypeVar("T")
 
 VARIANTS = tuple(v.value for v in Variant)
 
@@ -76,26 +86,39 @@ def short_key(*parts: str, limit: int = 200) -> str:
     return key if len(key) <= limit else hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def no_test_send(campaign: Campaign, address: str, why: str, instead: str) -> InputError:
+    """The error of `send --test` through a platform whose API cannot send a test copy."""
+    return InputError(
+        why,
+        hint="send the test copy through the file or smtp provider instead: "
+        f"POSTCLI_PROVIDER=smtp postcli send {campaign.issue_id} --test {address} "
+        f"(or POSTCLI_PROVIDER=file), or use {instead}",
+    )
+
+
 def issue_of(name: str) -> str:
     """The issue id inside a stable name `postcli:<issue-id>:<variant>:<hash>`."""
     parts = name.split(":")
     return parts[1] if len(parts) > 2 and parts[0] == "postcli" else name
 
 
-class HttpCampaignProvider(ABC):
+class HttpCampaignProvider(ProviderTable, ABC):
     """The shared part of an HTTP campaign provider; subclasses fill in the API calls."""
 
-    name: ClassVar[str]
-    title: ClassVar[str]  # the provider as people write it: "Buttondown"
     features: ClassVar[Features] = Features(native_schedule=True, find_by_name=True, movable=True)
-    unsubscribe_tag: ClassVar[str | None] = None
-    secret_variables: ClassVar[tuple[str, ...]] = ()
     settings_schema: ClassVar[SettingsSchema] = http_schema("http")
     DEFAULT_BASE_URL: ClassVar[str | None] = None
     IDEMPOTENCY_HEADER: ClassVar[str] = "Idempotency-Key"
     # How often a create or an action whose answer was lost is tried again, after asking the
     # provider whether the last try took effect.
     TRIES: ClassVar[int] = 3
+    # An example of `audiences` for the error when it is missing; None: the API takes none.
+    AUDIENCES: ClassVar[str | None] = None
+    # The API's words for a campaign's state; any other word means it went out.
+    STATUSES: ClassVar[Mapping[str, RemoteStatus]] = {
+        "draft": RemoteStatus.DRAFT,
+        "scheduled": RemoteStatus.SCHEDULED,
+    }
 
     def __init__(
         self,
@@ -105,33 +128,15 @@ class HttpCampaignProvider(ABC):
         retry: Any = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.settings = settings
-        self.options = check_table(settings, self.name, self.settings_schema)
+        super().__init__(settings)
         self._client = client
         self._retry = retry
         self._sleep = sleep
         self._api: Any = None
-        base_url = self.options.get("base_url", self.DEFAULT_BASE_URL)
-        if base_url is not None and (
-            not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
-        ):
-            raise self.bad(
-                "base_url", f"'base_url' in [providers.{self.name}] must be an http(s) URL"
-            )
-        self.base_url: str | None = base_url.rstrip("/") if base_url else None
-        timeout = self.options.get("timeout", 30)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise self.bad(
-                "timeout", f"'timeout' in [providers.{self.name}] must be seconds, like 30"
-            )
-        self.timeout = float(timeout)
+        self.base_url: str | None = self.base_url_setting or self.DEFAULT_BASE_URL
+        self.audiences: Mapping[str, Any] = {}  # variant -> whom the API sends it to
 
     # -- settings ------------------------------------------------------------------------------
-
-    def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        """A ConfigError pointing at `key` of [providers.<name>] (or the table) in postcli.toml."""
-        hint = hint or f"see docs/providers/{self.name}.md"
-        return bad_key(self.settings, self.name, key, message, hint)
 
     def audience_setting(self) -> dict[str, Any]:
         """`audiences = { free = ..., premium = ... }`, checked to name only the two variants."""
@@ -151,35 +156,47 @@ class HttpCampaignProvider(ABC):
             )
         return dict(value)
 
+    def audiences_of(self, parse: Callable[[Any], T | None], shape: str) -> dict[str, T]:
+        """Each variant's audience as `parse` makes it; a value it refuses (None) is an error
+        saying the audience must be `shape`."""
+        audiences: dict[str, T] = {}
+        for variant, value in self.audience_setting().items():
+            parsed = parse(value)
+            if parsed is None:
+                raise self.bad(
+                    "audiences",
+                    f"the {variant} audience in [providers.{self.name}] must be {shape}",
+                )
+            audiences[variant] = parsed
+        return audiences
+
     def audience(self, variant: str) -> Any:
         """The provider's audience for `variant`; ConfigError naming the key when it is missing."""
-        audiences = getattr(self, "audiences", {})
-        if variant not in audiences:
+        if variant not in self.audiences:
             raise self.bad(
                 "audiences",
                 f"[providers.{self.name}] audiences has no '{variant}': "
                 f"postcli does not know whom to send the {variant} variant to",
             )
-        return audiences[variant]
-
-    def key(self, variable: str) -> str:
-        value = secret(variable)
-        if value is None:
-            raise ConfigError(
-                f"{variable} is not set: the {self.title} provider needs it",
-                hint=f"put {variable}=... in the environment or the workspace's .env "
-                "(never in postcli.toml)",
-            )
-        return value
+        return self.audiences[variant]
 
     def validate(self) -> None:
         for variable in self.secret_variables:
-            self.key(variable)
+            self.require_secret(variable)
         if self.base_url is None:
             raise self.bad(
                 "base_url",
                 f"[providers.{self.name}] needs 'base_url', the root of the {self.title} API",
             )
+        if self.AUDIENCES is not None and not self.audiences:
+            raise self.bad(
+                "audiences", f"[providers.{self.name}] needs audiences = {self.AUDIENCES}"
+            )
+
+    def bearer(self, variable: str) -> tuple[dict[str, str], Any, list[str]]:
+        """`auth()` for an API that takes the secret in `variable` as a bearer token."""
+        key = self.require_secret(variable)
+        return {"Authorization": f"Bearer {key}"}, None, [key]
 
     def describe(self) -> str:
         return f"{self.title} at {self.base_url}"
@@ -217,6 +234,10 @@ class HttpCampaignProvider(ABC):
         if self._api is not None:
             self._api.close()
             self._api = None
+
+    def remote_status(self, campaign: Mapping[str, Any]) -> RemoteStatus:
+        """The state of a campaign as the API describes it (its `status`, in STATUSES)."""
+        return self.STATUSES.get(str(campaign.get("status")), RemoteStatus.SENT)
 
     # -- what each adapter implements ------------------------------------------------------------
 

@@ -1,7 +1,10 @@
 """What every provider's settings share: checking `[providers.NAME]` against the provider's
 schema (every unknown or mistyped key reported at once, each with its line, as the core tables
 are), pointing an error at one key, the subscribers file, and the unsubscribe link that
-per-recipient providers put in every message.
+per-recipient providers put in every message. `ProviderTable` is the base of the HTTP providers
+(`_campaigns.HttpCampaignProvider`, `_bulk.BulkSettings`): their declaration, taken from
+`postcli.registry`'s table for a built-in, the checked table with its `base_url` and `timeout`,
+and their secrets, which must be set.
 
 Reads postcli.toml's text only to find line numbers; never the environment (see `config.secret`).
 """
@@ -9,12 +12,21 @@ Reads postcli.toml's text only to find line numbers; never the environment (see 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
-from postcli.config import Problems, Settings, key_line
+from postcli.config import Problems, Settings, key_line, secret
 from postcli.errors import ConfigError
 from postcli.providers.base import SettingsSchema
+from postcli.registry import builtin as builtin_info
 
-__all__ = ["bad_key", "check_table", "require_unsubscribe_url", "subscribers_path"]
+__all__ = [
+    "ProviderTable",
+    "bad_key",
+    "check_table",
+    "require_secret",
+    "require_unsubscribe_url",
+    "subscribers_path",
+]
 
 
 def _text(settings: Settings) -> str:
@@ -81,3 +93,60 @@ def subscribers_path(settings: Settings, provider: str, options: dict[str, objec
         )
     path = Path(value).expanduser()
     return path if path.is_absolute() else settings.root / path
+
+
+def require_secret(variable: str, title: str) -> str:
+    """The secret in `variable` (the environment or .env); ConfigError when it is not set."""
+    value = secret(variable)
+    if value is None:
+        raise ConfigError(
+            f"{variable} is not set: the {title} provider needs it",
+            hint=f"put {variable}=... in the environment or the workspace's .env "
+            "(never in postcli.toml)",
+        )
+    return value
+
+
+class ProviderTable:
+    """A provider's declaration and its `[providers.<name>]`, read and checked.
+
+    A built-in names itself in its class line, `class ResendProvider(HttpCampaignProvider,
+    builtin="resend")`, and takes its name, secret variables and merge tag from the registry's
+    table, so the two never disagree; a plug-in sets the class attributes itself."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]  # the provider as people write it: "Buttondown"
+    secret_variables: ClassVar[tuple[str, ...]] = ()
+    unsubscribe_tag: ClassVar[str | None] = None
+    settings_schema: ClassVar[SettingsSchema]
+
+    def __init_subclass__(cls, *, builtin: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if builtin is not None:
+            declared = builtin_info(builtin)
+            cls.name = declared.name
+            cls.secret_variables = declared.secret_variables
+            cls.unsubscribe_tag = declared.unsubscribe_tag
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.options: dict[str, Any] = check_table(settings, self.name, self.settings_schema)
+        table = f"[providers.{self.name}]"
+        base_url = self.options.get("base_url")
+        if base_url is not None and (
+            not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
+        ):
+            raise self.bad("base_url", f"'base_url' in {table} must be an http(s) URL")
+        self.base_url_setting: str | None = base_url.rstrip("/") if base_url else None
+        timeout = self.options.get("timeout", 30)
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise self.bad("timeout", f"'timeout' in {table} must be seconds, like 30")
+        self.timeout = float(timeout)
+
+    def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        """A ConfigError pointing at `key` of [providers.<name>] (or the table) in postcli.toml."""
+        hint = hint or f"see docs/providers/{self.name}.md"
+        return bad_key(self.settings, self.name, key, message, hint)
+
+    def require_secret(self, variable: str) -> str:
+        return require_secret(variable, self.title)

@@ -35,7 +35,12 @@ import httpx
 from postcli.errors import InputError, ProviderRefused
 from postcli.model import Delivered, RemoteStatus, SendStatus
 from postcli.providers._beehiiv_blocks import blocks_for
-from postcli.providers._campaigns import HttpCampaignProvider, delivered, http_schema
+from postcli.providers._campaigns import (
+    HttpCampaignProvider,
+    delivered,
+    http_schema,
+    no_test_send,
+)
 from postcli.providers.base import (
     Campaign,
     Checkpoint,
@@ -45,7 +50,6 @@ from postcli.providers.base import (
     RemoteCampaign,
     SettingsSchema,
 )
-from postcli.registry import builtin
 
 if TYPE_CHECKING:
     from postcli.render.gated import GatedPost
@@ -58,18 +62,15 @@ PAGE = 100
 _PLAN_WORDS = ("enterprise", "plan", "upgrade", "not available", "beta")
 
 
-class BeehiivProvider(HttpCampaignProvider):
+class BeehiivProvider(HttpCampaignProvider, builtin="beehiiv"):
     """Publishes through beehiiv's API v2 (Create Post: beta, Enterprise plans)."""
 
-    name: ClassVar[str] = "beehiiv"
     title: ClassVar[str] = "beehiiv"
     features: ClassVar[Features] = Features(
         self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
     )
     # beehiiv adds its own footer with the reader's unsubscribe link; this tag only stands in
     # the email postcli renders for its checks, which beehiiv never receives.
-    unsubscribe_tag: ClassVar[str | None] = builtin("beehiiv").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("beehiiv").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "beehiiv",
         publication_id=Key(
@@ -132,8 +133,7 @@ class BeehiivProvider(HttpCampaignProvider):
             )
 
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        key = self.key(API_KEY)
-        return {"Authorization": f"Bearer {key}"}, None, [key]
+        return self.bearer(API_KEY)
 
     def describe(self) -> str:
         return (
@@ -301,12 +301,9 @@ class BeehiivProvider(HttpCampaignProvider):
         )
 
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
-        raise InputError(
-            "beehiiv's API has no test send",
-            hint="send the test copy through the file or smtp provider instead: "
-            f"POSTCLI_PROVIDER=smtp postcli send {campaign.issue_id} --test {address} "
-            "(or POSTCLI_PROVIDER=file), or use "
-            "beehiiv's own test email from the post's editor",
+        why = "beehiiv's API has no test send"
+        raise no_test_send(
+            campaign, address, why, "beehiiv's own test email from the post's editor"
         )
 
     # -- after scheduling: move, edit, cancel ---------------------------------------------------

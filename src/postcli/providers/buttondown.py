@@ -16,42 +16,33 @@ from uuid import uuid4
 
 import httpx
 
-from postcli.model import RemoteStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, short_key
 from postcli.providers.base import Campaign, RemoteCampaign, SettingsSchema
-from postcli.registry import builtin
 
 API_KEY = "BUTTONDOWN_API_KEY"
 
-# Buttondown's email statuses as postcli sees them; anything past a draft is out of our hands.
-_STATUS = {
-    RemoteStatus.DRAFT.value: RemoteStatus.DRAFT,
-    RemoteStatus.SCHEDULED.value: RemoteStatus.SCHEDULED,
-}
 _GONE = ("deleted",)
 
 
-class ButtondownProvider(HttpCampaignProvider):
+class ButtondownProvider(HttpCampaignProvider, builtin="buttondown"):
     """Sends through Buttondown's /v1 emails API."""
 
-    name: ClassVar[str] = "buttondown"
     title: ClassVar[str] = "Buttondown"
-    unsubscribe_tag: ClassVar[str | None] = builtin("buttondown").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("buttondown").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema("buttondown")
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.buttondown.com/v1"
     IDEMPOTENCY_HEADER: ClassVar[str] = "X-Idempotency-Key"
 
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        key = self.key(API_KEY)
+        key = self.require_secret(API_KEY)
         return {"Authorization": f"Token {key}"}, None, [key]
 
     def describe(self) -> str:
         return f"Buttondown at {self.base_url} (free and premium email types)"
 
     def _remote(self, email: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(email.get("status")), RemoteStatus.SENT)
-        return RemoteCampaign(str(email["id"]), status, email.get("absolute_url"))
+        return RemoteCampaign(
+            str(email["id"]), self.remote_status(email), email.get("absolute_url")
+        )
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         params: dict[str, Any] = {"ordering": "-creation_date"}
@@ -82,7 +73,7 @@ class ButtondownProvider(HttpCampaignProvider):
             "subject": email.subject,
             "body": email.html,
             "email_type": campaign.variant,  # "free" or "premium": Buttondown picks the readers
-            "status": RemoteStatus.DRAFT.value,
+            "status": "draft",
             "template": "naked",
             "metadata": {"postcli_name": name},
         }
@@ -102,7 +93,7 @@ class ButtondownProvider(HttpCampaignProvider):
     def unschedule(self, remote_id: str) -> None:
         self.api.patch(
             f"/emails/{remote_id}",
-            json={"status": RemoteStatus.DRAFT.value, "publish_date": "none"},
+            json={"status": "draft", "publish_date": "none"},
             idempotency_key=short_key("cancel", remote_id, uuid4().hex),
         )
 

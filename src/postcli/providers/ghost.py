@@ -29,7 +29,7 @@ secret and every token made are redacted from all output. See docs/providers/gho
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -38,7 +38,12 @@ import httpx
 from postcli.config import add_secret
 from postcli.errors import ConfigError, InputError, ProviderRefused
 from postcli.model import RemoteStatus, SendStatus
-from postcli.providers._campaigns import HttpCampaignProvider, http_schema, issue_of
+from postcli.providers._campaigns import (
+    HttpCampaignProvider,
+    http_schema,
+    issue_of,
+    no_test_send,
+)
 from postcli.providers._ghost_api import (
     GhostToken,
     email_failed,
@@ -54,7 +59,6 @@ from postcli.providers._ghost_content import (
 )
 from postcli.providers._ghost_settings import ghost_options
 from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
-from postcli.registry import builtin
 
 if TYPE_CHECKING:
     from postcli.render.gated import GatedPost
@@ -66,29 +70,18 @@ ACCEPT_VERSION = "v5.0"
 SCHEDULE_LEAD = timedelta(minutes=2)  # Ghost refuses a schedule sooner than this
 POSTCLI_TAG = "#postcli"  # an internal tag: marks the posts postcli made
 EXCERPT_MAX = 300  # Ghost's limit on custom_excerpt
-
-# Ghost's post statuses as postcli sees them.
-_STATUS = {
-    "draft": RemoteStatus.DRAFT,
-    "scheduled": RemoteStatus.SCHEDULED,
-    "published": RemoteStatus.SENT,
-    "sent": RemoteStatus.SENT,
-}
 _EMAIL_POLL = (0.5, 1.0, 1.5, 2.0, 3.0)  # seconds between reads of a new email's status
 
 
-class GhostProvider(HttpCampaignProvider):
+class GhostProvider(HttpCampaignProvider, builtin="ghost"):
     """Publishes through the Ghost Admin API (Ghost 5)."""
 
-    name: ClassVar[str] = "ghost"
     title: ClassVar[str] = "Ghost"
     features: ClassVar[Features] = Features(
         self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
     )
     # Ghost adds its own footer with the member's unsubscribe link; this tag only stands in the
     # email postcli renders for its checks, which Ghost never receives.
-    unsubscribe_tag: ClassVar[str | None] = builtin("ghost").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("ghost").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "ghost",
         newsletter=Key((str,), "'newsletter' in [providers.ghost] must be a newsletter slug"),
@@ -97,6 +90,13 @@ class GhostProvider(HttpCampaignProvider):
         email_only=Key((bool,), "'email_only' in [providers.ghost] must be true or false"),
     )
     TRIES: ClassVar[int] = 3
+    # Ghost's post statuses as postcli sees them.
+    STATUSES: ClassVar[Mapping[str, RemoteStatus]] = {
+        "draft": RemoteStatus.DRAFT,
+        "scheduled": RemoteStatus.SCHEDULED,
+        "published": RemoteStatus.SENT,
+        "sent": RemoteStatus.SENT,
+    }
 
     def __init__(
         self,
@@ -120,7 +120,7 @@ class GhostProvider(HttpCampaignProvider):
     # -- settings and auth ------------------------------------------------------------------
 
     def validate(self) -> None:
-        key = self.key(API_KEY)
+        key = self.require_secret(API_KEY)
         try:
             _, secret_hex = split_key(key)
         except ValueError as exc:
@@ -150,7 +150,7 @@ class GhostProvider(HttpCampaignProvider):
             ) from None
 
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        key = self.key(API_KEY)
+        key = self.require_secret(API_KEY)
         _, secret_hex = split_key(key)
         self._token = GhostToken(key)
         return {"Accept-Version": ACCEPT_VERSION}, self._token, [key, secret_hex]
@@ -270,8 +270,7 @@ class GhostProvider(HttpCampaignProvider):
         return post  # type: ignore[no-any-return]
 
     def _remote(self, post: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(post.get("status")), RemoteStatus.SENT)
-        return RemoteCampaign(str(post["id"]), status, post.get("url"))
+        return RemoteCampaign(str(post["id"]), self.remote_status(post), post.get("url"))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         if campaign is None:
@@ -404,13 +403,10 @@ class GhostProvider(HttpCampaignProvider):
         log.warning("Ghost: the email of post %s is still %s; see Ghost Admin", remote_id, state)
 
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
-        raise InputError(
-            "Ghost sends test emails only for staff users, not with an integration's Admin API key",
-            hint="send the test copy through the file or smtp provider instead: "
-            f"POSTCLI_PROVIDER=smtp postcli send {campaign.issue_id} --test {address} "
-            "(or POSTCLI_PROVIDER=file), or use "
-            "the post's Preview → Email in Ghost Admin",
+        why = (
+            "Ghost sends test emails only for staff users, not with an integration's Admin API key"
         )
+        raise no_test_send(campaign, address, why, "the post's Preview → Email in Ghost Admin")
 
     # -- after scheduling: move, edit, cancel ---------------------------------------------------
 

@@ -23,11 +23,10 @@ from typing import Any, ClassVar
 
 import httpx
 
-from postcli.errors import InputError, ProviderRefused
+from postcli.errors import ProviderRefused
 from postcli.model import RemoteStatus
-from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc
+from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, no_test_send
 from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
-from postcli.registry import builtin
 
 log = logging.getLogger("postcli.providers.kit")
 
@@ -35,26 +34,14 @@ API_KEY = "KIT_API_KEY"
 PAGE = 500  # broadcasts per look-up page: Kit's largest
 FILTER_TYPES = ("tag", "segment")
 
-_STATUS = {
-    "draft": RemoteStatus.DRAFT,
-    "scheduled": RemoteStatus.SCHEDULED,
-    "sending": RemoteStatus.SENT,
-    "completed": RemoteStatus.SENT,
-    "sent": RemoteStatus.SENT,
-    "paused": RemoteStatus.SENT,  # it began going out: never start it again
-}
 
-
-class KitProvider(HttpCampaignProvider):
+class KitProvider(HttpCampaignProvider, builtin="kit"):
     """Sends through Kit's v4 broadcasts API."""
 
-    name: ClassVar[str] = "kit"
     title: ClassVar[str] = "Kit"
     features: ClassVar[Features] = Features(
         native_schedule=True, find_by_name=True, test_sends=False
     )
-    unsubscribe_tag: ClassVar[str | None] = builtin("kit").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("kit").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "kit",
         audiences=True,
@@ -63,6 +50,15 @@ class KitProvider(HttpCampaignProvider):
         email_address=Key((str,), "'email_address' in [providers.kit] must be an email address"),
     )
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.kit.com"
+    AUDIENCES: ClassVar[str | None] = "{ free = { tag = ID }, premium = { segment = ID } }"
+    STATUSES: ClassVar[Mapping[str, RemoteStatus]] = {
+        "draft": RemoteStatus.DRAFT,
+        "scheduled": RemoteStatus.SCHEDULED,
+        "sending": RemoteStatus.SENT,
+        "completed": RemoteStatus.SENT,
+        "sent": RemoteStatus.SENT,
+        "paused": RemoteStatus.SENT,  # it began going out: never start it again
+    }
 
     def __init__(
         self, settings: Any, *, now: Callable[[], datetime] | None = None, **kwargs: Any
@@ -114,17 +110,8 @@ class KitProvider(HttpCampaignProvider):
             conditions.append({"type": kind, "ids": list(listed)})
         return conditions
 
-    def validate(self) -> None:
-        super().validate()
-        if not self.audiences:
-            raise self.bad(
-                "audiences",
-                "[providers.kit] needs audiences = "
-                "{ free = { tag = ID }, premium = { segment = ID } }",
-            )
-
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        key = self.key(API_KEY)
+        key = self.require_secret(API_KEY)
         return {"X-Kit-Api-Key": key}, None, [key]
 
     def describe(self) -> str:
@@ -163,8 +150,8 @@ class KitProvider(HttpCampaignProvider):
     def _remote(self, broadcast: dict[str, Any]) -> RemoteCampaign:
         state = broadcast.get("status")
         status: RemoteStatus
-        if isinstance(state, str) and state in _STATUS:
-            status = _STATUS[state]
+        if isinstance(state, str) and state in self.STATUSES:
+            status = self.STATUSES[state]
         elif not broadcast.get("send_at"):
             status = RemoteStatus.DRAFT
         else:
@@ -223,13 +210,8 @@ class KitProvider(HttpCampaignProvider):
         self._request("PUT", f"/v4/broadcasts/{remote_id}", json={"send_at": iso_utc(self._now())})
 
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
-        raise InputError(
-            "Kit's API has no test send",
-            hint="send the test copy through the file or smtp provider instead: "
-            f"POSTCLI_PROVIDER=smtp postcli send {campaign.issue_id} --test {address} "
-            "(or POSTCLI_PROVIDER=file), or use "
-            "Kit's own preview of the draft",
-        )
+        why = "Kit's API has no test send"
+        raise no_test_send(campaign, address, why, "Kit's own preview of the draft")
 
     # -- after scheduling: move, edit, cancel ---------------------------------------------------
 

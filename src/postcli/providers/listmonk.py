@@ -14,54 +14,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from postcli.model import RemoteStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, issue_of
 from postcli.providers.base import Campaign, RemoteCampaign, SettingsSchema
-from postcli.registry import builtin
 
 API_USER = "LISTMONK_API_USER"
 API_TOKEN = "LISTMONK_API_TOKEN"
 
-_STATUS = {
-    RemoteStatus.DRAFT.value: RemoteStatus.DRAFT,
-    RemoteStatus.SCHEDULED.value: RemoteStatus.SCHEDULED,
-}
 
-
-class ListmonkProvider(HttpCampaignProvider):
+class ListmonkProvider(HttpCampaignProvider, builtin="listmonk"):
     """Sends through a listmonk server's /api/campaigns."""
 
-    name: ClassVar[str] = "listmonk"
     title: ClassVar[str] = "listmonk"
-    unsubscribe_tag: ClassVar[str | None] = builtin("listmonk").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("listmonk").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "listmonk",
         audiences=True,
     )
 
+    AUDIENCES: ClassVar[str | None] = "{ free = [LIST_ID], premium = [LIST_ID] }"
+
     def __init__(self, settings: Any, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
-        self.audiences: dict[str, list[int]] = {}
-        for variant, lists in self.audience_setting().items():
-            ids = lists if isinstance(lists, list) else [lists]
-            if not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
-                raise self.bad(
-                    "audiences",
-                    f"the {variant} audience in [providers.listmonk] must be list ids, like [4]",
-                )
-            self.audiences[variant] = list(ids)
-
-    def validate(self) -> None:
-        super().validate()
-        if not self.audiences:
-            raise self.bad(
-                "audiences",
-                "[providers.listmonk] needs audiences = { free = [LIST_ID], premium = [LIST_ID] }",
-            )
+        self.audiences: dict[str, list[int]] = self.audiences_of(_list_ids, "list ids, like [4]")
 
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        user, token = self.key(API_USER), self.key(API_TOKEN)
+        user, token = self.require_secret(API_USER), self.require_secret(API_TOKEN)
         return {"Authorization": f"token {user}:{token}"}, None, [token, f"{user}:{token}"]
 
     def describe(self) -> str:
@@ -69,9 +45,8 @@ class ListmonkProvider(HttpCampaignProvider):
         return f"listmonk at {self.base_url} ({lists})"
 
     def _remote(self, campaign: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(campaign.get("status")), RemoteStatus.SENT)
         url = f"{self.base_url}/admin/campaigns/{campaign['id']}"
-        return RemoteCampaign(str(campaign["id"]), status, url)
+        return RemoteCampaign(str(campaign["id"]), self.remote_status(campaign), url)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         issue_id = campaign.issue_id if campaign is not None else issue_of(name)
@@ -111,14 +86,10 @@ class ListmonkProvider(HttpCampaignProvider):
         # listmonk's update handler refuses a PUT without `lists` (400 "invalid list IDs").
         body = {"send_at": iso_utc(when), "lists": self.audience(campaign.variant)}
         self.api.put(f"/api/campaigns/{remote_id}", json=body)
-        self.api.put(
-            f"/api/campaigns/{remote_id}/status", json={"status": RemoteStatus.SCHEDULED.value}
-        )
+        self.api.put(f"/api/campaigns/{remote_id}/status", json={"status": "scheduled"})
 
     def unschedule(self, remote_id: str) -> None:
-        self.api.put(
-            f"/api/campaigns/{remote_id}/status", json={"status": RemoteStatus.DRAFT.value}
-        )
+        self.api.put(f"/api/campaigns/{remote_id}/status", json={"status": "draft"})
 
     def update_scheduled(
         self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
@@ -129,7 +100,7 @@ class ListmonkProvider(HttpCampaignProvider):
         if draft:
             self.api.put(
                 f"/api/campaigns/{remote_id}/status",
-                json={"status": RemoteStatus.SCHEDULED.value},
+                json={"status": "scheduled"},
             )
         return True
 
@@ -139,3 +110,11 @@ class ListmonkProvider(HttpCampaignProvider):
     def test(self, remote_id: str, campaign: Campaign, address: str) -> None:
         body = {**self._fields(campaign, f"{campaign.name}:test"), "subscribers": [address]}
         self.api.post(f"/api/campaigns/{remote_id}/test", json=body)
+
+
+def _list_ids(lists: object) -> list[int] | None:
+    """A variant's audience: one list id or a list of them (None when it is neither)."""
+    ids = lists if isinstance(lists, list) else [lists]
+    if not ids or any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        return None
+    return list(ids)

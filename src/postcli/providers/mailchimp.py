@@ -13,6 +13,7 @@ docs/providers/mailchimp.md.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, ClassVar
@@ -20,7 +21,6 @@ from typing import Any, ClassVar
 from postcli.model import RemoteStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc
 from postcli.providers.base import Campaign, Key, RemoteCampaign, SettingsSchema
-from postcli.registry import builtin
 
 log = logging.getLogger("postcli.providers.mailchimp")
 
@@ -28,11 +28,6 @@ API_KEY = "MAILCHIMP_API_KEY"
 PAGE = 100  # campaigns per look-up page
 TITLE_MAX = 100  # Mailchimp's limit on a campaign title
 
-_STATUS = {
-    "save": RemoteStatus.DRAFT,
-    "paused": RemoteStatus.DRAFT,
-    "schedule": RemoteStatus.SCHEDULED,
-}
 _FIELDS = "campaigns.id,campaigns.status,campaigns.settings.title,campaigns.archive_url,total_items"
 
 
@@ -41,6 +36,12 @@ def quarter_hour(moment: datetime) -> datetime:
     moment = moment.astimezone(UTC)
     floor = moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0)
     return floor if floor == moment else floor + timedelta(minutes=15)
+
+
+def _segment_id(segment: object) -> int | None:
+    """A saved segment or tag id: a number, or text of digits."""
+    text = str(segment).strip()
+    return None if isinstance(segment, bool) or not text.isdigit() else int(text)
 
 
 def title_for(name: str) -> str:
@@ -52,18 +53,21 @@ def title_for(name: str) -> str:
     return f"{name[: TITLE_MAX - tail - 1]}…{name[-tail:]}"
 
 
-class MailchimpProvider(HttpCampaignProvider):
+class MailchimpProvider(HttpCampaignProvider, builtin="mailchimp"):
     """Sends through the Mailchimp Marketing API 3.0."""
 
-    name: ClassVar[str] = "mailchimp"
     title: ClassVar[str] = "Mailchimp"
-    unsubscribe_tag: ClassVar[str | None] = builtin("mailchimp").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("mailchimp").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "mailchimp",
         list_id=Key((str,), "'list_id' in [providers.mailchimp] must be the audience id (text)"),
         audiences=True,
     )
+    AUDIENCES: ClassVar[str | None] = "{ free = SEGMENT_ID, premium = SEGMENT_ID }"
+    STATUSES: ClassVar[Mapping[str, RemoteStatus]] = {
+        "save": RemoteStatus.DRAFT,
+        "paused": RemoteStatus.DRAFT,
+        "schedule": RemoteStatus.SCHEDULED,
+    }
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
@@ -73,16 +77,9 @@ class MailchimpProvider(HttpCampaignProvider):
                 "list_id", "'list_id' in [providers.mailchimp] must be the audience id (text)"
             )
         self.list_id: str | None = list_id.strip() if list_id else None
-        self.audiences: dict[str, int] = {}
-        for variant, segment in self.audience_setting().items():
-            text = str(segment).strip()
-            if isinstance(segment, bool) or not text.isdigit():
-                raise self.bad(
-                    "audiences",
-                    f"the {variant} audience in [providers.mailchimp] must be a saved segment "
-                    "or tag id (a number)",
-                )
-            self.audiences[variant] = int(text)
+        self.audiences: dict[str, int] = self.audiences_of(
+            _segment_id, "a saved segment or tag id (a number)"
+        )
 
     def _data_centre(self, key: str) -> str:
         dc = key.rpartition("-")[2] if "-" in key else ""
@@ -96,21 +93,15 @@ class MailchimpProvider(HttpCampaignProvider):
         return dc
 
     def validate(self) -> None:
-        key = self.key(API_KEY)
+        key = self.require_secret(API_KEY)
         if self.base_url is None:
             self.base_url = f"https://{self._data_centre(key)}.api.mailchimp.com/3.0"
         super().validate()
         if self.list_id is None:
             raise self.bad("list_id", "[providers.mailchimp] needs 'list_id', the audience id")
-        if not self.audiences:
-            raise self.bad(
-                "audiences",
-                "[providers.mailchimp] needs audiences = "
-                "{ free = SEGMENT_ID, premium = SEGMENT_ID }",
-            )
 
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        key = self.key(API_KEY)
+        key = self.require_secret(API_KEY)
         return {}, ("postcli", key), [key]
 
     def describe(self) -> str:
@@ -118,7 +109,7 @@ class MailchimpProvider(HttpCampaignProvider):
         return f"Mailchimp list {self.list_id} ({segments})"
 
     def _remote(self, campaign: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(campaign.get("status")), RemoteStatus.SENT)
+        status = self.remote_status(campaign)
         return RemoteCampaign(str(campaign["id"]), status, campaign.get("archive_url") or None)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:

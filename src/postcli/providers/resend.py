@@ -15,64 +15,41 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import uuid4
 
-from postcli.model import RemoteStatus, SendStatus
+from postcli.model import SendStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, short_key
 from postcli.providers.base import Campaign, Delivery, RemoteCampaign, SettingsSchema
-from postcli.registry import builtin
 
 API_KEY = "RESEND_API_KEY"
 PAGE = 100  # broadcasts per look-up page: Resend's largest
 
-_STATUS = {
-    RemoteStatus.DRAFT.value: RemoteStatus.DRAFT,
-    RemoteStatus.SCHEDULED.value: RemoteStatus.SCHEDULED,
-}
 
-
-class ResendProvider(HttpCampaignProvider):
+class ResendProvider(HttpCampaignProvider, builtin="resend"):
     """Sends through Resend's broadcasts API."""
 
-    name: ClassVar[str] = "resend"
     title: ClassVar[str] = "Resend"
-    unsubscribe_tag: ClassVar[str | None] = builtin("resend").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("resend").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "resend",
         audiences=True,
     )
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.resend.com"
+    AUDIENCES: ClassVar[str | None] = '{ free = "SEGMENT_ID", premium = "SEGMENT_ID" }'
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
-        self.audiences: dict[str, str] = {}
-        for variant, segment in self.audience_setting().items():
-            if not isinstance(segment, str) or not segment.strip():
-                raise self.bad(
-                    "audiences",
-                    f"the {variant} audience in [providers.resend] must be a segment id (text)",
-                )
-            self.audiences[variant] = segment.strip()
+        self.audiences: dict[str, str] = self.audiences_of(
+            lambda segment: (segment.strip() or None) if isinstance(segment, str) else None,
+            "a segment id (text)",
+        )
 
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        key = self.key(API_KEY)
-        return {"Authorization": f"Bearer {key}"}, None, [key]
-
-    def validate(self) -> None:
-        super().validate()
-        if not self.audiences:
-            raise self.bad(
-                "audiences",
-                '[providers.resend] needs audiences = { free = "SEGMENT_ID", '
-                'premium = "SEGMENT_ID" }',
-            )
+        return self.bearer(API_KEY)
 
     def describe(self) -> str:
         segments = ", ".join(f"{v} to segment {s}" for v, s in self.audiences.items())
         return f"Resend at {self.base_url} ({segments})"
 
     def _remote(self, broadcast: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(broadcast.get("status")), RemoteStatus.SENT)
-        return RemoteCampaign(str(broadcast["id"]), status)
+        return RemoteCampaign(str(broadcast["id"]), self.remote_status(broadcast))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         params = {"limit": str(PAGE)}

@@ -14,6 +14,7 @@ docs/providers/sendgrid.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, ClassVar
@@ -22,16 +23,10 @@ from postcli.model import RemoteStatus, SendStatus
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema
 from postcli.providers.base import Campaign, Delivery, Key, RemoteCampaign, SettingsSchema
 from postcli.providers.mailchimp import title_for
-from postcli.registry import builtin
 
 API_KEY = "SENDGRID_API_KEY"
 PAGE = 100  # Single Sends a search page
 MAX_LISTS = 50
-_STATUS = {
-    "draft": RemoteStatus.DRAFT,
-    "scheduled": RemoteStatus.SCHEDULED,
-    "triggered": RemoteStatus.SENT,
-}
 # Mail Send's own substitution for the unsubscribe group's link (Marketing's tag means nothing
 # there).
 MAIL_SEND_UNSUBSCRIBE = "<%asm_group_unsubscribe_raw_url%>"
@@ -44,13 +39,10 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class SendgridProvider(HttpCampaignProvider):
+class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
     """Sends through SendGrid Marketing Campaigns (Single Sends)."""
 
-    name: ClassVar[str] = "sendgrid"
     title: ClassVar[str] = "SendGrid"
-    unsubscribe_tag: ClassVar[str | None] = builtin("sendgrid").unsubscribe_tag
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("sendgrid").secret_variables
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "sendgrid",
         audiences=True,
@@ -60,25 +52,18 @@ class SendgridProvider(HttpCampaignProvider):
         ),
     )
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.sendgrid.com"
+    STATUSES: ClassVar[Mapping[str, RemoteStatus]] = {
+        "draft": RemoteStatus.DRAFT,
+        "scheduled": RemoteStatus.SCHEDULED,
+        "triggered": RemoteStatus.SENT,
+    }
+    AUDIENCES: ClassVar[str | None] = '{ free = ["LIST_ID"], premium = ["LIST_ID"] }'
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
-        self.audiences: dict[str, list[str]] = {}
-        for variant, lists in self.audience_setting().items():
-            if isinstance(lists, str):
-                lists = [lists]
-            if (
-                not isinstance(lists, list)
-                or not lists
-                or len(lists) > MAX_LISTS
-                or not all(isinstance(i, str) and i.strip() for i in lists)
-            ):
-                raise self.bad(
-                    "audiences",
-                    f"the {variant} audience in [providers.sendgrid] must be a list of 1 to "
-                    f'{MAX_LISTS} list ids, like ["LIST_ID"]',
-                )
-            self.audiences[variant] = [i.strip() for i in lists]
+        self.audiences: dict[str, list[str]] = self.audiences_of(
+            _list_ids, f'a list of 1 to {MAX_LISTS} list ids, like ["LIST_ID"]'
+        )
         self.sender_id = self._number("sender_id")
         self.suppression_group_id = self._number("suppression_group_id")
 
@@ -91,17 +76,10 @@ class SendgridProvider(HttpCampaignProvider):
         return value
 
     def auth(self) -> tuple[dict[str, str], Any, list[str]]:
-        key = self.key(API_KEY)
-        return {"Authorization": f"Bearer {key}"}, None, [key]
+        return self.bearer(API_KEY)
 
     def validate(self) -> None:
         super().validate()
-        if not self.audiences:
-            raise self.bad(
-                "audiences",
-                '[providers.sendgrid] needs audiences = { free = ["LIST_ID"], '
-                'premium = ["LIST_ID"] }',
-            )
         for key in ("sender_id", "suppression_group_id"):
             if getattr(self, key) is None:
                 raise self.bad(
@@ -116,8 +94,7 @@ class SendgridProvider(HttpCampaignProvider):
         return f"SendGrid Single Sends ({lists})"
 
     def _remote(self, single_send: dict[str, Any]) -> RemoteCampaign:
-        status = _STATUS.get(str(single_send.get("status")), RemoteStatus.SENT)
-        return RemoteCampaign(str(single_send["id"]), status)
+        return RemoteCampaign(str(single_send["id"]), self.remote_status(single_send))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         wanted = title_for(name)
@@ -190,6 +167,16 @@ class SendgridProvider(HttpCampaignProvider):
             body["reply_to"] = {"email": parseaddr(campaign.reply_to)[1]}
         answer = self.api.post("/v3/mail/send", json=body)
         return Delivery(SendStatus.SENT, answer.headers.get("X-Message-Id"))
+
+
+def _list_ids(lists: object) -> list[str] | None:
+    """A variant's audience: one list id or a list of them (None when it is neither)."""
+    ids = [lists] if isinstance(lists, str) else lists
+    if not isinstance(ids, list) or not 0 < len(ids) <= MAX_LISTS:
+        return None
+    if not all(isinstance(i, str) and i.strip() for i in ids):
+        return None
+    return [i.strip() for i in ids]
 
 
 def _page_token(url: str) -> str | None:
