@@ -24,7 +24,8 @@ import random
 import re
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,15 +33,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 
 from postcli.config import Settings
-from postcli.errors import ConfigError, ProviderRefused
+from postcli.errors import ProviderRefused
+from postcli.model import Variant
 from postcli.providers._batch import BulkUnavailable
 from postcli.providers._settings import (
-    bad_key,
-    check_table,
+    ProviderTable,
+    http_schema,
     require_unsubscribe_url,
     subscribers_path,
 )
-from postcli.providers.base import Key, SettingsSchema
+from postcli.providers.base import Accepted, Features, Key, SettingsSchema
 from postcli.redact import Redactor
 
 if TYPE_CHECKING:
@@ -62,18 +64,17 @@ def bulk_schema(name: str, **extra: Key) -> SettingsSchema:
     return {
         "subscribers": Key((str,), f"'subscribers' in {table} must be the path of a CSV file"),
         "rate": Key((int, float), f"'rate' in {table} must be messages per second (0: no cap)"),
-        "base_url": Key((str,), f"'base_url' in {table} must be an http(s) URL"),
-        "timeout": Key((int, float), f"'timeout' in {table} must be seconds, like 30"),
+        **http_schema(name),
         **extra,
     }
 
 
-class BulkSettings:
-    """`[providers.<name>]` of a bulk sender, read and checked; the provider classes build on it."""
+class BulkSettings(ProviderTable):
+    """`[providers.<name>]` of a bulk sender, read and checked; the provider classes build on it.
 
-    name: ClassVar[str]
-    title: ClassVar[str]
-    settings_schema: ClassVar[SettingsSchema]
+    A subclass says how one run's transport is made (`transport`)."""
+
+    features: ClassVar[Features] = Features(per_recipient=True)
 
     def __init__(
         self,
@@ -83,11 +84,10 @@ class BulkSettings:
         rules: RetryRules | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.client = client  # an httpx client to use (tests pass one); None: each run makes one
         self.rules = rules
         self.sleep = sleep
-        self.options: dict[str, Any] = check_table(settings, self.name, self.settings_schema)
         self._subscribers_file: Path | None = subscribers_path(settings, self.name, self.options)
         if self._subscribers_file is None:
             raise self.bad(
@@ -102,29 +102,10 @@ class BulkSettings:
                 "rate", f"'rate' in [providers.{self.name}] must be messages per second (0: no cap)"
             )
         self.rate: float | None = float(rate) if rate else None
-        timeout = self.options.get("timeout", DEFAULT_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise self.bad(
-                "timeout", f"'timeout' in [providers.{self.name}] must be seconds, like 30"
-            )
-        self.timeout = float(timeout)
-        base_url = self.options.get("base_url")
-        if base_url is not None and (
-            not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
-        ):
-            raise self.bad(
-                "base_url", f"'base_url' in [providers.{self.name}] must be an http(s) URL"
-            )
-        self.base_url_setting: str | None = base_url.rstrip("/") if base_url else None
 
     @property
     def subscribers_file(self) -> Path | None:
         return self._subscribers_file
-
-    def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:
-        hint = hint or f"see docs/providers/{self.name}.md"
-        error: ConfigError = bad_key(self.settings, self.name, key, message, hint)
-        return error
 
     def close(self) -> None:
         """Each run's transport closes its own HTTP client; nothing is held between runs."""
@@ -139,20 +120,12 @@ class BulkSettings:
             raise self.bad(key, f"'{key}' in [providers.{self.name}] must be text{what}")
         return value.strip()
 
-    def require_secret(self, variable: str) -> str:
-        from postcli.config import secret
-
-        value = secret(variable)
-        if value is None:
-            raise ConfigError(
-                f"{variable} is not set: the {self.title} provider needs it",
-                hint=f"put {variable}=... in the environment or the workspace's .env "
-                "(never in postcli.toml)",
-            )
-        return value
-
-    def validate_common(self) -> None:
+    def validate(self) -> None:
+        """The unsubscribe link and every secret variable (SES, whose credentials come from
+        the AWS chain, checks its own)."""
         require_unsubscribe_url(self.settings, self.name)
+        for variable in self.secret_variables:
+            self.require_secret(variable)
 
     def subscribers(self) -> list[Subscriber]:
         from postcli.subscribers import load_subscribers
@@ -163,6 +136,20 @@ class BulkSettings:
     def variant_copy(self, issue_id: str, variant: Any, message: Any) -> None:
         """Bulk senders keep no copy of their own; the ledger is the record."""
 
+    @abstractmethod
+    def transport(self, issue_id: str) -> BulkTransport:
+        """A new transport for one run of `issue_id`."""
+
+    @contextmanager
+    def open_transport(
+        self, issue_id: str, *, test_variant: Variant | None = None
+    ) -> Iterator[BulkTransport]:
+        transport = self.transport(issue_id)
+        try:
+            yield transport
+        finally:
+            transport.close()
+
 
 # -- the rate cap ------------------------------------------------------------------------------
 
@@ -171,8 +158,10 @@ class BulkTransport:
     """What every bulk sender's per-run transport shares: its Caller, made on first use, counted
     and closed here; a subclass says which secrets the calls carry."""
 
-    _provider: Any  # the BulkSettings subclass this run sends for
-    _caller: Caller | None = None
+    def __init__(self, provider: Any, issue_id: str) -> None:
+        self._provider = provider  # the BulkSettings subclass this run sends for
+        self._issue_id = issue_id
+        self._caller: Caller | None = None
 
     @property
     def caller(self) -> Caller:
@@ -191,6 +180,16 @@ class BulkTransport:
     @abstractmethod
     def secrets(self) -> list[str]:
         """The secrets this run's calls carry, redacted from all they say."""
+
+    @abstractmethod
+    def refused(self, response: httpx.Response) -> ProviderRefused:
+        """The provider's refusal of a whole call, in its own words, with a hint (exit 3)."""
+
+    def accepted(self, reply: Reply) -> Accepted:
+        """The answer to one message (a test copy): Accepted on a 200, else the refusal."""
+        if reply.response.status_code != 200:
+            raise self.refused(reply.response)
+        return Accepted(possibly_twice=reply.maybe_twice)
 
     @property
     def calls(self) -> int:

@@ -13,9 +13,9 @@ A create or an action whose answer is lost (a timeout, a dropped connection, a 5
 server may have acted) is never simply repeated: the provider is asked first whether it took
 effect (by name, or by the campaign's status), and only if not is it tried again.
 
-Also owns reading `[providers.<name>]` (unknown keys, `base_url`, `timeout`, `audiences`) and the
-API key from the environment. The adapters own their API's paths and payloads; this module never
-touches the ledger or the rendering.
+Also owns `audiences` and the campaign states of an API; the rest of `[providers.<name>]` and the
+secrets are `_settings.ProviderTable`'s. The adapters own their API's paths and payloads; this
+module never touches the ledger or the rendering.
 """
 
 from __future__ import annotations
@@ -31,13 +31,12 @@ from typing import Any, ClassVar, TypeVar
 from postcli.config import Settings
 from postcli.errors import InputError, PostcliError, ProviderRefused, ProviderUnavailable
 from postcli.model import Delivered, RemoteStatus, SendStatus, Variant
-from postcli.providers._settings import ProviderTable
+from postcli.providers._settings import ProviderTable, http_schema
 from postcli.providers.base import (
     Campaign,
     Checkpoint,
     Delivery,
     Features,
-    Key,
     RemoteCampaign,
     SettingsSchema,
 )
@@ -58,21 +57,6 @@ log = logging.getLogger("postcli.providers")
 T = TypeVar("T")
 
 VARIANTS = tuple(v.value for v in Variant)
-
-
-def http_schema(name: str, *, audiences: bool = False, **extra: Key) -> SettingsSchema:
-    """The keys every HTTP provider takes (`base_url`, `timeout`, and `audiences` when asked),
-    with the provider's own."""
-    table = f"[providers.{name}]"
-    keys = {
-        "base_url": Key((str,), f"'base_url' in {table} must be an http(s) URL"),
-        "timeout": Key((int, float), f"'timeout' in {table} must be seconds, like 30"),
-    }
-    if audiences:
-        keys["audiences"] = Key(
-            (dict,), f"'audiences' in {table} must be a table like {{ free = ..., premium = ... }}"
-        )
-    return {**keys, **extra}
 
 
 def delivered(status: RemoteStatus) -> Delivered:
@@ -235,9 +219,10 @@ class HttpCampaignProvider(ProviderTable, ABC):
             self._api.close()
             self._api = None
 
-    def remote_status(self, campaign: Mapping[str, Any]) -> RemoteStatus:
-        """The state of a campaign as the API describes it (its `status`, in STATUSES)."""
-        return self.STATUSES.get(str(campaign.get("status")), RemoteStatus.SENT)
+    def remote(self, campaign: Mapping[str, Any], url: str | None = None) -> RemoteCampaign:
+        """A campaign as the API describes it: its `id`, and its `status` read by STATUSES."""
+        status = self.STATUSES.get(str(campaign.get("status")), RemoteStatus.SENT)
+        return RemoteCampaign(str(campaign["id"]), status, url)
 
     # -- what each adapter implements ------------------------------------------------------------
 

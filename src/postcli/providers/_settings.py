@@ -16,13 +16,14 @@ from typing import Any, ClassVar
 
 from postcli.config import Problems, Settings, key_line, secret
 from postcli.errors import ConfigError
-from postcli.providers.base import SettingsSchema
+from postcli.providers.base import Key, SettingsSchema
 from postcli.registry import builtin as builtin_info
 
 __all__ = [
     "ProviderTable",
     "bad_key",
     "check_table",
+    "http_schema",
     "require_secret",
     "require_unsubscribe_url",
     "subscribers_path",
@@ -93,6 +94,21 @@ def subscribers_path(settings: Settings, provider: str, options: dict[str, objec
         )
     path = Path(value).expanduser()
     return path if path.is_absolute() else settings.root / path
+
+
+def http_schema(name: str, *, audiences: bool = False, **extra: Key) -> SettingsSchema:
+    """The keys every HTTP provider takes (`base_url`, `timeout`, and `audiences` when asked),
+    with the provider's own."""
+    table = f"[providers.{name}]"
+    keys = {
+        "base_url": Key((str,), f"'base_url' in {table} must be an http(s) URL"),
+        "timeout": Key((int, float), f"'timeout' in {table} must be seconds, like 30"),
+    }
+    if audiences:
+        keys["audiences"] = Key(
+            (dict,), f"'audiences' in {table} must be a table like {{ free = ..., premium = ... }}"
+        )
+    return {**keys, **extra}
 
 
 def require_secret(variable: str, title: str) -> str:

@@ -32,20 +32,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
-from postcli.errors import InputError, ProviderRefused
+from postcli.errors import ProviderRefused
 from postcli.model import Delivered, RemoteStatus, SendStatus
 from postcli.providers._beehiiv_blocks import blocks_for
-from postcli.providers._campaigns import (
-    HttpCampaignProvider,
-    delivered,
-    http_schema,
-    no_test_send,
-)
+from postcli.providers._campaigns import delivered, http_schema, no_test_send
+from postcli.providers._self_gated import SelfGatedHttpProvider
 from postcli.providers.base import (
     Campaign,
     Checkpoint,
     Delivery,
-    Features,
     Key,
     RemoteCampaign,
     SettingsSchema,
@@ -62,15 +57,10 @@ PAGE = 100
 _PLAN_WORDS = ("enterprise", "plan", "upgrade", "not available", "beta")
 
 
-class BeehiivProvider(HttpCampaignProvider, builtin="beehiiv"):
+class BeehiivProvider(SelfGatedHttpProvider, builtin="beehiiv"):
     """Publishes through beehiiv's API v2 (Create Post: beta, Enterprise plans)."""
 
     title: ClassVar[str] = "beehiiv"
-    features: ClassVar[Features] = Features(
-        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
-    )
-    # beehiiv adds its own footer with the reader's unsubscribe link; this tag only stands in
-    # the email postcli renders for its checks, which beehiiv never receives.
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "beehiiv",
         publication_id=Key(
@@ -168,16 +158,6 @@ class BeehiivProvider(HttpCampaignProvider, builtin="beehiiv"):
         )
 
     # -- the post --------------------------------------------------------------------------------
-
-    def _post_of(self, campaign: Campaign) -> GatedPost:
-        post = campaign.post
-        if post is None:
-            raise InputError(
-                "the beehiiv provider needs the issue's gated post; this postcli run did not "
-                "make one",
-                hint="run the send through 'postcli send'",
-            )
-        return post
 
     def _tier_ids(self, campaign: Campaign) -> list[str]:
         if campaign.variant in ("free", "premium"):

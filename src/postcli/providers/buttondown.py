@@ -40,9 +40,7 @@ class ButtondownProvider(HttpCampaignProvider, builtin="buttondown"):
         return f"Buttondown at {self.base_url} (free and premium email types)"
 
     def _remote(self, email: dict[str, Any]) -> RemoteCampaign:
-        return RemoteCampaign(
-            str(email["id"]), self.remote_status(email), email.get("absolute_url")
-        )
+        return self.remote(email, email.get("absolute_url"))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         params: dict[str, Any] = {"ordering": "-creation_date"}

@@ -31,19 +31,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import httpx
 
 from postcli.config import add_secret
-from postcli.errors import ConfigError, InputError, ProviderRefused
+from postcli.errors import ConfigError, ProviderRefused
 from postcli.model import RemoteStatus, SendStatus
-from postcli.providers._campaigns import (
-    HttpCampaignProvider,
-    http_schema,
-    issue_of,
-    no_test_send,
-)
+from postcli.providers._campaigns import http_schema, issue_of, no_test_send
 from postcli.providers._ghost_api import (
     GhostToken,
     email_failed,
@@ -58,10 +53,8 @@ from postcli.providers._ghost_content import (
     lexical_document,
 )
 from postcli.providers._ghost_settings import ghost_options
-from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
-
-if TYPE_CHECKING:
-    from postcli.render.gated import GatedPost
+from postcli.providers._self_gated import SelfGatedHttpProvider
+from postcli.providers.base import Campaign, Delivery, Key, RemoteCampaign, SettingsSchema
 
 log = logging.getLogger("postcli.providers.ghost")
 
@@ -73,15 +66,10 @@ EXCERPT_MAX = 300  # Ghost's limit on custom_excerpt
 _EMAIL_POLL = (0.5, 1.0, 1.5, 2.0, 3.0)  # seconds between reads of a new email's status
 
 
-class GhostProvider(HttpCampaignProvider, builtin="ghost"):
+class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
     """Publishes through the Ghost Admin API (Ghost 5)."""
 
     title: ClassVar[str] = "Ghost"
-    features: ClassVar[Features] = Features(
-        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
-    )
-    # Ghost adds its own footer with the member's unsubscribe link; this tag only stands in the
-    # email postcli renders for its checks, which Ghost never receives.
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "ghost",
         newsletter=Key((str,), "'newsletter' in [providers.ghost] must be a newsletter slug"),
@@ -195,16 +183,6 @@ class GhostProvider(HttpCampaignProvider, builtin="ghost"):
 
     # -- the post ----------------------------------------------------------------------------
 
-    def _post_of(self, campaign: Campaign) -> GatedPost:
-        post = campaign.post
-        if post is None:
-            raise InputError(
-                "the ghost provider needs the issue's gated post; this postcli run did not "
-                "make one",
-                hint="run the send through 'postcli send'",
-            )
-        return post
-
     def _visibility_for(self, campaign: Campaign) -> str:
         return "public" if campaign.variant == "free" else self.visibility
 
@@ -270,7 +248,7 @@ class GhostProvider(HttpCampaignProvider, builtin="ghost"):
         return post  # type: ignore[no-any-return]
 
     def _remote(self, post: dict[str, Any]) -> RemoteCampaign:
-        return RemoteCampaign(str(post["id"]), self.remote_status(post), post.get("url"))
+        return self.remote(post, post.get("url"))
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         if campaign is None:

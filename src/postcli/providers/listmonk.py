@@ -25,11 +25,7 @@ class ListmonkProvider(HttpCampaignProvider, builtin="listmonk"):
     """Sends through a listmonk server's /api/campaigns."""
 
     title: ClassVar[str] = "listmonk"
-    settings_schema: ClassVar[SettingsSchema] = http_schema(
-        "listmonk",
-        audiences=True,
-    )
-
+    settings_schema: ClassVar[SettingsSchema] = http_schema("listmonk", audiences=True)
     AUDIENCES: ClassVar[str | None] = "{ free = [LIST_ID], premium = [LIST_ID] }"
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:
@@ -46,7 +42,7 @@ class ListmonkProvider(HttpCampaignProvider, builtin="listmonk"):
 
     def _remote(self, campaign: dict[str, Any]) -> RemoteCampaign:
         url = f"{self.base_url}/admin/campaigns/{campaign['id']}"
-        return RemoteCampaign(str(campaign["id"]), self.remote_status(campaign), url)
+        return self.remote(campaign, url)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         issue_id = campaign.issue_id if campaign is not None else issue_of(name)

@@ -109,8 +109,7 @@ class MailchimpProvider(HttpCampaignProvider, builtin="mailchimp"):
         return f"Mailchimp list {self.list_id} ({segments})"
 
     def _remote(self, campaign: dict[str, Any]) -> RemoteCampaign:
-        status = self.remote_status(campaign)
-        return RemoteCampaign(str(campaign["id"]), status, campaign.get("archive_url") or None)
+        return self.remote(campaign, campaign.get("archive_url") or None)
 
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         title = title_for(name)

@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
-from postcli.model import LetterStatus, Variant
+from postcli.errors import ProviderRefused
+from postcli.model import LetterStatus
 from postcli.providers._batch import Batch, BatchResult, Outcome
 from postcli.providers._bulk import (
     BulkSettings,
     BulkTransport,
-    Caller,
     Pacer,
     bulk_schema,
 )
-from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
+from postcli.providers.base import Accepted, Key, RecipientRefused, SettingsSchema
 from postcli.providers.postmark import to_header
-from postcli.registry import builtin
 
 API_KEY = "MAILGUN_API_KEY"
 REGIONS = {"us": "https://api.mailgun.net", "eu": "https://api.eu.mailgun.net"}
@@ -58,11 +55,9 @@ def _variables_email(batch: Batch) -> tuple[str, str]:
 
 class _MailgunTransport(BulkTransport):
     def __init__(self, provider: MailgunProvider, issue_id: str) -> None:
-        self._provider = provider
-        self._issue_id = issue_id
+        super().__init__(provider, issue_id)
         self._pacer = Pacer(provider.rate, sleep=provider.sleep)
         self.batch_size = self._pacer.per_call(BATCH_LIMIT)
-        self._caller: Caller | None = None
 
     def secrets(self) -> list[str]:
         key = self._provider.require_secret(API_KEY)
@@ -116,7 +111,7 @@ class _MailgunTransport(BulkTransport):
                 only = batch.letters[0].email
                 why = self.caller.redact(f"Mailgun refused it: {self._words(response)}")
                 return BatchResult([Outcome(only, LetterStatus.FAILED, why)], reply.maybe_twice)
-            raise self._refused(response)
+            raise self.refused(response)
         remote_id = str((response.json() or {}).get("id") or "") or None
         return BatchResult(
             [
@@ -134,7 +129,7 @@ class _MailgunTransport(BulkTransport):
             return str(response.text[:300])
         return str(data.get("message") if isinstance(data, dict) else data)
 
-    def _refused(self, response: Any) -> Any:
+    def refused(self, response: Any) -> ProviderRefused:
         hints = {
             401: f'check {API_KEY} (and region: an EU domain needs region = "eu")',
             403: f"check {API_KEY}, and that the domain may send",
@@ -164,19 +159,13 @@ class _MailgunTransport(BulkTransport):
             raise RecipientRefused(
                 f"Mailgun refused it: {self._words(response)}", recipient=recipient
             )
-        if response.status_code != 200:
-            raise self._refused(response)
-        return Accepted(possibly_twice=reply.maybe_twice)
+        return self.accepted(reply)
 
 
-class MailgunProvider(BulkSettings):
+class MailgunProvider(BulkSettings, builtin="mailgun"):
     """Sends through Mailgun's messages API with recipient variables."""
 
-    name: ClassVar[str] = "mailgun"
     title: ClassVar[str] = "Mailgun"
-    features: ClassVar[Features] = Features(per_recipient=True)
-    unsubscribe_tag: ClassVar[str | None] = None
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("mailgun").secret_variables
     settings_schema: ClassVar[SettingsSchema] = bulk_schema(
         "mailgun",
         domain=Key((str,), "'domain' in [providers.mailgun] must be a domain name"),
@@ -195,19 +184,8 @@ class MailgunProvider(BulkSettings):
         self.region = region
         self.base_url = self.base_url_setting or REGIONS[region]
 
-    def validate(self) -> None:
-        self.validate_common()
-        self.require_secret(API_KEY)
-
     def describe(self) -> str:
         return f"Mailgun domain {self.domain} at {self.base_url}"
 
-    @contextmanager
-    def open_transport(
-        self, issue_id: str, *, test_variant: Variant | None = None
-    ) -> Iterator[_MailgunTransport]:
-        transport = _MailgunTransport(self, issue_id)
-        try:
-            yield transport
-        finally:
-            transport.close()
+    def transport(self, issue_id: str) -> _MailgunTransport:
+        return _MailgunTransport(self, issue_id)

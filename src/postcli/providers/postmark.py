@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from postcli.errors import ProviderRefused
-from postcli.model import LetterStatus, Variant
+from postcli.model import LetterStatus
 from postcli.providers._batch import Batch, BatchResult, BatchStopped, Letter, Outcome
 from postcli.providers._bulk import (
     BulkSettings,
     BulkTransport,
-    Caller,
     Pacer,
     bulk_schema,
 )
-from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
-from postcli.registry import builtin
+from postcli.providers.base import Accepted, Key, RecipientRefused, SettingsSchema
 
 TOKEN = "POSTMARK_SERVER_TOKEN"
 DEFAULT_BASE_URL = "https://api.postmarkapp.com"
@@ -63,11 +59,9 @@ def to_header(name: str, email: str) -> str:
 
 class _PostmarkTransport(BulkTransport):
     def __init__(self, provider: PostmarkProvider, issue_id: str) -> None:
-        self._provider = provider
-        self._issue_id = issue_id
+        super().__init__(provider, issue_id)
         self._pacer = Pacer(provider.rate, sleep=provider.sleep)
         self.batch_size = self._pacer.per_call(BATCH_LIMIT)
-        self._caller: Caller | None = None
 
     def secrets(self) -> list[str]:
         return [self._provider.require_secret(TOKEN)]
@@ -150,7 +144,7 @@ class _PostmarkTransport(BulkTransport):
         )
         response = reply.response
         if response.status_code != 200:
-            raise self._refused(response)
+            raise self.refused(response)
         try:
             answers = response.json()
         except ValueError:
@@ -187,7 +181,7 @@ class _PostmarkTransport(BulkTransport):
             )
         return BatchResult(outcomes, reply.maybe_twice)
 
-    def _refused(self, response: Any) -> ProviderRefused:
+    def refused(self, response: Any) -> ProviderRefused:
         try:
             data = response.json()
             detail = f"{data.get('ErrorCode')}: {data.get('Message')}"
@@ -229,19 +223,13 @@ class _PostmarkTransport(BulkTransport):
                     f"Postmark refused it: {data.get('ErrorCode')}: {data.get('Message')}",
                     recipient=recipient,
                 )
-        if response.status_code != 200:
-            raise self._refused(response)
-        return Accepted(possibly_twice=reply.maybe_twice)
+        return self.accepted(reply)
 
 
-class PostmarkProvider(BulkSettings):
+class PostmarkProvider(BulkSettings, builtin="postmark"):
     """Sends through Postmark's batch API on a broadcast message stream."""
 
-    name: ClassVar[str] = "postmark"
     title: ClassVar[str] = "Postmark"
-    features: ClassVar[Features] = Features(per_recipient=True)
-    unsubscribe_tag: ClassVar[str | None] = None
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("postmark").secret_variables
     settings_schema: ClassVar[SettingsSchema] = bulk_schema(
         "postmark",
         message_stream=Key((str,), "'message_stream' in [providers.postmark] must be its id"),
@@ -259,19 +247,8 @@ class PostmarkProvider(BulkSettings):
                 hint='make a broadcast stream in Postmark, then: message_stream = "broadcast"',
             )
 
-    def validate(self) -> None:
-        self.validate_common()
-        self.require_secret(TOKEN)
-
     def describe(self) -> str:
         return f"Postmark at {self.base_url} (stream {self.message_stream})"
 
-    @contextmanager
-    def open_transport(
-        self, issue_id: str, *, test_variant: Variant | None = None
-    ) -> Iterator[_PostmarkTransport]:
-        transport = _PostmarkTransport(self, issue_id)
-        try:
-            yield transport
-        finally:
-            transport.close()
+    def transport(self, issue_id: str) -> _PostmarkTransport:
+        return _PostmarkTransport(self, issue_id)

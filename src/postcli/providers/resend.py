@@ -27,10 +27,7 @@ class ResendProvider(HttpCampaignProvider, builtin="resend"):
     """Sends through Resend's broadcasts API."""
 
     title: ClassVar[str] = "Resend"
-    settings_schema: ClassVar[SettingsSchema] = http_schema(
-        "resend",
-        audiences=True,
-    )
+    settings_schema: ClassVar[SettingsSchema] = http_schema("resend", audiences=True)
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.resend.com"
     AUDIENCES: ClassVar[str | None] = '{ free = "SEGMENT_ID", premium = "SEGMENT_ID" }'
 
@@ -48,9 +45,6 @@ class ResendProvider(HttpCampaignProvider, builtin="resend"):
         segments = ", ".join(f"{v} to segment {s}" for v, s in self.audiences.items())
         return f"Resend at {self.base_url} ({segments})"
 
-    def _remote(self, broadcast: dict[str, Any]) -> RemoteCampaign:
-        return RemoteCampaign(str(broadcast["id"]), self.remote_status(broadcast))
-
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         params = {"limit": str(PAGE)}
         while True:
@@ -58,14 +52,14 @@ class ResendProvider(HttpCampaignProvider, builtin="resend"):
             data = page.get("data") or []
             for broadcast in data:
                 if broadcast.get("name") == name:
-                    return self._remote(broadcast)
+                    return self.remote(broadcast)
             if not page.get("has_more") or not data:
                 return None
             params = {"limit": str(PAGE), "after": str(data[-1]["id"])}
 
     def fetch(self, remote_id: str) -> RemoteCampaign | None:
         answer = self.api.get(f"/broadcasts/{remote_id}", allow=(404,))
-        return None if answer.status_code == 404 else self._remote(answer.json())
+        return None if answer.status_code == 404 else self.remote(answer.json())
 
     def create(self, campaign: Campaign, name: str) -> str:
         email = campaign.email

@@ -93,9 +93,6 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
         lists = ", ".join(f"{v} to lists {', '.join(ids)}" for v, ids in self.audiences.items())
         return f"SendGrid Single Sends ({lists})"
 
-    def _remote(self, single_send: dict[str, Any]) -> RemoteCampaign:
-        return RemoteCampaign(str(single_send["id"]), self.remote_status(single_send))
-
     def lookup(self, name: str, campaign: Campaign | None) -> RemoteCampaign | None:
         wanted = title_for(name)
         params: dict[str, str] = {"page_size": str(PAGE)}
@@ -110,7 +107,7 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
             found = page.get("result") or []
             for item in found:
                 if item.get("name") == wanted:
-                    return self._remote(item)
+                    return self.remote(item)
             following = ((page.get("_metadata") or {}).get("next")) or ""
             token = _page_token(following)
             if not found or not token:
@@ -119,7 +116,7 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
 
     def fetch(self, remote_id: str) -> RemoteCampaign | None:
         answer = self.api.get(f"/v3/marketing/singlesends/{remote_id}", allow=(404,))
-        return None if answer.status_code == 404 else self._remote(answer.json())
+        return None if answer.status_code == 404 else self.remote(answer.json())
 
     def create(self, campaign: Campaign, name: str) -> str:
         email = campaign.email

@@ -22,23 +22,20 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from postcli.errors import ConfigError, ProviderRefused
-from postcli.model import Variant
 from postcli.providers._batch import BulkUnavailable
 from postcli.providers._bulk import (
     BulkSettings,
     BulkTransport,
-    Caller,
     Pacer,
     bulk_schema,
 )
-from postcli.providers.base import Accepted, Features, Key, RecipientRefused, SettingsSchema
-from postcli.registry import builtin
+from postcli.providers._settings import require_unsubscribe_url
+from postcli.providers.base import Accepted, Key, RecipientRefused, SettingsSchema
 
 log = logging.getLogger("postcli.providers.ses")
 
@@ -140,9 +137,7 @@ class _SesTransport(BulkTransport):
     """One run's channel to SES: GetAccount on the first delivery, then paced SendEmail calls."""
 
     def __init__(self, provider: SesProvider, issue_id: str) -> None:
-        self._provider = provider
-        self._issue_id = issue_id
-        self._caller: Caller | None = None
+        super().__init__(provider, issue_id)
         self._signer: _Signer | None = None
         self._pacer: Pacer | None = None
 
@@ -168,7 +163,7 @@ class _SesTransport(BulkTransport):
         reply = self._signed("GET", ACCOUNT_PATH, b"")
         response = reply.response
         if response.status_code != 200:
-            raise self._refused(response)
+            raise self.refused(response)
         account = response.json()
         quota = account.get("SendQuota") or {}
         account_rate = float(quota.get("MaxSendRate") or 1.0)
@@ -218,14 +213,14 @@ class _SesTransport(BulkTransport):
                 f"ses: the account's sending quota is used up: {words}",
                 hint="run again later (cron will); nobody is skipped",
             )
-        raise self._refused(response)
+        raise self.refused(response)
 
     @staticmethod
     def _names_sender(words: str, sender: str) -> bool:
         """A rejection about the From address (not verified) refuses every message alike."""
         return bool(sender) and sender.lower() in words.lower()
 
-    def _refused(self, response: Any) -> ProviderRefused:
+    def refused(self, response: Any) -> ProviderRefused:
         code = error_code(response) or str(response.status_code)
         words = error_message(response)
         hints = {
@@ -243,14 +238,10 @@ class _SesTransport(BulkTransport):
         )
 
 
-class SesProvider(BulkSettings):
+class SesProvider(BulkSettings, builtin="ses"):
     """Sends through Amazon SES API v2 (SendEmail with Raw content)."""
 
-    name: ClassVar[str] = "ses"
     title: ClassVar[str] = "Amazon SES"
-    features: ClassVar[Features] = Features(per_recipient=True)
-    unsubscribe_tag: ClassVar[str | None] = None
-    secret_variables: ClassVar[tuple[str, ...]] = builtin("ses").secret_variables
     settings_schema: ClassVar[SettingsSchema] = bulk_schema(
         "ses",
         region=Key((str,), "'region' in [providers.ses] must be an AWS region, like us-east-1"),
@@ -293,7 +284,7 @@ class SesProvider(BulkSettings):
         return _Signer(self.region or "us-east-1")
 
     def validate(self) -> None:
-        self.validate_common()
+        require_unsubscribe_url(self.settings, self.name)
         if not self.region and not self.base_url_setting:
             raise self.bad(
                 "region",
@@ -307,12 +298,5 @@ class SesProvider(BulkSettings):
         extra = f", configuration set {self.configuration_set}" if self.configuration_set else ""
         return f"Amazon SES ({where}{extra})"
 
-    @contextmanager
-    def open_transport(
-        self, issue_id: str, *, test_variant: Variant | None = None
-    ) -> Iterator[_SesTransport]:
-        transport = _SesTransport(self, issue_id)
-        try:
-            yield transport
-        finally:
-            transport.close()
+    def transport(self, issue_id: str) -> _SesTransport:
+        return _SesTransport(self, issue_id)
