@@ -422,6 +422,31 @@ def test_a_failed_email_is_exit_4_and_a_rerun_does_not_publish_again(ghost: Any)
     assert len(setup.fake.sends("send")) == 1
 
 
+@pytest.mark.parametrize(
+    ("answers", "said"),
+    [
+        ({"GET": {"posts": {"id": "1"}}}, "not a list of posts"),
+        ({"GET": ["not", "ghost"]}, "not a list of posts"),
+        ({"GET": {"posts": []}, "POST": {"posts": []}}, "holds no post"),
+    ],
+)
+def test_an_answer_not_shaped_like_ghosts_is_exit_3_never_a_traceback(
+    ghost: Any, answers: dict[str, Any], said: str
+) -> None:
+    """A 200 whose JSON is not Ghost's `{"posts": [...]}` (another server at base_url, a
+    proxy) is a refusal naming the request, never a KeyError."""
+    setup = ghost()
+    campaign = setup.campaign()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answers[request.method])
+
+    setup.provider._client = httpx.Client(transport=httpx.MockTransport(answer))
+    with pytest.raises(ProviderRefused, match=said) as caught:
+        setup.send(campaign)
+    assert caught.value.exit_code == 3 and "base_url" in str(caught.value.hint)
+
+
 def test_an_unknown_newsletter_is_exit_3(ghost: Any) -> None:
     setup = ghost(newsletter="weekly")
     with pytest.raises(ProviderRefused, match="doesn't match any active newsletter"):

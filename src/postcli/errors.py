@@ -12,6 +12,7 @@ The core raises these; only `postcli.cli` turns them into exit codes and message
      │    └── LedgerUnusable         the send ledger is read-only or damaged
      ├── UsageError              exit 2: the command line is wrong
      ├── ProviderRefused         exit 3: the provider said no (auth, validation)
+     │    ├── ApiRefused             an HTTP API's refusal, with its status and error code
      │    ├── RecipientRefused       one recipient refused for good; the others go on
      │    ├── SmtpAuthError          (SmtpError) the SMTP login failed or cannot be done
      │    └── SmtpRefused            (SmtpError) the sender, TLS or the setup was refused
@@ -107,6 +108,16 @@ class UsageError(PostcliError):
 
 class ProviderRefused(PostcliError):
     exit_code = ExitCode.REFUSED
+
+
+class ApiRefused(ProviderRefused):
+    """A provider's HTTP API refused a request: its HTTP `status`, and the API's own error
+    `code` ("" when it gave none), for an adapter that acts on them (Ghost's 409)."""
+
+    def __init__(self, message: str, *, status: int, code: str = "", hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.code = code
 
 
 class TryAgainLater(PostcliError):

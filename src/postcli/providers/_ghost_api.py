@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 from postcli.config import add_secret
-from postcli.errors import ProviderUnavailable
+from postcli.errors import ProviderRefused, ProviderUnavailable
 
 TOKEN_LIFETIME = 300  # seconds: Ghost's documented maximum
 TOKEN_REUSE = 240  # a token is made again once it is this old
@@ -66,6 +66,29 @@ def split_key(value: str) -> tuple[str, str]:
     if not re.fullmatch(r"[0-9a-fA-F]+", key_id):
         raise ValueError("the part before ':' must be the key's hexadecimal id")
     return key_id, secret_hex
+
+
+def posts_of(data: object, what: str) -> list[dict[str, Any]]:
+    """The posts of a Ghost answer `{"posts": [{...}, ...]}`; ProviderRefused naming `what`
+    (the request) when the answer has another shape."""
+    posts = (data.get("posts") or []) if isinstance(data, dict) else None
+    if not isinstance(posts, list) or not all(isinstance(post, dict) for post in posts):
+        raise ProviderRefused(
+            f"Ghost's answer to {what} is not a list of posts",
+            hint="check base_url: it must be the Ghost site itself",
+        )
+    return posts
+
+
+def first_post(data: object, what: str) -> dict[str, Any]:
+    """The one post of a Ghost answer; ProviderRefused naming `what` when there is none."""
+    posts = posts_of(data, what)
+    if not posts:
+        raise ProviderRefused(
+            f"Ghost's answer to {what} holds no post",
+            hint="check base_url: it must be the Ghost site itself",
+        )
+    return posts[0]
 
 
 def email_failed(post: dict[str, Any]) -> bool:

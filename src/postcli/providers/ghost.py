@@ -36,14 +36,16 @@ from typing import Any, ClassVar
 import httpx
 
 from postcli.config import add_secret
-from postcli.errors import ConfigError, ProviderRefused
+from postcli.errors import ApiRefused, ConfigError, ProviderRefused
 from postcli.model import RemoteStatus, SendStatus
 from postcli.providers._campaigns import http_schema, issue_of, no_test_send
 from postcli.providers._ghost_api import (
     GhostToken,
     email_failed,
     email_failure,
+    first_post,
     ghost_error,
+    posts_of,
     split_key,
 )
 from postcli.providers._ghost_content import (
@@ -160,8 +162,9 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
 
     # -- requests with Ghost's own error messages ---------------------------------------------
 
-    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        """One request; a 4xx becomes ProviderRefused with Ghost's own message and code."""
+    def call(self, method: str, path: str, **kwargs: Any) -> object:
+        """One request and its JSON; a 4xx becomes ApiRefused with Ghost's own message and
+        code."""
         allow = set(kwargs.pop("allow", ())) | {400, 401, 403, 404, 409, 422, 501}
         answer = self.api.request(method, path, allow=tuple(allow), **kwargs)
         status = answer.status_code
@@ -169,17 +172,19 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
             return answer.json() if answer.content else {}
         raise self._refused(method, path, answer)
 
-    def _refused(self, method: str, path: str, answer: httpx.Response) -> ProviderRefused:
+    def _refused(self, method: str, path: str, answer: httpx.Response) -> ApiRefused:
         code, message = ghost_error(answer)
         shown = self.api.redact(f"{method} {path.split('?')[0]}")
         detail = self.api.redact(f"{code + ': ' if code else ''}{message}")
         hint = None
         if answer.status_code in (401, 403):
             hint = f"check {API_KEY} (a custom integration's Admin API key) and base_url"
-        error = ProviderRefused(f"Ghost refused {shown}: {answer.status_code} {detail}", hint=hint)
-        error.status = answer.status_code  # type: ignore[attr-defined]
-        error.code = code  # type: ignore[attr-defined]
-        return error
+        return ApiRefused(
+            f"Ghost refused {shown}: {answer.status_code} {detail}",
+            status=answer.status_code,
+            code=code,
+            hint=hint,
+        )
 
     # -- the post ----------------------------------------------------------------------------
 
@@ -228,7 +233,7 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
         answer = self.api.get(f"/posts/{post_id}/", params={"include": "tags,email"}, allow=(404,))
         if answer.status_code == 404:
             return None
-        return answer.json()["posts"][0]  # type: ignore[no-any-return]
+        return first_post(answer.json(), f"GET /posts/{post_id}/")
 
     def _by_slug(self, slug: str) -> dict[str, Any] | None:
         found = self.call(
@@ -236,16 +241,17 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
             "/posts/",
             params={"filter": f"slug:{slug}", "include": "tags,email", "limit": "1"},
         )
-        posts = found.get("posts") or []
+        posts = posts_of(found, "GET /posts/")
         if not posts:
             return None
         post = posts[0]
-        if not any(tag.get("name") == POSTCLI_TAG for tag in post.get("tags") or []):
+        tags = post.get("tags") or []
+        if not any(isinstance(tag, dict) and tag.get("name") == POSTCLI_TAG for tag in tags):
             raise ProviderRefused(
                 f"Ghost already has a post with the slug '{slug}' that postcli did not make",
                 hint="rename or delete that post in Ghost Admin, then run this again",
             )
-        return post  # type: ignore[no-any-return]
+        return post
 
     def _remote(self, post: dict[str, Any]) -> RemoteCampaign:
         return self.remote(post, post.get("url"))
@@ -278,7 +284,7 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
         content, query = self.content_fields(campaign)
         body = {"posts": [{**self.post_fields(campaign), **content}]}
         created = self.call("POST", "/posts/", json=body, params=query or None)
-        post = created["posts"][0]
+        post = first_post(created, "POST /posts/")
         self._fresh[str(post["id"])] = name
         return str(post["id"])
 
@@ -312,12 +318,12 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
             body = {"posts": [{**fields, "updated_at": post["updated_at"]}]}
             try:
                 answer = self.call("PUT", f"/posts/{remote_id}/", json=body, params=params or None)
-            except ProviderRefused as refused:
-                if getattr(refused, "status", None) == 409 and attempt == 1:
+            except ApiRefused as refused:
+                if refused.status == 409 and attempt == 1:
                     log.info("Ghost: post %s changed meanwhile (409); reading it again", remote_id)
                     continue
                 raise
-            return answer["posts"][0]  # type: ignore[no-any-return]
+            return first_post(answer, f"PUT /posts/{remote_id}/")
         raise AssertionError("unreachable")
 
     def _publish_query(self, campaign: Campaign) -> dict[str, str]:
