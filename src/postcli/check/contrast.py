@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from postcli.check.html import read
 from postcli.check.wcag import (
     BLACK,
     WHITE,
@@ -126,10 +127,7 @@ class _StyleText(HTMLParser):
 
     @classmethod
     def of(cls, html: str) -> list[str]:
-        parser = cls()
-        parser.feed(html)
-        parser.close()
-        return parser.texts
+        return read(cls(), html).texts
 
 
 # --- Walking the elements ----------------------------------------------------------------------
@@ -308,9 +306,8 @@ def problems(html: str) -> list[LowContrast]:
         cascaded = mjml.cascade(html, extra)
         if cascaded is None:
             continue
-        walker = _Walker(_Box(text_colour, canvas, DEFAULT_FONT_PX, 400, hidden=False))
-        walker.feed(cascaded)
-        walker.close()
+        page = _Box(text_colour, canvas, DEFAULT_FONT_PX, 400, hidden=False)
+        walker = read(_Walker(page), cascaded)
         groups: dict[tuple[str, str, float], _Group] = {}
         for text, colour, background, font_px, weight in walker.texts:
             required = AA_LARGE if is_large(font_px, weight) else AA_NORMAL

@@ -1,11 +1,21 @@
 """HTML read with the standard library's parser: the <a> and <img> tags of a document, and its
-text with the tags taken out."""
+text with the tags taken out; `read` runs any such parser over a document."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from typing import TypeVar
+
+P = TypeVar("P", bound=HTMLParser)
+
+
+def read(parser: P, html: str) -> P:
+    """`parser` after it has read the whole of `html`."""
+    parser.feed(html)
+    parser.close()
+    return parser
 
 
 @dataclass(frozen=True)
@@ -30,10 +40,7 @@ class HtmlTags(HTMLParser):
 
     @classmethod
     def of(cls, html: str) -> list[Tag]:
-        parser = cls()
-        parser.feed(html)
-        parser.close()
-        return parser.tags
+        return read(cls(), html).tags
 
 
 class _Text(HTMLParser):
@@ -61,10 +68,7 @@ HEAD_RE = re.compile(r"<(style|script|title|head)\b.*?</\1\s*>", re.S | re.I)
 
 def strip_tags(html: str) -> str:
     """The document's text, as a reader with tags hidden would read it."""
-    parser = _Text()
-    parser.feed(html)
-    parser.close()
-    return "".join(parser.parts)
+    return "".join(read(_Text(), html).parts)
 
 
 def normalise(text: str) -> str:
