@@ -223,45 +223,29 @@ def _check_unchanged(
     until someone does."""
     from postcli.send import SendOptions, plan_send
 
+    def report_item(outcome: DueOutcome, message: str, exit_code: ExitCode) -> None:
+        item = DueItem(issue.id, record.variant, record.scheduled_for, outcome, message, exit_code)
+        report.items.append(item)
+
     variant = record.variant if isinstance(record.variant, Variant) else None
     try:
         plan = plan_send(
             settings, str(issue.path), SendOptions(variant=variant, dry_run=True), client=client
         )
     except ScheduledTextChanged as changed:  # the file now says "now": a person decides
-        item = DueItem(
-            issue.id,
-            record.variant,
-            record.scheduled_for,
-            DueOutcome.CHANGED,
-            f"{changed.message} ({changed.hint})",
-            ExitCode.INPUT,
-        )
-        report.items.append(item)
+        report_item(DueOutcome.CHANGED, f"{changed.message} ({changed.hint})", ExitCode.INPUT)
         return
     except PostcliError as error:
-        item = DueItem(
-            issue.id,
-            record.variant,
-            record.scheduled_for,
-            DueOutcome.FAILED,
-            f"scheduled on the provider, but the issue no longer renders: {error}",
-            error.exit_code,
-        )
-        report.items.append(item)
+        why = f"scheduled on the provider, but the issue no longer renders: {error}"
+        report_item(DueOutcome.FAILED, why, error.exit_code)
         return
     plan.provider.close()
     for v in plan.variants:
         if v.action is PlanAction.MOVE:
-            report.items.append(
-                DueItem(
-                    issue.id,
-                    record.variant,
-                    record.scheduled_for,
-                    DueOutcome.CHANGED,
-                    f"the issue changed after it was scheduled on the provider (campaign "
-                    f"{record.remote_id}), which would send the old version ({v.reason}); "
-                    f"run 'postcli send {issue.id}' to update it",
-                    ExitCode.INPUT,
-                )
+            report_item(
+                DueOutcome.CHANGED,
+                f"the issue changed after it was scheduled on the provider (campaign "
+                f"{record.remote_id}), which would send the old version ({v.reason}); "
+                f"run 'postcli send {issue.id}' to update it",
+                ExitCode.INPUT,
             )
