@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -82,35 +83,38 @@ class RecipientCounts:
         return dict(self.__dict__)
 
 
+def _time_or_now(text: str | None) -> datetime:
+    return parse_time(text) or utc_now()
+
+
+# How each column that is not stored as its value is read back (the rest are taken as stored).
+_SEND_COLUMNS: Mapping[str, Callable[[Any], Any]] = {
+    "variant": edition,
+    "mode": Mode,
+    "status": SendStatus,
+    "scheduled_for": parse_time,
+    "created_at": _time_or_now,
+    "updated_at": _time_or_now,
+    "sent_at": parse_time,
+}
+_RECIPIENT_COLUMNS: Mapping[str, Callable[[Any], Any]] = {
+    "status": RecipientStatus,
+    "possibly_duplicate": bool,
+}
+_SEND_FIELDS = tuple(f.name for f in fields(SendRecord))
+_RECIPIENT_FIELDS = tuple(f.name for f in fields(RecipientRecord))
+
+
+def _read(
+    row: sqlite3.Row, names: tuple[str, ...], columns: Mapping[str, Callable[[Any], Any]]
+) -> dict[str, Any]:
+    """Each field of a record from the column of its name, read back where `columns` says how."""
+    return {name: columns[name](row[name]) if name in columns else row[name] for name in names}
+
+
 def send_record(row: sqlite3.Row) -> SendRecord:
-    return SendRecord(
-        id=row["id"],
-        issue_id=row["issue_id"],
-        variant=edition(row["variant"]),
-        provider=row["provider"],
-        mode=Mode(row["mode"]),
-        generation=row["generation"],
-        status=SendStatus(row["status"]),
-        content_hash=row["content_hash"],
-        campaign_name=row["campaign_name"],
-        subject=row["subject"],
-        target=row["target"],
-        scheduled_for=parse_time(row["scheduled_for"]),
-        remote_id=row["remote_id"],
-        error=row["error"],
-        created_at=parse_time(row["created_at"]) or utc_now(),
-        updated_at=parse_time(row["updated_at"]) or utc_now(),
-        sent_at=parse_time(row["sent_at"]),
-    )
+    return SendRecord(**_read(row, _SEND_FIELDS, _SEND_COLUMNS))
 
 
 def recipient_record(row: sqlite3.Row) -> RecipientRecord:
-    return RecipientRecord(
-        email=row["email"],
-        tier=row["tier"],
-        status=RecipientStatus(row["status"]),
-        message_id=row["message_id"],
-        attempts=row["attempts"],
-        possibly_duplicate=bool(row["possibly_duplicate"]),
-        error=row["error"],
-    )
+    return RecipientRecord(**_read(row, _RECIPIENT_FIELDS, _RECIPIENT_COLUMNS))
