@@ -127,6 +127,16 @@ class Site:
         return f"{self.url.rstrip('/')}/{quote(issue_id)}/"
 
 
+class _Folder:
+    """A folder of the workspace, by its name: `settings.issues_dir` is `root / "issues"`."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, settings: Settings, owner: type[Settings]) -> Path:
+        return settings.root / self.name
+
+
 @dataclass(frozen=True)
 class Settings:
     root: Path
@@ -140,29 +150,13 @@ class Settings:
     path: Path | None = None
     site: Site = field(default_factory=Site)
 
-    @property
-    def issues_dir(self) -> Path:
-        return self.root / "issues"
-
-    @property
-    def templates_dir(self) -> Path:
-        return self.root / "templates"
-
-    @property
-    def assets_dir(self) -> Path:
-        return self.root / "assets"
-
-    @property
-    def build_dir(self) -> Path:
-        return self.root / "build"
-
-    @property
-    def outbox_dir(self) -> Path:
-        return self.root / "outbox"
-
-    @property
-    def state_dir(self) -> Path:
-        return self.root / ".postcli"
+    # The workspace's folders.
+    issues_dir = _Folder("issues")
+    templates_dir = _Folder("templates")
+    assets_dir = _Folder("assets")
+    build_dir = _Folder("build")
+    outbox_dir = _Folder("outbox")
+    state_dir = _Folder(".postcli")  # the ledger, the locks, the site's state
 
     def provider_settings(self, name: str | None = None) -> dict[str, Any]:
         return dict(self.providers.get(name or self.provider, {}))
