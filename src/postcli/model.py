@@ -181,6 +181,24 @@ class ScheduleState(StrEnum):
         return self in (ScheduleState.FAILED, ScheduleState.OVERDUE, ScheduleState.STALE)
 
 
+class TimeDecision(StrEnum):
+    """What `schedule.decide` says of one send time (`schedule.Action`)."""
+
+    SEND = "send"  # its time has come: send it now
+    WAIT = "wait"  # its time has not come
+    STALE = "stale"  # later than the maximum lateness: not sent without --late-ok
+    DONE = "done"  # the ledger says it was sent (or handed to the provider's scheduler)
+
+
+class PreviewChecks(StrEnum):
+    """Where the preview's checks of the latest build are (the page shows each differently)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    OFF = "off"
+
+
 class CronAction(StrEnum):
     """What the next `send --due` does with one (issue, variant)."""
 

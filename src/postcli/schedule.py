@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from enum import StrEnum
 
 from postcli.model import CronAction, Edition, ScheduleState, SendStatus
+from postcli.model import TimeDecision as Action
 
 # A time this far past is still "due" (cron, every 5 minutes by default, has had two chances);
 # later than that it is "overdue" until `[schedule] max_lateness`, then "stale".
@@ -93,13 +93,6 @@ def _in_range(when: datetime) -> None:
     problem = send_time_problem(when)
     if problem:
         raise ValueError(problem)
-
-
-class Action(StrEnum):
-    SEND = "send"  # its time has come: send it now
-    WAIT = "wait"  # its time has not come
-    STALE = "stale"  # later than the maximum lateness: not sent without --late-ok
-    DONE = "done"  # the ledger says it was sent (or handed to the provider's scheduler)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import typer
 
 from postcli.cli._context import print_json, state
 from postcli.errors import ExitCode
+from postcli.model import Variant
 
 if TYPE_CHECKING:
     from postcli.check import Finding, Report
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 
 _GROUPS = (
     (None, "every variant"),
-    ("free", "free variant"),
-    ("premium", "premium variant"),
+    (Variant.FREE, "free variant"),
+    (Variant.PREMIUM, "premium variant"),
 )
 
 
@@ -85,7 +86,7 @@ def format_report(report: Report) -> str:
     variants = " and ".join(v.value for v in report.emails) or "no variant"
     lines = [f"{report.issue.id}: checked {variants}"]
     for key, title in _GROUPS:
-        group = [f for f in report.findings if (f.variant.value if f.variant else None) == key]
+        group = [f for f in report.findings if f.variant == key]
         if group:
             lines += ["", f"{title}:"]
             lines += [_format_finding(f) for f in group]

@@ -123,7 +123,7 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
     title = text_value("title", required=True)
     assert title is not None
 
-    audience_raw = data.get("audience", "all")
+    audience_raw = data.get("audience", Audience.ALL)
     try:
         audience = Audience(str(audience_raw))
     except ValueError:

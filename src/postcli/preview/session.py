@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote, urljoin
 
 from postcli.errors import PostcliError
 from postcli.limits import GMAIL_CLIP_BYTES
+from postcli.model import PreviewChecks, Variant
 
 if TYPE_CHECKING:
     from postcli.build import BuildResult
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("postcli.preview")
 
 FILES_PREFIX = "/files/"
-VARIANT_LABELS = {"free": "Free teaser", "premium": "Premium edition"}
+VARIANT_LABELS = {Variant.FREE: "Free teaser", Variant.PREMIUM: "Premium edition"}
 
 
 class PreviewSession:
@@ -67,7 +68,7 @@ class PreviewSession:
         self._files: dict[str, Path] = {}  # URL path under /files/ -> the workspace file
         self._settings: Settings | None = None
         self._last_good: dict[str, Any] | None = None  # issue facts and variants of the last build
-        self._state: dict[str, Any] = self._compose(None, None, 0.0, checks="pending")
+        self._state: dict[str, Any] = self._compose(None, None, 0.0, checks=PreviewChecks.PENDING)
         self._json = self._serialise(self._state)
 
     # --- reading ------------------------------------------------------------------------------
@@ -144,7 +145,8 @@ class PreviewSession:
             self._build += 1
             if result is not None:
                 self._last_good = self._good_part(result)
-            checks = "pending" if result is not None and self._run_checks else "off"
+            checking = result is not None and self._run_checks
+            checks = PreviewChecks.PENDING if checking else PreviewChecks.OFF
             self._state = self._compose(result, error, elapsed, checks=checks)
             self._publish()
             return self._state
@@ -173,24 +175,24 @@ class PreviewSession:
                 checked = (result.issue, result.emails)
             clients = _clients_table(*checked, settings)
         except PostcliError as exc:
-            self._set_findings(build, "failed", {}, str(exc))
+            self._set_findings(build, PreviewChecks.FAILED, {}, str(exc))
             return
         except Exception as exc:
             log.exception("preview checks failed")
-            self._set_findings(build, "failed", {}, f"{type(exc).__name__}: {exc}")
+            self._set_findings(build, PreviewChecks.FAILED, {}, f"{type(exc).__name__}: {exc}")
             return
-        by_variant: dict[str, list[dict[str, Any]]] = {"free": [], "premium": []}
+        by_variant: dict[str, list[dict[str, Any]]] = {Variant.FREE: [], Variant.PREMIUM: []}
         for finding in findings:
             item = _finding_dict(finding, self.root)
             targets = [item["variant"]] if item["variant"] in by_variant else list(by_variant)
             for name in targets:
                 by_variant[name].append(item)
-        self._set_findings(build, "done", by_variant, clients=clients)
+        self._set_findings(build, PreviewChecks.DONE, by_variant, clients=clients)
 
     def _set_findings(
         self,
         build: int,
-        status: str,
+        status: PreviewChecks,
         by_variant: dict[str, list[dict[str, Any]]],
         message: str | None = None,
         clients: str | None = None,
@@ -266,7 +268,7 @@ class PreviewSession:
             "variants": [
                 {
                     "name": variant.value,
-                    "label": VARIANT_LABELS.get(variant.value, variant.value),
+                    "label": VARIANT_LABELS[variant],
                     "subject": email.subject,
                     "preheader": email.preheader,
                     "html": email.html,
@@ -286,7 +288,7 @@ class PreviewSession:
         error: BaseException | None,
         elapsed_ms: float,
         *,
-        checks: str,
+        checks: PreviewChecks,
     ) -> dict[str, Any]:
         settings = self._settings
         good = self._last_good or {

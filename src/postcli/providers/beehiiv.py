@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 
 from postcli.errors import ProviderRefused
-from postcli.model import Delivered, RemoteStatus, SendStatus
+from postcli.model import Delivered, RemoteStatus, SendStatus, Variant
 from postcli.providers._beehiiv_blocks import blocks_for
 from postcli.providers._campaigns import delivered, http_schema, no_test_send
 from postcli.providers._self_gated import SelfGatedHttpProvider
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("postcli.providers.beehiiv")
 
 API_KEY = "BEEHIIV_API_KEY"
-DEFAULT_TIERS = {"free": ["free"], "premium": ["premium"]}
+DEFAULT_TIERS = {Variant.FREE: ["free"], Variant.PREMIUM: ["premium"]}  # beehiiv tier ids
 PAGE = 100
 _PLAN_WORDS = ("enterprise", "plan", "upgrade", "not available", "beta")
 
@@ -160,12 +160,10 @@ class BeehiivProvider(SelfGatedHttpProvider, builtin="beehiiv"):
     # -- the post --------------------------------------------------------------------------------
 
     def _tier_ids(self, campaign: Campaign) -> list[str]:
-        if campaign.variant in ("free", "premium"):
+        if campaign.variant in (Variant.FREE, Variant.PREMIUM):
             return list(self.tiers[campaign.variant])
-        return [
-            *self.tiers["free"],
-            *(t for t in self.tiers["premium"] if t not in self.tiers["free"]),
-        ]
+        free, premium = self.tiers[Variant.FREE], self.tiers[Variant.PREMIUM]
+        return [*free, *(t for t in premium if t not in free)]
 
     def body(self, campaign: Campaign) -> dict[str, Any]:
         post = self._post_of(campaign)

@@ -37,7 +37,7 @@ import httpx
 
 from postcli.config import add_secret
 from postcli.errors import ApiRefused, ConfigError, ProviderRefused
-from postcli.model import RemoteStatus, SendStatus
+from postcli.model import Audience, RemoteStatus, SendStatus, Variant
 from postcli.providers._campaigns import http_schema, issue_of, no_test_send
 from postcli.providers._ghost_api import (
     GhostToken,
@@ -189,11 +189,12 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
     # -- the post ----------------------------------------------------------------------------
 
     def _visibility_for(self, campaign: Campaign) -> str:
-        return "public" if campaign.variant == "free" else self.visibility
+        return "public" if campaign.variant == Variant.FREE else self.visibility
 
     def _segment_for(self, campaign: Campaign) -> str:
         # One email, cut by Ghost per member: free members get the teaser, paid the whole.
-        return {"all": "all", "premium": PAID_MEMBERS, "free": FREE_MEMBERS}[campaign.variant]
+        segments = {Audience.ALL: "all", Variant.PREMIUM: PAID_MEMBERS, Variant.FREE: FREE_MEMBERS}
+        return segments[campaign.variant]
 
     def _slug_for(self, campaign: Campaign) -> str:
         return self._post_of(campaign).slug
@@ -269,7 +270,7 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
         from postcli.render.gated import slug_for
 
         parts = name.split(":")
-        if len(parts) < 4 or parts[2] != "all":
+        if len(parts) < 4 or parts[2] != Audience.ALL:
             return None
         post = self._by_slug(slug_for(issue_of(name)))
         return None if post is None or email_failed(post) else self._remote(post)

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import httpx
 
 from postcli.errors import ProviderRefused
-from postcli.model import RemoteStatus
+from postcli.model import RemoteStatus, Variant
 from postcli.providers._campaigns import HttpCampaignProvider, http_schema, iso_utc, no_test_send
 from postcli.providers.base import Campaign, Delivery, Features, Key, RemoteCampaign, SettingsSchema
 
@@ -187,7 +187,7 @@ class KitProvider(HttpCampaignProvider, builtin="kit"):
             "content": email.html,
             "subscriber_filter": [{"all": self.audience(campaign.variant)}],
             # Only the free broadcast may go on Kit's web profile, and only when asked.
-            "public": self.public and campaign.variant == "free",
+            "public": self.public and campaign.variant == Variant.FREE,
         }
         if email.preheader:
             fields["preview_text"] = email.preheader
