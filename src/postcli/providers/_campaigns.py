@@ -349,6 +349,16 @@ class HttpCampaignProvider(ProviderTable, ABC):
             lambda: self.unschedule(remote_id), remote_id, (RemoteStatus.DRAFT,), gone=True
         )
 
+    def _unschedulable(self, remote_id: str, what: str) -> RemoteCampaign | None:
+        """The `what` (post, broadcast) `remote_id` before it is unscheduled: None when it is
+        gone; ProviderRefused when it went out already."""
+        found = self.fetch(remote_id)
+        if found is not None and found.status is RemoteStatus.SENT:
+            raise ProviderRefused(
+                f"{self.title} {what} {remote_id} went out already; it cannot be unscheduled"
+            )
+        return found
+
     def _went_out(self, remote_id: str) -> ProviderRefused:
         return ProviderRefused(
             f"{self.title} campaign {remote_id} went out already; it can no longer be changed",

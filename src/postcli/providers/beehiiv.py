@@ -307,14 +307,8 @@ class BeehiivProvider(SelfGatedHttpProvider, builtin="beehiiv"):
     def unschedule(self, remote_id: str) -> None:
         """Cancel a scheduled post: DELETE, which beehiiv turns into `archived` for a confirmed
         post (a draft is deleted outright). A post that went out is refused."""
-        found = self.fetch(remote_id)
-        if found is None:
-            return
-        if found.status is RemoteStatus.SENT:
-            raise ProviderRefused(
-                f"beehiiv post {remote_id} went out already; it cannot be unscheduled"
-            )
-        self._request("DELETE", f"{self._posts}/{remote_id}", 404)
+        if self._unschedulable(remote_id, "post") is not None:
+            self._request("DELETE", f"{self._posts}/{remote_id}", 404)
 
 
 def _beehiiv_error(answer: httpx.Response) -> str:

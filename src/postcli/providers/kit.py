@@ -228,13 +228,9 @@ class KitProvider(HttpCampaignProvider, builtin="kit"):
 
     def unschedule(self, remote_id: str, *, delete: bool = False) -> None:
         """Back to a draft (`send_at: null`), or deleted with `delete`; a sent one is refused."""
-        found = self.fetch(remote_id)
+        found = self._unschedulable(remote_id, "broadcast")
         if found is None:
             return
-        if found.status is RemoteStatus.SENT:
-            raise ProviderRefused(
-                f"Kit broadcast {remote_id} went out already; it cannot be unscheduled"
-            )
         if delete:
             self._request("DELETE", f"/v4/broadcasts/{remote_id}", 404)
         elif found.status is RemoteStatus.SCHEDULED:
