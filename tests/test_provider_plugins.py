@@ -156,3 +156,14 @@ def test_a_plugins_settings_are_checked_through_its_schema(
         f"{toml}:{_line(toml, r'region =')}: unknown key 'region' in [providers.acme]; "
         "known: list_id, timeout" in result.stderr
     )
+
+
+@pytest.mark.parametrize("name", sorted(registry.targets()))
+def test_each_built_in_class_declares_what_the_registry_table_says(name: str) -> None:
+    """Redaction and check read a built-in's declaration from the table without importing it;
+    sending reads it from the class: the two must be the same."""
+    declared = registry.builtin(name)
+    cls = registry.load_target(declared.target)
+    assert getattr(cls, "name", name) == name
+    assert tuple(getattr(cls, "secret_variables", ())) == declared.secret_variables
+    assert getattr(cls, "unsubscribe_tag", None) == declared.unsubscribe_tag
