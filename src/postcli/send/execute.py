@@ -32,6 +32,7 @@ from postcli.send.plan import (
     Plan,
     SendOptions,
     VariantPlan,
+    file_times,
     plan_send,
     schedules_natively,
     sender_domain,
@@ -92,7 +93,7 @@ def _execute(
         Ledger.open(plan.settings.state_dir, clock=now) as ledger,
         contextlib.ExitStack() as stack,
     ):
-        _decide_again(plan, ledger)
+        _decide_again(plan, ledger, now())
         provider = plan.provider
         transport: Transport | None = None
         delivering = (PlanAction.SEND, PlanAction.RESUME)
@@ -128,11 +129,12 @@ def _execute(
     return report
 
 
-def _decide_again(plan: Plan, ledger: Ledger) -> None:
+def _decide_again(plan: Plan, ledger: Ledger, now: datetime) -> None:
     """Another process may have finished (or begun) while this one planned: decide again."""
     options = plan.options
     tz = plan.settings.newsletter.tz
     holds = ledger.holds()
+    file_at, file_when = file_times(plan.issue, plan.settings, plan.provider, now)
     for v in plan.variants:
         planned = v.previous
         previous = ledger.current(plan.issue.id, v.variant, plan.provider_name)
@@ -143,9 +145,11 @@ def _decide_again(plan: Plan, ledger: Ledger) -> None:
             options,
             taken_time(plan.provider, plan.when),
             tz,
+            now=now,
             native=schedules_natively(plan.provider),
             held=held,
-            file_time=plan.issue.front.send_at is not None,
+            file_at=file_at,
+            file_when=file_when,
         )
         if options.due and held:
             v.action = PlanAction.ALREADY  # unscheduled meanwhile: cron leaves it alone
@@ -213,16 +217,17 @@ def _outcome(delivery: Delivery) -> Outcome:
 
 
 def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
-    assert plan.when is not None
+    when = v.at or plan.when  # a schedule that follows the file takes the file's time
+    assert when is not None
     record = _begin(plan, v, ledger)
-    when_text = show_time(plan.when, plan.settings)
+    when_text = show_time(when, plan.settings)
     provider = plan.provider
     if schedules_natively(provider) and is_campaign_provider(provider):
         record = _generation_name(ledger, v, record)
-        campaign = _campaign(plan, v, record, send_at=plan.when)
-        ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=plan.when)
+        campaign = _campaign(plan, v, record, send_at=when)
+        ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=when)
         delivery = _call_provider(provider, ledger, record, campaign)
-        taken = delivery.scheduled_for or plan.when  # Mailchimp rounds up to a quarter hour
+        taken = delivery.scheduled_for or when  # Mailchimp rounds up to a quarter hour
         ledger.set_status(
             record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=taken
         )
@@ -234,7 +239,7 @@ def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport)
             else f"{delivery.status} (campaign {delivery.remote_id or '?'})"
         )
     else:
-        ledger.set_status(record.id, SendStatus.SCHEDULED, scheduled_for=plan.when)
+        ledger.set_status(record.id, SendStatus.SCHEDULED, scheduled_for=when)
         result.action = Outcome.SCHEDULED
         result.message = f"scheduled for {when_text}; 'postcli send --due' (cron) sends it then"
         if v.reason:  # "moved from X to Y"
@@ -246,7 +251,8 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
     else cancelled and replaced. The ledger records each step before the remote call it
     prepares, so a kill anywhere leaves one live campaign or a rerun that makes it one: the
     old one is cancelled (and forgotten) before a new one is made."""
-    assert plan.when is not None
+    when = v.at or plan.when  # the file's time (or the old one, when only the text changed)
+    assert when is not None
     provider = plan.provider
     if not is_movable(provider):
         raise ProviderRefused(
@@ -256,9 +262,9 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
         )
     record = _begin(plan, v, ledger)  # takes the new content hash and name
     old = record.remote_id
-    record = ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=plan.when)
+    record = ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=when)
     _faults.step("move-begun")
-    campaign = _campaign(plan, v, record, send_at=plan.when)
+    campaign = _campaign(plan, v, record, send_at=when)
     try:
         delivery = provider.update_campaign(campaign) if old else None
         _faults.step("move-updated")
@@ -275,7 +281,7 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
         fresh = dataclasses.replace(campaign, remote_id=None)
         delivery = _call_provider(provider, ledger, record, fresh)
         _faults.step("move-created")
-    taken = delivery.scheduled_for or plan.when
+    taken = delivery.scheduled_for or when
     ledger.set_status(record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=taken)
     result.action, result.remote_id = Outcome.MOVED, delivery.remote_id
     how = "updated in place" if delivery.remote_id == old else f"replaces campaign {old}"
