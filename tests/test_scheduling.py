@@ -175,6 +175,15 @@ CASES: list[tuple[str, schedule.Timing, datetime | None, bool, Facts | None, boo
         ("failed", "send"),
     ),
     (
+        "held, but the cancel on the provider never finished",
+        NATIVE,
+        NOW + HOUR,
+        False,
+        Facts(SendStatus.SCHEDULED, scheduled_for=NOW + HOUR, remote_id="e1"),
+        True,
+        ("scheduled", "none"),
+    ),
+    (
         "sent wins over draft and hold",
         TIMING,
         NOW - HOUR,

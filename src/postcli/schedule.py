@@ -261,6 +261,16 @@ def _one(
             CronAction.NONE,
             "a postcli run is sending it now",
         )
+    if held and facts is not None and status is SendStatus.SCHEDULED and facts.remote_id:
+        # Held here, but the cancel on the provider never finished (refused, unavailable, or
+        # cut off): the provider still sends it, so status must not say nothing will.
+        return row(
+            ScheduleState.SCHEDULED,
+            facts.scheduled_for,
+            CronAction.NONE,
+            f"held here, but the provider still sends it (campaign {facts.remote_id}): run "
+            "'postcli unschedule ISSUE' again to cancel it",
+        )
     if held:
         return row(
             ScheduleState.HELD,

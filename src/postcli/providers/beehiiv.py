@@ -64,7 +64,7 @@ class BeehiivProvider(HttpCampaignProvider):
     name: ClassVar[str] = "beehiiv"
     title: ClassVar[str] = "beehiiv"
     features: ClassVar[Features] = Features(
-        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
+        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False, movable=True
     )
     # beehiiv adds its own footer with the reader's unsubscribe link; this tag only stands in
     # the email postcli renders for its checks, which beehiiv never receives.
@@ -327,7 +327,18 @@ class BeehiivProvider(HttpCampaignProvider):
             if key in body
         }
         update["scheduled_at"] = when.astimezone(UTC).isoformat(timespec="seconds")
-        self._request("PATCH", f"{self._posts}/{remote_id}", json=update)
+        # Every field is set outright, so a PATCH whose answer was lost is safe to repeat.
+        self._request("PATCH", f"{self._posts}/{remote_id}", json=update, retry_unsafe=True)
+
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
+        """The MovableProvider seam: a scheduled post moves in place. A draft cannot become
+        scheduled (beehiiv changes no status by an update): False, so it is replaced."""
+        if draft:
+            return False
+        self.reschedule(remote_id, campaign, when)
+        return True
 
     def unschedule(self, remote_id: str) -> None:
         """Cancel a scheduled post: DELETE, which beehiiv turns into `archived` for a confirmed

@@ -83,7 +83,7 @@ class GhostProvider(HttpCampaignProvider):
     name: ClassVar[str] = "ghost"
     title: ClassVar[str] = "Ghost"
     features: ClassVar[Features] = Features(
-        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
+        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False, movable=True
     )
     # Ghost adds its own footer with the member's unsubscribe link; this tag only stands in the
     # email postcli renders for its checks, which Ghost never receives.
@@ -431,6 +431,18 @@ class GhostProvider(HttpCampaignProvider):
             "published_at": at,
         }
         self.update(remote_id, fields, params={**query, **self._publish_query(campaign)})
+
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
+        """The MovableProvider seam: a scheduled post moves in place; a draft (one an earlier
+        move or `postcli unschedule` left) gets the content, then its schedule."""
+        if draft:
+            self.prepare(remote_id, campaign)
+            self.schedule(remote_id, campaign, when)
+        else:
+            self.reschedule(remote_id, campaign, when)
+        return True
 
     def unschedule(self, remote_id: str) -> None:
         """Take a scheduled post back to a draft: nothing is published or emailed."""

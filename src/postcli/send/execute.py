@@ -275,7 +275,7 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
             record = ledger.get(record.id)
             _faults.step("move-forgotten")
     except PostcliError as error:
-        ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+        _move_failed(plan, v, ledger, record, old, error)
         raise
     if delivery is None:
         fresh = dataclasses.replace(campaign, remote_id=None)
@@ -290,6 +290,62 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
     result.message = (
         f"{v.reason}; scheduled on the provider for {show_time(taken, plan.settings)} "
         f"(campaign {delivery.remote_id}, {how})"
+    )
+
+
+def _move_failed(
+    plan: Plan,
+    v: VariantPlan,
+    ledger: Ledger,
+    record: SendRecord,
+    old: str | None,
+    error: PostcliError,
+) -> None:
+    """The provider refused the change of a scheduled campaign, or was unavailable (429, 5xx,
+    a timeout, after retries): the ledger goes back to what the provider is known to hold, the
+    campaign as it was scheduled (its earlier text, at its earlier time), never a half state,
+    and the message says so. `postcli status` then shows it scheduled, `send --due` reports it
+    changed, and `postcli send ISSUE` tries the move again (an update that did take effect
+    after all is made again, to the same end). A move that was already the rerun of an
+    interrupted one stays failed: what the provider holds then is not known."""
+    before = v.previous
+    restorable = (
+        old is not None
+        and before is not None
+        and before.status is SendStatus.SCHEDULED
+        and before.remote_id == old
+    )
+    if not restorable or before is None:
+        ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+        return
+    ledger.begin(
+        plan.issue.id,
+        v.variant,
+        plan.provider_name,
+        content_hash=before.content_hash,
+        campaign_name=before.campaign_name,
+        subject=before.subject,
+    )
+    ledger.set_status(
+        record.id,
+        SendStatus.SCHEDULED,
+        remote_id=old,
+        scheduled_for=before.scheduled_for,
+        error=redact(str(error)),
+    )
+    held = (
+        f"campaign {old} scheduled for {show_time(before.scheduled_for, plan.settings)} with "
+        "the earlier text"
+    )
+    if isinstance(error, ProviderRefused):
+        error.message = f"{error.message}; nothing moved: {plan.provider_name} still has {held}"
+    else:  # the answer may have been lost after the change took effect: not known either way
+        error.message = (
+            f"{error.message}; the change was not confirmed, so the ledger keeps what "
+            f"{plan.provider_name} is known to have: {held}"
+        )
+    error.hint = f"run 'postcli send {plan.issue.id}' again to move it" + (
+        f" ({error.hint})" if error.hint else ""
     )
 
 
