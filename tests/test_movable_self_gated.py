@@ -1,7 +1,8 @@
-"""Ghost, beehiiv and Kit follow the file after scheduling, like the other HTTP providers: they
-are MovableProviders (`features.movable`), so an edit after `postcli send` moves the post or
-broadcast the provider holds (in place), `postcli unschedule` cancels it (Ghost: back to a
-draft; beehiiv: DELETE, archived; Kit: `send_at: null`), and `postcli status` shows each state.
+"""Ghost, beehiiv, Kit and SendGrid follow the file after scheduling, like the other HTTP
+providers: they are MovableProviders (`features.movable`), so an edit after `postcli send` moves
+the post, broadcast or Single Send the provider holds (in place), `postcli unschedule` cancels it
+(Ghost: back to a draft; beehiiv: DELETE, archived; Kit: `send_at: null`; SendGrid: DELETE of
+its schedule), and `postcli status` shows each state.
 Faults on the move (429 with Retry-After, 500, a timeout) are retried; when they persist, the
 command exits 4 with one clear line and the ledger says what the provider still holds.
 
@@ -23,6 +24,7 @@ import pytest
 from fakes.beehiiv import BeehiivFake
 from fakes.ghost import GHOST_KEY, GhostFake
 from fakes.kit import KitFake
+from fakes.sendgrid_fake import SendgridFake
 from helpers.fake_api import FakeProvider, serve
 from helpers.workspace import publishable
 
@@ -50,11 +52,14 @@ class Spec:
     url: Callable[[Any], str]  # the served fake -> the base URL to configure
     move: tuple[str, str]  # (method, path) of the request that moves a schedule
     audiences: int  # schedules per issue: one gated post, or one broadcast per variant
+    cancel: str  # the path of the cancelling request(s), for faults
 
     def text(self, fake: Any, object_id: str) -> str:
         """What paid readers get from the stored post or broadcast."""
         if self.name == "kit":
             return str(fake.broadcasts[object_id]["content"])
+        if self.name == "sendgrid":
+            return str(fake.single_sends[object_id]["email_config"]["html_content"])
         return str(fake.view(object_id, "paid"))
 
 
@@ -67,6 +72,15 @@ def _beehiiv_table(url: str) -> str:
         f'[providers.beehiiv]\nbase_url = "{url}"\n'
         'publication_id = "pub_00000000-0000-0000-0000-000000000001"\n'
         'paywall_id = "paywall_123"\n'
+    )
+
+
+def _sendgrid_table(url: str) -> str:
+    return (
+        f'[providers.sendgrid]\nbase_url = "{url}"\n'
+        'audiences = { free = ["11111111-1111-4111-8111-111111111111"], '
+        'premium = ["22222222-2222-4222-8222-222222222222"] }\n'
+        "sender_id = 123456\nsuppression_group_id = 7890\n"
     )
 
 
@@ -86,6 +100,7 @@ SPECS = {
         lambda server: server.origin,
         ("PUT", r"^/posts/[^/]+/$"),
         1,
+        r"^/posts/[^/]+/$",
     ),
     "beehiiv": Spec(
         "beehiiv",
@@ -95,6 +110,7 @@ SPECS = {
         lambda server: server.base_url,
         ("PATCH", r"/posts/[^/]+$"),
         1,
+        r"/posts/[^/]+$",
     ),
     "kit": Spec(
         "kit",
@@ -104,6 +120,18 @@ SPECS = {
         lambda server: server.base_url,
         ("PUT", r"^/v4/broadcasts/[^/]+$"),
         2,
+        r"^/v4/broadcasts/[^/]+$",
+    ),
+    # SendGrid changes drafts only: a move cancels the schedule, updates, schedules again.
+    "sendgrid": Spec(
+        "sendgrid",
+        {"SENDGRID_API_KEY": "SG.test-key.postcli-0123456789"},
+        SendgridFake,
+        _sendgrid_table,
+        lambda server: server.base_url,
+        ("DELETE", r"/schedule$"),
+        2,
+        r"/schedule$",
     ),
 }
 NAMES = tuple(SPECS)
@@ -224,9 +252,13 @@ def _assert_cancel_request(spec: Spec, fake: Any, made: set[str]) -> None:
     elif spec.name == "beehiiv":
         assert {r.path.rsplit("/", 1)[1] for r in fake.calls("DELETE")} == made
         assert all(fake.posts[i]["status"] == "archived" for i in made)
-    else:
+    elif spec.name == "kit":
         cleared = [r for r in fake.calls("PUT") if r.body == {"send_at": None}]
         assert {r.path.rsplit("/", 1)[1] for r in cleared} == made
+    else:
+        cancels = fake.calls("DELETE", r"/schedule$")
+        assert {r.path.split("/")[4] for r in cancels} == made
+        assert all(fake.single_sends[i]["status"] == "draft" for i in made)
 
 
 def _transient(spec: Spec, fake: Any, kind: str) -> None:
@@ -311,7 +343,7 @@ def test_unschedule_the_provider_keeps_refusing_is_exit_4_held_and_finished_by_a
     first = _at(2)
     _write(root, first, "old words")
     assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
-    fake.fail(50, status=503, method=None, path=r"/(posts|broadcasts)/[^/]+/?$")
+    fake.fail(50, status=503, method=None, path=spec.cancel)
     failed = run_cli("-C", root, "unschedule", ISSUE_ID)
     assert failed.exit_code == 4, failed.output
     assert "Traceback" not in failed.output
@@ -322,7 +354,35 @@ def test_unschedule_the_provider_keeps_refusing_is_exit_4_held_and_finished_by_a
     assert _live(fake) == [] and {s for s, _ in _states(run_cli, root)} == {"held"}
 
 
-def test_the_three_are_movable_providers() -> None:
+@pytest.mark.parametrize("provider", ["sendgrid"], indirect=True)
+def test_an_update_that_fails_after_sendgrid_unscheduled_says_nothing_goes_out(
+    provider: tuple[Spec, Any, Path], run_cli: Callable[..., Any]
+) -> None:
+    """SendGrid (like Mailchimp) unschedules before it updates: when the update then fails, the
+    provider holds a draft, and the ledger and the message say that nothing goes out."""
+    spec, fake, root = provider
+    first, second = _at(2), _at(3)
+    _write(root, first, "old words")
+    assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
+    _write(root, second, "new words")
+    fake.fail(50, status=503, method="PATCH")
+    failed = run_cli("-C", root, "send", ISSUE_ID, "--yes")
+    assert failed.exit_code == 4, failed.output
+    assert "as a draft, so it does not go out" in failed.output
+    # The free Single Send is a draft now; the run stopped there, so premium's is untouched.
+    assert [d.at for d in _live(fake)] == [first]
+    status = run_cli("-C", root, "status", ISSUE_ID, "--json")
+    assert status.exit_code == 1  # failed: a person has to run it again
+    states = {r["variant"]: r["state"] for r in json.loads(status.stdout)["sends"]}
+    assert states == {"free": "failed", "premium": "scheduled"}
+    fake.faults.clear()
+    rerun = run_cli("-C", root, "send", ISSUE_ID, "--yes")
+    assert rerun.exit_code == 0, rerun.output
+    _assert_holds(spec, fake, second, "new words")
+    assert len(fake.single_sends) == 2  # the same two Single Sends, moved: none made anew
+
+
+def test_they_are_movable_providers() -> None:
     from postcli import providers
     from postcli.providers.base import MovableProvider
 

@@ -16,11 +16,12 @@ from datetime import datetime
 from postcli.config import Settings, redact
 from postcli.errors import PostcliError, ProviderRefused, SendInProgress
 from postcli.ledger import Ledger, SendRecord, issue_lock
-from postcli.model import Edition, Mode, Outcome, PlanAction, SendStatus, Variant
+from postcli.model import Edition, Mode, Outcome, PlanAction, RemoteStatus, SendStatus, Variant
 from postcli.providers.base import (
     Campaign,
     CampaignProvider,
     Delivery,
+    RemoteCampaign,
     Transport,
     is_campaign_provider,
     is_movable,
@@ -302,9 +303,11 @@ def _move_failed(
     error: PostcliError,
 ) -> None:
     """The provider refused the change of a scheduled campaign, or was unavailable (429, 5xx,
-    a timeout, after retries): the ledger goes back to what the provider is known to hold, the
-    campaign as it was scheduled (its earlier text, at its earlier time), never a half state,
-    and the message says so. `postcli status` then shows it scheduled, `send --due` reports it
+    a timeout, after retries): the ledger records what the provider holds, never a half state,
+    and the message says so. The provider is asked: a campaign left a draft (Mailchimp and
+    SendGrid unschedule before they update) or gone is recorded failed (nothing goes out); one
+    still scheduled, or not known, is recorded as it was scheduled (its earlier text, at its
+    earlier time). `postcli status` then shows it scheduled, `send --due` reports it
     changed, and `postcli send ISSUE` tries the move again (an update that did take effect
     after all is made again, to the same end). A move that was already the rerun of an
     interrupted one stays failed: what the provider holds then is not known."""
@@ -315,6 +318,25 @@ def _move_failed(
         and before.status is SendStatus.SCHEDULED
         and before.remote_id == old
     )
+    provider = plan.provider
+    if restorable and old is not None and is_movable(provider):
+        try:
+            found = provider.fetch(old)
+        except PostcliError:
+            found = RemoteCampaign(old, RemoteStatus.SCHEDULED)  # not known: as before
+        if found is None or found.status is not RemoteStatus.SCHEDULED:
+            # Left a draft (Mailchimp and SendGrid unschedule before they update), or gone:
+            # nothing goes out now, and the ledger must not say it will.
+            ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+            left = "as a draft" if found is not None else "no longer"
+            error.message = (
+                f"{error.message}; {plan.provider_name} holds campaign {old} {left}, so it "
+                "does not go out"
+            )
+            error.hint = f"run 'postcli send {plan.issue.id}' again to schedule it" + (
+                f" ({error.hint})" if error.hint else ""
+            )
+            return
     if not restorable or before is None:
         ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
         return
