@@ -19,7 +19,6 @@ from postcli.ledger import (
     SendInProgress,
     issue_lock,
     lock_held,
-    status_rows,
 )
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -135,32 +134,6 @@ def test_the_os_releases_the_lock_when_its_holder_is_killed(tmp_path: Path) -> N
             if holder.poll() is None:
                 holder.kill()
                 holder.wait()
-
-
-def test_status_rows_tell_failed_overdue_and_interrupted_apart(tmp_path: Path) -> None:
-    state = tmp_path / ".postcli"
-    with Ledger.open(state, clock=lambda: T0) as ledger:
-        ok = ledger.begin("ok", "free", "file", content_hash="h")
-        ledger.set_status(ok.id, "sent")
-        failed = ledger.begin("bad", "free", "smtp", content_hash="h")
-        ledger.set_status(failed.id, "failed", error="2 recipients failed")
-        late = ledger.begin("late", "free", "file", content_hash="h")
-        ledger.set_status(late.id, "scheduled", scheduled_for=T0 - timedelta(hours=1))
-        soon = ledger.begin("soon", "free", "file", content_hash="h")
-        ledger.set_status(soon.id, "scheduled", scheduled_for=T0 + timedelta(hours=1))
-        cut = ledger.begin("cut", "premium", "smtp", content_hash="h")
-        ledger.set_status(cut.id, "sending")
-    rows = {row.send.issue_id: row for row in status_rows(state, None, T0)}
-    assert {k: (r.state, r.problem) for k, r in rows.items()} == {
-        "ok": ("sent", False),
-        "bad": ("failed", True),
-        "late": ("overdue", True),
-        "soon": ("scheduled", False),
-        "cut": ("interrupted", True),
-    }
-    with issue_lock(state, "cut"):
-        assert status_rows(state, "cut", T0)[0].state == "in progress"
-    assert status_rows(tmp_path / "nowhere", None, T0) == []
 
 
 def test_status_command_table_json_and_exit_code(workspace: Path, run_cli) -> None:  # type: ignore[no-untyped-def]

@@ -162,11 +162,6 @@ def test_a_test_send_goes_to_one_address_and_is_not_a_send(
     assert [t["target"] for t in status["tests"]] == ["me@elsewhere.net"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: `send --now` on an unchanged local schedule sends now instead of "
-    "saying 'already scheduled' (DESIGN section 3); the planner treats --now as a move",
-)
 def test_a_future_time_is_scheduled_in_the_ledger_for_send_due(
     workspace: Path, run_cli: Callable[..., Any]
 ) -> None:

@@ -28,6 +28,8 @@ from helpers.send import (
     write_issue,
     write_subscribers,
 )
+from helpers.status import assert_interrupted_is_no_problem
+from helpers.workspace import clear_send_at
 
 
 @pytest.fixture
@@ -45,6 +47,7 @@ def mailgun() -> Iterator[MailgunFake]:
 
 @pytest.fixture
 def newsletter(workspace: Path) -> Path:
+    clear_send_at(workspace)  # the sample issues' send_at may be overdue by today's clock
     write_issue(workspace)
     return workspace
 
@@ -241,6 +244,10 @@ def test_a_kill_between_the_accepted_batch_and_its_commit_resends_that_batch_onl
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     first = {m.to for m in mailgun.messages}
     assert len(first) == 20
+    cut = assert_interrupted_is_no_problem(
+        lambda *args: run_postcli(newsletter, *args, env=env), ISSUE_ID
+    )
+    assert [(r["variant"], r["recipients"]["sending"]) for r in cut] == [("free", 20)]
     resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes", env=env)
     assert resumed.returncode == 0, resumed.stderr
     counts = mailgun.count_by_recipient()

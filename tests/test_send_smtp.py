@@ -27,6 +27,7 @@ from helpers.send import (
     write_issue,
     write_subscribers,
 )
+from helpers.status import assert_interrupted_is_no_problem
 from helpers.workspace import clear_send_at
 from postcli.ledger import Ledger
 from smtp_server import SmtpTestServer, kill_when_received
@@ -238,6 +239,10 @@ def test_a_kill_between_the_250_and_its_commit_resends_one_message_with_the_same
         )
         assert killed.returncode == -signal.SIGKILL
         in_flight = server.messages[-1].rcpt_tos[0]
+        cut = assert_interrupted_is_no_problem(
+            lambda *args: run_postcli(newsletter, *args), ISSUE_ID
+        )
+        assert [r["recipients"]["sending"] for r in cut] == [1]  # the one message in flight
         resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
         assert resumed.returncode == 0, resumed.stderr
         server.wait_for(301)

@@ -145,20 +145,6 @@ class DueOutcome(StrEnum):
     TEST = "test"
 
 
-class ViewState(StrEnum):
-    """The state `postcli status` shows for a ledger row: its send status, or what that status
-    means right now."""
-
-    PENDING = "pending"
-    SCHEDULED = "scheduled"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    IN_PROGRESS = "in progress"
-    INTERRUPTED = "interrupted"
-    OVERDUE = "overdue"
-
-
 class ScheduleState(StrEnum):
     """What `postcli status` shows for one (issue, variant), and what `send --due` acts on (the
     table in docs/scheduling.md)."""

@@ -254,6 +254,16 @@ def _one(
             CronAction.NONE,
             "a postcli run is sending it now",
         )
+    if held and facts is not None and status is SendStatus.SCHEDULED and facts.remote_id:
+        # Held here, but the cancel on the provider never finished (refused, unavailable, or
+        # cut off): the provider still sends it, so status must not say nothing will.
+        return row(
+            ScheduleState.SCHEDULED,
+            facts.scheduled_for,
+            CronAction.NONE,
+            f"held here, but the provider still sends it (campaign {facts.remote_id}): run "
+            "'postcli unschedule ISSUE' again to cancel it",
+        )
     if held:
         return row(
             ScheduleState.HELD,
@@ -288,6 +298,15 @@ def _one(
         cron = CronAction.NONE
     if facts is not None and status in (SendStatus.SENDING, SendStatus.PENDING):
         interrupted = facts.total > 0 or status is SendStatus.SENDING
+        if interrupted and cron is CronAction.SKIP:
+            # Cut off, and later than max_lateness now: cron will not finish it (and says
+            # so, exit 1), so status must not promise that it will.
+            hours = late.total_seconds() / 3600
+            note = (
+                f"cut off, and {hours:.1f} h late, past max_lateness; cron will not finish it "
+                "(finish it with 'postcli send ISSUE' or 'send --due --late-ok')"
+            )
+            return row(ScheduleState.STALE, at, cron, note)
         if interrupted or at is None:
             note = "cut off; the next 'postcli send --due' finishes it"
             if at is None:

@@ -37,6 +37,17 @@ class SendgridFake(FakeProvider):
             "schedule",
             body="schedule",
         ),
+        Route(
+            "DELETE",
+            r"/v3/marketing/singlesends/(?P<send_id>[0-9a-f-]+)/schedule",
+            "cancel_schedule",
+        ),
+        Route(
+            "PATCH",
+            r"/v3/marketing/singlesends/(?P<send_id>[0-9a-f-]+)",
+            "update",
+            body="update_singlesend",
+        ),
         Route("POST", r"/v3/mail/send", "mail_send", body="mail_send"),
     )
 
@@ -157,6 +168,30 @@ class SendgridFake(FakeProvider):
             single_send["status"], single_send["send_at"] = "scheduled", _iso(moment)
             self.deliveries.append(Delivery("schedule", send_id, lists, moment))
         return 201, {"send_at": single_send["send_at"], "status": "scheduled"}
+
+    def cancel_schedule(self, record: Recorded, send_id: str) -> tuple[int, Any]:
+        """Cancel Scheduled Single Send: back to a draft; one that went out is refused."""
+        single_send = self._get(send_id)
+        if single_send["status"] == "triggered":
+            raise Answer(*self._invalid([("status", "the Single Send was sent already")]))
+        single_send["status"], single_send["send_at"] = "draft", None
+        self.deliveries = [
+            d for d in self.deliveries if not (d.kind == "schedule" and d.object_id == send_id)
+        ]
+        return 200, self._public(single_send)
+
+    def update(self, record: Recorded, send_id: str) -> tuple[int, Any]:
+        """Update Single Send: SendGrid changes drafts only."""
+        single_send = self._get(send_id)
+        if single_send["status"] != "draft":
+            raise Answer(
+                *self._invalid([("status", f"the Single Send is {single_send['status']}")])
+            )
+        for key in ("name", "categories", "send_to", "email_config"):
+            if key in record.body:
+                single_send[key] = record.body[key]
+        single_send["updated_at"] = _iso(self.now())
+        return 200, self._public(single_send)
 
     def mail_send(self, record: Recorded) -> tuple[int, Any]:
         data = record.body

@@ -70,7 +70,7 @@ def plan_lines(plan: Plan) -> list[str]:
         elif v.action is PlanAction.TEST:
             out.append(f"  {v.variant:8} test copy to {plan.options.test}: [TEST] {subject}")
         else:
-            when = show_time(plan.when, plan.settings)
+            when = show_time(v.at or plan.when, plan.settings)
             what = {
                 PlanAction.SEND: "send now",
                 PlanAction.RESUME: "resume the interrupted send",

@@ -4,7 +4,6 @@
     records.py   rows as values: SendRecord, RecipientRecord, RecipientCounts
     store.py     Ledger: the only code that writes the database; one commit per step
     lock.py      issue_lock / lock_held: the per-issue process lock
-    status.py    what `postcli status` shows
 
 The names below are the package's public face; import them from here.
 """
@@ -15,13 +14,11 @@ from postcli.errors import LedgerBusy, SendInProgress
 from postcli.ledger.lock import issue_lock, lock_held
 from postcli.ledger.records import RecipientCounts, RecipientRecord, SendRecord
 from postcli.ledger.schema import BUSY_TIMEOUT, LEDGER_NAME, SCHEMA_VERSION
-from postcli.ledger.status import OVERDUE_GRACE_MINUTES, StatusRow, status_rows
 from postcli.ledger.store import Ledger
 
 __all__ = [
     "BUSY_TIMEOUT",
     "LEDGER_NAME",
-    "OVERDUE_GRACE_MINUTES",
     "SCHEMA_VERSION",
     "Ledger",
     "LedgerBusy",
@@ -29,8 +26,6 @@ __all__ = [
     "RecipientRecord",
     "SendInProgress",
     "SendRecord",
-    "StatusRow",
     "issue_lock",
     "lock_held",
-    "status_rows",
 ]

@@ -22,7 +22,7 @@ class SelfGatedHttpProvider(HttpCampaignProvider):
     """An HTTP campaign provider that publishes one gated post per issue."""
 
     features: ClassVar[Features] = Features(
-        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False
+        self_gated=True, native_schedule=True, test_sends=False, find_by_name=False, movable=True
     )
 
     def _post_of(self, campaign: Campaign) -> GatedPost:

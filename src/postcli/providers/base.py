@@ -255,6 +255,11 @@ class MovableProvider(CampaignProvider, Protocol):
         went out already."""
         ...
 
+    def fetch(self, remote_id: str) -> RemoteCampaign | None:
+        """What the provider holds under `remote_id` now (None: nothing, or deleted). Asked
+        after a change failed midway, so the ledger records what the provider has."""
+        ...
+
 
 class SelfGatedProvider(CampaignProvider, Protocol):
     """A campaign provider that takes one post for everyone (`Campaign.free_email` beside the

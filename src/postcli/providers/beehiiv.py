@@ -302,7 +302,18 @@ class BeehiivProvider(SelfGatedHttpProvider, builtin="beehiiv"):
             if key in body
         }
         update["scheduled_at"] = when.astimezone(UTC).isoformat(timespec="seconds")
-        self._request("PATCH", f"{self._posts}/{remote_id}", json=update)
+        # Every field is set outright, so a PATCH whose answer was lost is safe to repeat.
+        self._request("PATCH", f"{self._posts}/{remote_id}", json=update, retry_unsafe=True)
+
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
+        """The MovableProvider seam: a scheduled post moves in place. A draft cannot become
+        scheduled (beehiiv changes no status by an update): False, so it is replaced."""
+        if draft:
+            return False
+        self.reschedule(remote_id, campaign, when)
+        return True
 
     def unschedule(self, remote_id: str) -> None:
         """Cancel a scheduled post: DELETE, which beehiiv turns into `archived` for a confirmed

@@ -413,6 +413,18 @@ class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
         }
         self.update(remote_id, fields, params={**query, **self._publish_query(campaign)})
 
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
+        """The MovableProvider seam: a scheduled post moves in place; a draft (one an earlier
+        move or `postcli unschedule` left) gets the content, then its schedule."""
+        if draft:
+            self.prepare(remote_id, campaign)
+            self.schedule(remote_id, campaign, when)
+        else:
+            self.reschedule(remote_id, campaign, when)
+        return True
+
     def unschedule(self, remote_id: str) -> None:
         """Take a scheduled post back to a draft: nothing is published or emailed."""
         post = self._read(remote_id)

@@ -40,7 +40,7 @@ class KitProvider(HttpCampaignProvider, builtin="kit"):
 
     title: ClassVar[str] = "Kit"
     features: ClassVar[Features] = Features(
-        native_schedule=True, find_by_name=True, test_sends=False
+        native_schedule=True, find_by_name=True, test_sends=False, movable=True
     )
     settings_schema: ClassVar[SettingsSchema] = http_schema(
         "kit",
@@ -225,6 +225,14 @@ class KitProvider(HttpCampaignProvider, builtin="kit"):
             )
         body = {**self._fields(campaign), "send_at": iso_utc(when)}
         self._request("PUT", f"/v4/broadcasts/{remote_id}", json=body)
+
+    def update_scheduled(
+        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
+    ) -> bool:
+        """The MovableProvider seam: one PUT gives a scheduled broadcast (or a draft an
+        earlier move or `postcli unschedule` left) the current content and the new send_at."""
+        self.reschedule(remote_id, campaign, when)
+        return True
 
     def unschedule(self, remote_id: str, *, delete: bool = False) -> None:
         """Back to a draft (`send_at: null`), or deleted with `delete`; a sent one is refused."""

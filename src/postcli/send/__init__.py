@@ -19,9 +19,9 @@ shown to the user are `postcli.cli.send`'s.
 from __future__ import annotations
 
 from postcli.errors import ScheduledTextChanged
+from postcli.send.decide import SCHEDULE_SLACK
 from postcli.send.execute import execute, send_one
 from postcli.send.plan import (
-    SCHEDULE_SLACK,
     Plan,
     SendOptions,
     VariantPlan,

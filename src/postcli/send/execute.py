@@ -16,11 +16,12 @@ from datetime import datetime
 from postcli.config import Settings, redact
 from postcli.errors import PostcliError, ProviderRefused, SendInProgress
 from postcli.ledger import Ledger, SendRecord, issue_lock
-from postcli.model import Edition, Mode, Outcome, PlanAction, SendStatus, Variant
+from postcli.model import Edition, Mode, Outcome, PlanAction, RemoteStatus, SendStatus, Variant
 from postcli.providers.base import (
     Campaign,
     CampaignProvider,
     Delivery,
+    RemoteCampaign,
     Transport,
     is_campaign_provider,
     is_movable,
@@ -32,6 +33,7 @@ from postcli.send.plan import (
     Plan,
     SendOptions,
     VariantPlan,
+    file_times,
     plan_send,
     schedules_natively,
     sender_domain,
@@ -92,7 +94,7 @@ def _execute(
         Ledger.open(plan.settings.state_dir, clock=now) as ledger,
         contextlib.ExitStack() as stack,
     ):
-        _decide_again(plan, ledger)
+        _decide_again(plan, ledger, now())
         provider = plan.provider
         transport: Transport | None = None
         delivering = (PlanAction.SEND, PlanAction.RESUME)
@@ -128,11 +130,12 @@ def _execute(
     return report
 
 
-def _decide_again(plan: Plan, ledger: Ledger) -> None:
+def _decide_again(plan: Plan, ledger: Ledger, now: datetime) -> None:
     """Another process may have finished (or begun) while this one planned: decide again."""
     options = plan.options
     tz = plan.settings.newsletter.tz
     holds = ledger.holds()
+    file_at, file_when = file_times(plan.issue, plan.settings, plan.provider, now)
     for v in plan.variants:
         planned = v.previous
         previous = ledger.current(plan.issue.id, v.variant, plan.provider_name)
@@ -143,9 +146,11 @@ def _decide_again(plan: Plan, ledger: Ledger) -> None:
             options,
             taken_time(plan.provider, plan.when),
             tz,
+            now=now,
             native=schedules_natively(plan.provider),
             held=held,
-            file_time=plan.issue.front.send_at is not None,
+            file_at=file_at,
+            file_when=file_when,
         )
         if options.due and held:
             v.action = PlanAction.ALREADY  # unscheduled meanwhile: cron leaves it alone
@@ -213,16 +218,17 @@ def _outcome(delivery: Delivery) -> Outcome:
 
 
 def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> None:
-    assert plan.when is not None
+    when = v.at or plan.when  # a schedule that follows the file takes the file's time
+    assert when is not None
     record = _begin(plan, v, ledger)
-    when_text = show_time(plan.when, plan.settings)
+    when_text = show_time(when, plan.settings)
     provider = plan.provider
     if schedules_natively(provider) and is_campaign_provider(provider):
         record = _generation_name(ledger, v, record)
-        campaign = _campaign(plan, v, record, send_at=plan.when)
-        ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=plan.when)
+        campaign = _campaign(plan, v, record, send_at=when)
+        ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=when)
         delivery = _call_provider(provider, ledger, record, campaign)
-        taken = delivery.scheduled_for or plan.when  # Mailchimp rounds up to a quarter hour
+        taken = delivery.scheduled_for or when  # Mailchimp rounds up to a quarter hour
         ledger.set_status(
             record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=taken
         )
@@ -234,7 +240,7 @@ def _schedule(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport)
             else f"{delivery.status} (campaign {delivery.remote_id or '?'})"
         )
     else:
-        ledger.set_status(record.id, SendStatus.SCHEDULED, scheduled_for=plan.when)
+        ledger.set_status(record.id, SendStatus.SCHEDULED, scheduled_for=when)
         result.action = Outcome.SCHEDULED
         result.message = f"scheduled for {when_text}; 'postcli send --due' (cron) sends it then"
         if v.reason:  # "moved from X to Y"
@@ -246,7 +252,8 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
     else cancelled and replaced. The ledger records each step before the remote call it
     prepares, so a kill anywhere leaves one live campaign or a rerun that makes it one: the
     old one is cancelled (and forgotten) before a new one is made."""
-    assert plan.when is not None
+    when = v.at or plan.when  # the file's time (or the old one, when only the text changed)
+    assert when is not None
     provider = plan.provider
     if not is_movable(provider):
         raise ProviderRefused(
@@ -256,9 +263,9 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
         )
     record = _begin(plan, v, ledger)  # takes the new content hash and name
     old = record.remote_id
-    record = ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=plan.when)
+    record = ledger.set_status(record.id, SendStatus.SENDING, scheduled_for=when)
     _faults.step("move-begun")
-    campaign = _campaign(plan, v, record, send_at=plan.when)
+    campaign = _campaign(plan, v, record, send_at=when)
     try:
         delivery = provider.update_campaign(campaign) if old else None
         _faults.step("move-updated")
@@ -269,13 +276,13 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
             record = ledger.get(record.id)
             _faults.step("move-forgotten")
     except PostcliError as error:
-        ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+        _move_failed(plan, v, ledger, record, old, error)
         raise
     if delivery is None:
         fresh = dataclasses.replace(campaign, remote_id=None)
         delivery = _call_provider(provider, ledger, record, fresh)
         _faults.step("move-created")
-    taken = delivery.scheduled_for or plan.when
+    taken = delivery.scheduled_for or when
     ledger.set_status(record.id, delivery.status, remote_id=delivery.remote_id, scheduled_for=taken)
     result.action, result.remote_id = Outcome.MOVED, delivery.remote_id
     how = "updated in place" if delivery.remote_id == old else f"replaces campaign {old}"
@@ -284,6 +291,83 @@ def _move(plan: Plan, v: VariantPlan, ledger: Ledger, result: VariantReport) -> 
     result.message = (
         f"{v.reason}; scheduled on the provider for {show_time(taken, plan.settings)} "
         f"(campaign {delivery.remote_id}, {how})"
+    )
+
+
+def _move_failed(
+    plan: Plan,
+    v: VariantPlan,
+    ledger: Ledger,
+    record: SendRecord,
+    old: str | None,
+    error: PostcliError,
+) -> None:
+    """The provider refused the change of a scheduled campaign, or was unavailable (429, 5xx,
+    a timeout, after retries): the ledger records what the provider holds, never a half state,
+    and the message says so. The provider is asked: a campaign left a draft (Mailchimp and
+    SendGrid unschedule before they update) or gone is recorded failed (nothing goes out); one
+    still scheduled, or not known, is recorded as it was scheduled (its earlier text, at its
+    earlier time). `postcli status` then shows it scheduled, `send --due` reports it
+    changed, and `postcli send ISSUE` tries the move again (an update that did take effect
+    after all is made again, to the same end). A move that was already the rerun of an
+    interrupted one stays failed: what the provider holds then is not known."""
+    before = v.previous
+    restorable = (
+        old is not None
+        and before is not None
+        and before.status is SendStatus.SCHEDULED
+        and before.remote_id == old
+    )
+    provider = plan.provider
+    if restorable and old is not None and is_movable(provider):
+        try:
+            found = provider.fetch(old)
+        except PostcliError:
+            found = RemoteCampaign(old, RemoteStatus.SCHEDULED)  # not known: as before
+        if found is None or found.status is not RemoteStatus.SCHEDULED:
+            # Left a draft (Mailchimp and SendGrid unschedule before they update), or gone:
+            # nothing goes out now, and the ledger must not say it will.
+            ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+            left = "as a draft" if found is not None else "no longer"
+            error.message = (
+                f"{error.message}; {plan.provider_name} holds campaign {old} {left}, so it "
+                "does not go out"
+            )
+            error.hint = f"run 'postcli send {plan.issue.id}' again to schedule it" + (
+                f" ({error.hint})" if error.hint else ""
+            )
+            return
+    if not restorable or before is None:
+        ledger.set_status(record.id, SendStatus.FAILED, error=redact(str(error)))
+        return
+    ledger.begin(
+        plan.issue.id,
+        v.variant,
+        plan.provider_name,
+        content_hash=before.content_hash,
+        campaign_name=before.campaign_name,
+        subject=before.subject,
+    )
+    ledger.set_status(
+        record.id,
+        SendStatus.SCHEDULED,
+        remote_id=old,
+        scheduled_for=before.scheduled_for,
+        error=redact(str(error)),
+    )
+    held = (
+        f"campaign {old} scheduled for {show_time(before.scheduled_for, plan.settings)} with "
+        "the earlier text"
+    )
+    if isinstance(error, ProviderRefused):
+        error.message = f"{error.message}; nothing moved: {plan.provider_name} still has {held}"
+    else:  # the answer may have been lost after the change took effect: not known either way
+        error.message = (
+            f"{error.message}; the change was not confirmed, so the ledger keeps what "
+            f"{plan.provider_name} is known to have: {held}"
+        )
+    error.hint = f"run 'postcli send {plan.issue.id}' again to move it" + (
+        f" ({error.hint})" if error.hint else ""
     )
 
 

@@ -9,7 +9,7 @@ nothing; `postcli.send.execute` carries the plan out. The words shown to the use
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from postcli.config import Settings
@@ -27,14 +27,11 @@ from postcli.providers.base import (
 )
 from postcli.render import RenderedEmail
 from postcli.render.gated import GatedPost, gated_post
-from postcli.send.decide import decide
+from postcli.send.decide import SCHEDULE_SLACK, decide
 from postcli.times import iso_or_none, utc_now
 
 if TYPE_CHECKING:
     from postcli.subscribers import Subscriber
-
-# A time this close to now is "now": no point scheduling a send for 30 seconds ahead.
-SCHEDULE_SLACK = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -61,6 +58,9 @@ class VariantPlan:
     reason: str = ""  # for ALREADY: what the ledger says
     extra: dict[str, RenderedEmail] = field(default_factory=dict)  # a self-gated post's free email
     post: GatedPost | None = None  # a self-gated provider's one post (render.gated)
+    # A schedule that follows the file, not the command line: the time it moves to (or stays
+    # at, when only the text changed). None: the plan's own time.
+    at: datetime | None = None
 
     @property
     def active(self) -> bool:
@@ -148,12 +148,38 @@ def resolve_when(
                 f"--at {options.at} is in the past",
                 hint="give a future time, or use --now to send now",
             )
+        send_at = issue.front.send_at
+        if send_at is not None and schedule.resolve(send_at, tz).utc != when.utc:
+            # The file is the truth for schedules: cron (and a later `postcli send`) follows
+            # send_at, so a different --at would be a time nothing keeps to.
+            raise UsageError(
+                f"--at {options.at} is not the issue's send_at "
+                f"({schedule.resolve(send_at, tz).utc.astimezone(tz):%Y-%m-%d %H:%M %Z})",
+                path=issue.path,
+                line=issue.front.lines.get("send_at"),
+                hint="change send_at in the issue (the file is the truth for schedules), or "
+                "delete that line to use --at",
+            )
     elif issue.front.send_at is not None:
         when = schedule.resolve(issue.front.send_at, tz)
     else:
         return None, []
     notes = [when.note] if when.note else []
     return (when.utc if when.utc > now + SCHEDULE_SLACK else None), notes
+
+
+def file_times(
+    issue: Issue, settings: Settings, provider: Provider, now: datetime
+) -> tuple[datetime | None, datetime | None]:
+    """The issue's own send_at, whatever the command line says: (the instant, aware UTC, also
+    when it has passed; the time a send for it is for, as the provider would take it, or None
+    once it has come). Both None without a send_at."""
+    from postcli import schedule
+
+    if issue.front.send_at is None:
+        return None, None
+    at = schedule.resolve(issue.front.send_at, settings.newsletter.tz).utc
+    return at, (taken_time(provider, at) if at > now + SCHEDULE_SLACK else None)
 
 
 def sender_domain(settings: Settings) -> str:
@@ -276,6 +302,7 @@ def plan_send(
     subscribers, subscriber_notes = _subscribers(provider, issue, options, wanted)
     notes += subscriber_notes
 
+    file_at, file_when = file_times(issue, settings, provider, now)
     plans: list[VariantPlan] = []
     # (ledger variant, email, what goes along): one per variant, or one self-gated post that
     # carries the premium email and the free one beside it for the provider to gate.
@@ -311,9 +338,11 @@ def plan_send(
                     options,
                     taken_time(provider, when),
                     settings.newsletter.tz,
+                    now=now,
                     native=schedules_natively(provider),
                     held=(issue.id, str(label), provider_name) in holds,
-                    file_time=issue.front.send_at is not None,
+                    file_at=file_at,
+                    file_when=file_when,
                 )
                 plan.pending = _pending(ledger, plan)
                 changed = plan.previous and plan.previous.content_hash != hash_
