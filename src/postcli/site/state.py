@@ -71,18 +71,18 @@ class SiteState:
             state.found = True
         return state
 
+    def content_path(self, issue_id: str) -> Path:
+        """Where the issue's feed entry is kept (the build writes it with the page)."""
+        return self.content_dir / f"{issue_id}.html"
+
     def content(self, issue_id: str) -> str | None:
         try:
-            return (self.content_dir / f"{issue_id}.html").read_text(encoding="utf-8")
+            return self.content_path(issue_id).read_text(encoding="utf-8")
         except OSError:
             return None
 
-    def set_content(self, issue_id: str, html: str) -> None:
-        path = self.content_dir / f"{issue_id}.html"
-        with contextlib.suppress(OSError):
-            if path.read_text(encoding="utf-8") == html:
-                return
-        write_atomic(path, html)
+    def has_content(self, issue_id: str) -> bool:
+        return self.content_path(issue_id).is_file()
 
     def save(self) -> None:
         for stale in self.content_dir.glob("*.html") if self.content_dir.is_dir() else ():
