@@ -46,10 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from postcli.check import design
-from postcli.check.clients import client_support
 from postcli.check.document import Document
-from postcli.check.email import email_rules
 from postcli.check.leak import premium_leaks, site_document, site_page_leaks, web_leaks
 from postcli.check.rules import (
     GMAIL_CLIP_BYTES,
@@ -232,6 +229,11 @@ def run_checks(
 
         def file_size(path: Path) -> int:
             return path.stat().st_size
+
+    # The email-only rules, imported here: `postcli site` runs site_checks and needs none.
+    from postcli.check import design
+    from postcli.check.clients import client_support
+    from postcli.check.email import email_rules
 
     doc = Document(issue, tuple(emails))
     per_variant: list[Finding] = []

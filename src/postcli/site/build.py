@@ -187,7 +187,7 @@ def _render_one(frame: pages.Frame, job: _Job) -> _Done:
     except PostcliError as error:
         return _Done(job.entry.id, 0, False, "", (), (), (), (), _skipped(error))
     problems: list[str] = []
-    publish = pages.safe_publisher(assets.plan, problems)
+    publish = pages.safe_publisher(frame.plan, problems)
     page = pages.render_issue_page(issue, job.entry, frame, publish)
     root = frame.settings.root.resolve()
     images = tuple(dict.fromkeys(p.relative_to(root).as_posix() for p in page.images))
@@ -268,7 +268,8 @@ def build_site(
     report.entries = entries
     words, date_words = _words(settings)
     css = _css(settings)
-    frame = pages.Frame(settings, words, date_words, assets.content_hash_of(css) + ".css", drafts)
+    css_name = assets.content_hash_of(css) + ".css"
+    frame = pages.Frame(settings, words, date_words, css_name, drafts, state.images)
     output.put(f"{assets.ASSETS}/{frame.css_name}", css)
 
     shared = digest(_template_hash(settings), _settings_hash(settings, drafts))
@@ -277,7 +278,7 @@ def build_site(
     records: dict[str, IssueRecord] = {}
     for entry in entries:
         record = state.issues.get(entry.id)
-        key = _issue_key(settings, entry, hashes[entry.id], shared, record)
+        key = _issue_key(frame, entry, hashes[entry.id], shared, record)
         keys[entry.id] = key
         page = f"{entry.id}/index.html"
         if (
@@ -312,7 +313,7 @@ def build_site(
         # The images are hashed now, after the render: a key of stale hashes re-renders once.
         record = IssueRecord("", done.page_size, list(done.images), list(done.findings))
         records[done.id] = record
-        keys[done.id] = _issue_key(settings, by_id[done.id], hashes[done.id], shared, record)
+        keys[done.id] = _issue_key(frame, by_id[done.id], hashes[done.id], shared, record)
     for issue_id, record in records.items():
         record.key = keys[issue_id]
         report.warnings += [f"published with an error: {f}" for f in record.findings]
@@ -320,7 +321,7 @@ def build_site(
         entries = [entry for entry in entries if entry.id not in left_out]
         report.entries = entries
 
-    _publish_images(settings, records, output, report)
+    _publish_images(frame, records, output, report)
     for entry in entries[:FEED_ENTRIES]:
         if entry.id not in contents:
             contents[entry.id] = state.content(entry.id) or ""
@@ -331,17 +332,22 @@ def build_site(
     report.unchanged = output.unchanged
     state.files = set(output.wanted)
     state.issues = records
+    root = settings.root.resolve()
+    shown = {str(root / relative) for record in records.values() for relative in record.images}
+    state.images = {source: known for source, known in frame.images.items() if source in shown}
     state.save()
     return report
 
 
 def _issue_key(
-    settings: Settings, entry: Entry, file_hash: str, shared: str, record: IssueRecord | None
+    frame: pages.Frame, entry: Entry, file_hash: str, shared: str, record: IssueRecord | None
 ) -> str:
     images = []
     for relative in record.images if record is not None else []:
-        path = settings.root / relative
+        path = frame.settings.root.resolve() / relative
         try:
+            images.append(f"{relative}:{frame.plan(path).name}")  # its name holds its hash
+        except assets.ImageProblem:
             images.append(f"{relative}:{assets.content_hash(path)}")
         except OSError:
             images.append(f"{relative}:missing")
@@ -356,14 +362,15 @@ def _css(settings: Settings) -> str:
 
 
 def _publish_images(
-    settings: Settings, records: dict[str, IssueRecord], output: Output, report: SiteReport
+    frame: pages.Frame, records: dict[str, IssueRecord], output: Output, report: SiteReport
 ) -> None:
     """Every image a published page shows, processed only when its files are missing."""
     sources = sorted({relative for record in records.values() for relative in record.images})
+    root = frame.settings.root.resolve()
     for relative in sources:
-        source = settings.root / relative
+        source = root / relative
         try:
-            target = assets.plan(source)
+            target = frame.plan(source)
         except (assets.ImageProblem, OSError) as exc:
             report.warnings.append(f"{relative}: image left out: {exc}")
             continue

@@ -46,6 +46,9 @@ class SiteState:
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> file hash, summary
     issues: dict[str, IssueRecord] = field(default_factory=dict)
     pages: dict[str, list[Any]] = field(default_factory=dict)  # listing page -> [key, size]
+    # source image -> [mtime_ns, size, and its PublishedImage's fields]: what its header and
+    # hash said while the file had that time and size (no image is opened again for a rebuild)
+    images: dict[str, list[Any]] = field(default_factory=dict)
     found: bool = False  # read from disk (else: first build, or the state was lost)
 
     @property
@@ -68,6 +71,7 @@ class SiteState:
             state.summaries = dict(data["summaries"])
             state.issues = {k: IssueRecord(**v) for k, v in data["issues"].items()}
             state.pages = dict(data["pages"])
+            state.images = dict(data.get("images", {}))
             state.found = True
         return state
 
@@ -94,5 +98,6 @@ class SiteState:
             "summaries": self.summaries,
             "issues": {k: v.to_json() for k, v in sorted(self.issues.items())},
             "pages": self.pages,
+            "images": dict(sorted(self.images.items())),
         }
         write_atomic(self.path, json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
