@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from postcli import __version__
 from postcli.config import Settings
 from postcli.errors import ConfigError, PostcliError, UsageError
 from postcli.site import assets, listing, pages
@@ -272,7 +273,8 @@ def build_site(
     frame = pages.Frame(settings, words, date_words, css_name, drafts, state.images)
     output.put(f"{assets.ASSETS}/{frame.css_name}", css)
 
-    shared = digest(_template_hash(settings), _settings_hash(settings, drafts))
+    # postcli's own version too: a new release may render (or check) a page differently.
+    shared = digest(__version__, _template_hash(settings), _settings_hash(settings, drafts))
     keys: dict[str, str] = {}
     jobs: list[_Job] = []
     records: dict[str, IssueRecord] = {}
