@@ -11,7 +11,6 @@ two builds of the same input are identical byte for byte.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -406,8 +405,7 @@ def _listings(
     planned["404.html"] = listing.not_found_page(frame)
     made: dict[str, list[Any]] = {}
     for relative, plan in sorted(planned.items()):
-        values = json.dumps(plan.context, default=str, sort_keys=True, ensure_ascii=False)
-        key = digest(shared, plan.template, values)
+        key = digest(shared, plan.template, plan.values)
         previous = state.pages.get(relative)
         if previous and previous[0] == key and output.holds(relative, previous[1]):
             output.keep(relative)
