@@ -296,7 +296,11 @@ def build_site(
     contents: dict[str, str] = {}
     by_id = {entry.id: entry for entry in entries}
     left_out: set[str] = set()
-    for done in _render_all(frame, jobs, workers or os.cpu_count() or 1):
+    from postcli.render.urls import remembering_files
+
+    with remembering_files():  # the workers, forked inside, remember for themselves
+        done_jobs = _render_all(frame, jobs, workers or os.cpu_count() or 1)
+    for done in done_jobs:
         if done.skipped is not None:
             report.warnings.append(done.skipped)
             left_out.add(done.id)
