@@ -521,6 +521,33 @@ def test_a_page_with_premium_text_is_never_published_and_site_exits_1(
     assert again.exit_code == 1 and "[premium-leak]" in again.stderr
 
 
+def test_an_audience_premium_page_with_its_body_is_never_published(
+    site_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a page is title, subtitle and pitch: the leak rule counts its whole body as
+    premium-only, so a page builder that put the body in is caught."""
+    from types import SimpleNamespace
+
+    from postcli.site import pages
+
+    body = "Only paying readers may read this whole sentence about the market."
+    write_issue(
+        site_root,
+        "2026-11-09-paid",
+        "title: Paid\nsubtitle: For members\naudience: premium\nsend_at: 2026-11-09 09:00",
+        f"{body}\n",
+    )
+    assert build(site_root).errors == []
+    monkeypatch.setattr(pages, "Audience", SimpleNamespace(PREMIUM=object()))  # body rendered
+    path = site_root / "issues" / "2026-11-09-paid.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nAnother line.\n", encoding="utf-8")
+    report = build(site_root)
+    assert report.errors and all("[premium-leak]" in e for e in report.errors)
+    assert "2026-11-09-paid" not in {e.id for e in report.entries}
+    for name, data in files_of(site_root / "site").items():
+        assert body.encode() not in data, name
+
+
 def test_site_reports_the_web_pages_rules_not_the_emails(site_root: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
     """`check` refuses an email without an unsubscribe link; the web page has none to miss,
     so `site` does not report it (it reports a `javascript:` link, which the page carries)."""
