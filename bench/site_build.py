@@ -6,12 +6,17 @@ The issues come from bench/generate.py (Korean prose, two figures, a table, a pa
 800 words each) with distinct ids, dates, titles and tags; the sample workspace's config,
 templates and images surround them.
 
-    python bench/site_build.py [--issues 500] [--runs 3]
+The commands run with Python's bytecode cache, as an installed postcli does (pip compiles it
+at install time): where PYTHONDONTWRITEBYTECODE is set, it is dropped for them and the cache
+goes to a temporary folder (PYTHONPYCACHEPREFIX), filled once before the first timed run.
+
+    python -m bench.site_build [--issues 500] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import statistics
@@ -78,10 +83,17 @@ def _children_cpu() -> float:
     return (usage.ru_utime + usage.ru_stime) * 1000
 
 
-def _run(command: list[str], cwd: Path) -> tuple[float, str, float]:
+def _environment(pycache: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    if "PYTHONDONTWRITEBYTECODE" in os.environ:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str, float]:
     """Wall milliseconds, what the command said on stderr, and its CPU milliseconds."""
     cpu, start = _children_cpu(), time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=cwd, env=env, check=True, capture_output=True, text=True)
     return (time.perf_counter() - start) * 1000, done.stderr, _children_cpu() - cpu
 
 
@@ -92,29 +104,35 @@ def _rendered(said: str) -> int:
 
 
 def run(issues: int = 500, runs: int = 3) -> Figures:
-    with tempfile.TemporaryDirectory(prefix="postcli-site-bench-") as temp:
+    with (
+        tempfile.TemporaryDirectory(prefix="postcli-site-bench-") as temp,
+        tempfile.TemporaryDirectory(prefix="postcli-site-bench-pyc-") as pycache,
+    ):
         root = Path(temp)
         paths = make_workspace(root, issues)
         command = _command(root)
+        env = _environment(Path(pycache))
+        warm = "import postcli.cli.root, postcli.site.build, postcli.check, postcli.render.body"
+        subprocess.run([sys.executable, "-c", warm], env=env, check=True)
         baseline, cold, rebuild, cold_cpu, rebuild_cpu = [], [], [], [], []
         edited = paths[len(paths) // 2]
         original = edited.read_text(encoding="utf-8")
         rendered = 0
         for round_ in range(runs):
-            baseline.append(_run([sys.executable, "-c", "pass"], root)[0])
+            baseline.append(_run([sys.executable, "-c", "pass"], root, env)[0])
             shutil.rmtree(root / "site", ignore_errors=True)
             shutil.rmtree(root / ".postcli" / "site", ignore_errors=True)
-            took, _, cpu = _run(command, root)
+            took, _, cpu = _run(command, root, env)
             cold.append(took)
             cold_cpu.append(cpu)
             # One edit above the paywall: one page, the feed and the listings may change.
             edited.write_text(original.replace("## ", f"## 수정 {round_} ", 1), encoding="utf-8")
-            took, said, cpu = _run(command, root)
+            took, said, cpu = _run(command, root, env)
             rebuild.append(took)
             rebuild_cpu.append(cpu)
             rendered = _rendered(said)
             edited.write_text(original, encoding="utf-8")
-            rebuild.append(_run(command, root)[0])
+            rebuild.append(_run(command, root, env)[0])
         return Figures(
             issues,
             statistics.median(baseline),

@@ -441,6 +441,137 @@ def test_editing_one_issue_renders_and_writes_only_what_it_changes(site_root: Pa
     assert "EDITED" in (site / FIRST / "index.html").read_text(encoding="utf-8")
 
 
+def _stamps(folder: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        p.relative_to(folder).as_posix(): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def _changed(before: dict[str, tuple[int, bytes]], after: dict[str, tuple[int, bytes]]) -> set[str]:
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
+
+
+def test_a_rebuild_touches_only_the_edited_page_and_the_pages_that_list_it(
+    site_root: Path,
+) -> None:
+    """Every other file of site/ keeps its bytes and its mtime: a static host's sync uploads
+    the edited page, and the listings only when what they show of it changed."""
+    build(site_root)
+    site = site_root / "site"
+    path = site_root / "issues" / f"{FIRST}.md"
+    text = path.read_text(encoding="utf-8")
+
+    # A body edit: the page and the feed's full content; no listing shows the body.
+    before = _stamps(site)
+    path.write_text(text.replace("안녕하세요, AI", "안녕하세요, BODY-EDIT AI", 1), encoding="utf-8")
+    report = build(site_root)
+    assert report.rendered == [FIRST]
+    assert _changed(before, _stamps(site)) == {f"{FIRST}/index.html", "feed.xml"}
+
+    # A title edit: also the index and the page of each of its tags, and nothing else (the
+    # other issue's page, the tag pages it alone is on, 404, sitemap, assets stay as they are).
+    before = _stamps(site)
+    path.write_text(text.replace("'중국 AI'의 탐험", "'중국 AI'의 TITLE-EDIT", 1), encoding="utf-8")
+    report = build(site_root)
+    assert report.rendered == [FIRST]
+    tags = {f"tags/{tag}/index.html" for tag in ("global-ai", "china", "open-weights")}
+    assert _changed(before, _stamps(site)) == {
+        f"{FIRST}/index.html",
+        "feed.xml",
+        "index.html",
+        *tags,
+    }
+    assert set(report.written) == _changed(before, _stamps(site))
+    assert "TITLE-EDIT" in (site / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_page_with_premium_text_is_never_published_and_site_exits_1(
+    site_root: Path, run_cli, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The site's own premium-leak check reads the page it would publish: with the variant
+    filter broken (the page made from the premium variant), the issue is left out of every
+    file, the page an earlier build wrote is removed, and the command fails."""
+    from postcli.model import Variant
+    from postcli.render import body
+
+    assert run_cli("-C", site_root, "site").exit_code == 0
+    assert (site_root / "site" / FIRST / "index.html").is_file()
+    real = body.parse_variant
+    monkeypatch.setattr(body, "parse_variant", lambda issue, _variant: real(issue, Variant.PREMIUM))
+    path = site_root / "issues" / f"{FIRST}.md"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("안녕하세요, AI", "안녕하세요, 다시 AI", 1),
+        encoding="utf-8",
+    )
+
+    result = run_cli("-C", site_root, "site")
+    assert result.exit_code == 1
+    assert f"error: not published: {site_root / 'issues' / FIRST}.md:" in result.stderr
+    assert "[premium-leak]" in result.stderr and "Traceback" not in result.stderr
+    files = files_of(site_root / "site")
+    assert f"{FIRST}/index.html" not in files
+    for name, data in files.items():
+        text = data.decode("utf-8", "replace")
+        assert PREMIUM_SENTENCE not in text, name
+        assert FIRST not in text or name.startswith("assets/"), name
+    # Never cached as done: the next build checks it again and refuses again.
+    again = run_cli("-C", site_root, "site")
+    assert again.exit_code == 1 and "[premium-leak]" in again.stderr
+
+
+def test_an_audience_premium_page_with_its_body_is_never_published(
+    site_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a page is title, subtitle and pitch: the leak rule counts its whole body as
+    premium-only, so a page builder that put the body in is caught."""
+    from types import SimpleNamespace
+
+    from postcli.site import pages
+
+    body = "Only paying readers may read this whole sentence about the market."
+    write_issue(
+        site_root,
+        "2026-11-09-paid",
+        "title: Paid\nsubtitle: For members\naudience: premium\nsend_at: 2026-11-09 09:00",
+        f"{body}\n",
+    )
+    assert build(site_root).errors == []
+    monkeypatch.setattr(pages, "Audience", SimpleNamespace(PREMIUM=object()))  # body rendered
+    path = site_root / "issues" / "2026-11-09-paid.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nAnother line.\n", encoding="utf-8")
+    report = build(site_root)
+    assert report.errors and all("[premium-leak]" in e for e in report.errors)
+    assert "2026-11-09-paid" not in {e.id for e in report.entries}
+    for name, data in files_of(site_root / "site").items():
+        assert body.encode() not in data, name
+
+
+def test_site_reports_the_web_pages_rules_not_the_emails(site_root: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    """`check` refuses an email without an unsubscribe link; the web page has none to miss,
+    so `site` does not report it (it reports a `javascript:` link, which the page carries)."""
+    from postcli.check import check_issue
+
+    config_path = site_root / "postcli.toml"
+    text = config_path.read_text(encoding="utf-8")
+    line = 'unsubscribe_url = "https://example.com/unsubscribe?email={email}"\n'
+    assert line in text
+    config_path.write_text(text.replace(line, ""), encoding="utf-8")
+    write_issue(
+        site_root,
+        "2026-11-08-js",
+        "title: JS\nsubtitle: s\nsend_at: 2026-11-08 09:00",
+        'Click <a href="javascript:alert(1)">here</a>.\n',
+    )
+    rules = {f.rule for f in check_issue(config.load(site_root), FIRST).findings}
+    assert "no-unsubscribe" in rules
+    result = run_cli("-C", site_root, "site")
+    assert result.exit_code == 0
+    assert "[javascript-link]" in result.stderr
+    assert "no-unsubscribe" not in result.stderr and "gmail-clip" not in result.stderr
+
+
 def test_an_issue_no_longer_published_is_removed(site_root: Path) -> None:
     build(site_root)
     path = site_root / "issues" / f"{SECOND}.md"

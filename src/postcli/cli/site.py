@@ -35,11 +35,20 @@ def site(
     report = build_site(settings, out_dir=out_dir, drafts=drafts)
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
+    for error in report.errors:
+        typer.echo(f"error: {error}", err=True)
     st.say(
         f"{report.out_dir}: {len(report.entries)} issues, {len(report.rendered)} rendered, "
         f"{len(report.written)} files written, {len(report.removed)} removed"
     )
     if not serve:
+        if report.errors:
+            from postcli.errors import CheckFailed
+
+            raise CheckFailed(
+                f"{len(report.errors)} premium-leak finding(s): those issues are not on the site",
+                hint="fix what each error names (see 'postcli check ISSUE'), then run it again",
+            )
         return
     from postcli.site.serve import serve_site
 

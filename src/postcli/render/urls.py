@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -23,12 +25,37 @@ def is_absolute_url(url: str) -> bool:
     return bool(_SCHEME_RE.match(url)) or url.startswith("//")
 
 
+# While a `remembering_files()` block runs (a site build, which looks the same few images up
+# for hundreds of issues), each answer of `workspace_file`; None otherwise: no long-running
+# caller (the preview) ever gets an answer the file system has since changed.
+_REMEMBERED: dict[tuple[Path, Path, str], Path | None] | None = None
+
+
+@contextmanager
+def remembering_files() -> Iterator[None]:
+    global _REMEMBERED
+    outer, _REMEMBERED = _REMEMBERED, {} if _REMEMBERED is None else _REMEMBERED
+    try:
+        yield
+    finally:
+        _REMEMBERED = outer
+
+
 def workspace_file(root: Path, issue_dir: Path, url: str) -> Path | None:
     """The workspace file a relative URL names (relative to the issue, then the root).
 
     A root-relative URL (`/logo.png`) is looked up from the workspace root. Nothing outside the
     workspace is ever returned, nor a hidden file or anything under a hidden folder (`.env`
     holds secrets, `.postcli/` the ledger): the preview serves what this finds."""
+    if _REMEMBERED is None:
+        return _workspace_file(root, issue_dir, url)
+    key = (root, issue_dir, url)
+    if key not in _REMEMBERED:
+        _REMEMBERED[key] = _workspace_file(root, issue_dir, url)
+    return _REMEMBERED[key]
+
+
+def _workspace_file(root: Path, issue_dir: Path, url: str) -> Path | None:
     path = unquote(urlsplit(url).path)  # the Markdown parser percent-encodes spaces, Hangul
     if not path:
         return None

@@ -11,7 +11,6 @@ two builds of the same input are identical byte for byte.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import sys
@@ -21,11 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from postcli import __version__
 from postcli.config import Settings
 from postcli.errors import ConfigError, PostcliError, UsageError
 from postcli.site import assets, listing, pages
 from postcli.site.feeds import FEED_ENTRIES, feed_xml, sitemap_xml
-from postcli.site.output import Output, files_of_lost_build
+from postcli.site.output import Output, files_of_lost_build, write_if_changed
 from postcli.site.published import Entry, Summary, select, sent_times, summarize
 from postcli.site.state import IssueRecord, SiteState, digest
 
@@ -45,6 +45,7 @@ class SiteReport:
     removed: list[str] = field(default_factory=list)
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # issues left out: `site` exits 1
 
 
 def default_out(settings: Settings, drafts: bool) -> Path:
@@ -115,8 +116,11 @@ def _words(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
 def _summaries(
     settings: Settings, state: SiteState, report: SiteReport
 ) -> tuple[dict[Path, Summary], dict[str, str]]:
-    """Every readable issue's summary, and the hash of each file."""
-    from postcli.issues import iter_issue_files, parse_issue, read_text
+    """Every readable issue's summary, from its front matter alone, and the hash of each file.
+    (The body is parsed where the page is rendered: a body that does not parse leaves the
+    issue out there.)"""
+    from postcli.issues import iter_issue_files, read_text
+    from postcli.issues.front_matter import parse_front_matter, split_front_matter
 
     tz = settings.newsletter.tz
     summaries: dict[Path, Summary] = {}
@@ -134,12 +138,10 @@ def _summaries(
             if cached and cached.get("file") == file_hash:
                 summary = Summary.from_json(cached["summary"])
             else:
-                issue = parse_issue(read_text(path), path)
-                _PARSED[path] = issue
-                summary = summarize(issue, tz)
+                front, _body, _line = split_front_matter(read_text(path), path)
+                summary = summarize(path.stem, parse_front_matter(front, path), tz)
         except PostcliError as error:
-            where = f"{error.location}: " if error.location else ""
-            report.warnings.append(f"{where}skipped: {error.message}")
+            report.warnings.append(_skipped(error))
             continue
         summaries[path] = summary
         hashes[summary.id] = file_hash
@@ -148,56 +150,65 @@ def _summaries(
     return summaries, hashes
 
 
+def _skipped(error: PostcliError) -> str:
+    where = f"{error.location}: " if error.location else ""
+    return f"{where}skipped: {error.message}"
+
+
 @dataclass(frozen=True)
 class _Job:
     path: Path
     entry: Entry
+    # Where its page and its feed entry go: written by whoever renders it, when changed.
+    page: Path
+    content: Path
 
 
 @dataclass(frozen=True)
 class _Done:
     id: str
-    html: str
-    content: str
+    page_size: int  # bytes of the page
+    written: bool  # the page's file was written (its bytes changed)
+    content: str  # the feed entry
     images: tuple[str, ...]
-    findings: tuple[str, ...]
+    findings: tuple[str, ...]  # error-level, as printed: published with them
+    leaks: tuple[str, ...]  # premium-leak findings: the page is withheld, never written
     problems: tuple[str, ...]
-
-
-# Issues parsed while reading the summaries; a worker forked later finds them here too.
-_PARSED: dict[Path, Any] = {}
+    skipped: str | None = None  # the issue does not parse: nothing else is set
 
 
 def _render_one(frame: pages.Frame, job: _Job) -> _Done:
     """One issue's page, its feed content and its findings (runs in a worker process too)."""
+    from postcli.check import site_checks
     from postcli.issues import load_issue
 
-    issue = _PARSED.get(job.path) or load_issue(job.path)
+    try:
+        issue = load_issue(job.path)
+    except PostcliError as error:
+        return _Done(job.entry.id, 0, False, "", (), (), (), (), _skipped(error))
     problems: list[str] = []
-    publish = pages.safe_publisher(assets.plan, problems)
+    publish = pages.safe_publisher(frame.plan, problems)
     page = pages.render_issue_page(issue, job.entry, frame, publish)
     root = frame.settings.root.resolve()
     images = tuple(dict.fromkeys(p.relative_to(root).as_posix() for p in page.images))
+    # The feed entry is this page's body (one render, other asset URLs) and the upgrade
+    # pitch: the page holds everything the site shows of the issue.
+    found = site_checks(issue, page.html, frame.settings, where=f"its web page ({issue.id}/)")
+    printed = [(f.rule, f"{f.location or issue.id}: {f.message} [{f.rule}]") for f in found]
+    leaks = tuple(text for rule, text in printed if rule == "premium-leak")
+    written = False
+    if not leaks:
+        written = write_if_changed(job.page, page.html)
+        write_if_changed(job.content, page.content)
     return _Done(
-        issue.id, page.html, page.content, images, _findings(issue, frame.settings), tuple(problems)
-    )
-
-
-def _findings(issue: Any, settings: Settings) -> tuple[str, ...]:
-    """The free variant's error-level findings, worded as `postcli check` prints them."""
-    from postcli.check import Level, run_checks
-    from postcli.model import Audience, Variant
-    from postcli.render import render_variant
-
-    if issue.front.audience is Audience.PREMIUM:
-        return ()
-    try:
-        email = render_variant(issue, settings, Variant.FREE)
-        found = run_checks(issue, {Variant.FREE: email}, settings)
-    except PostcliError as error:
-        return (f"{issue.id}: the free email could not be checked: {error.message}",)
-    return tuple(
-        f"{f.location or issue.id}: {f.message} [{f.rule}]" for f in found if f.level is Level.ERROR
+        issue.id,
+        len(page.html.encode("utf-8")),
+        written,
+        page.content,
+        images,
+        tuple(text for rule, text in printed if rule != "premium-leak"),
+        leaks,
+        tuple(problems),
     )
 
 
@@ -218,6 +229,10 @@ def _render_all(frame: pages.Frame, jobs: list[_Job], workers: int) -> list[_Don
     if workers < 2 or len(jobs) < PARALLEL_FROM or sys.platform != "linux":
         return [_render_one(frame, job) for job in jobs]
     import multiprocessing
+
+    import postcli.check
+    import postcli.issues
+    import postcli.render.body  # noqa: F401  (imported once here, inherited by the workers)
 
     context = multiprocessing.get_context("fork")  # the parent's imports come along for free
     with ProcessPoolExecutor(workers, context, initializer=_worker_init, initargs=(frame,)) as pool:
@@ -253,75 +268,91 @@ def build_site(
     report.entries = entries
     words, date_words = _words(settings)
     css = _css(settings)
-    frame = pages.Frame(settings, words, date_words, assets.content_hash_of(css) + ".css", drafts)
+    css_name = assets.content_hash_of(css) + ".css"
+    frame = pages.Frame(settings, words, date_words, css_name, drafts, state.images)
     output.put(f"{assets.ASSETS}/{frame.css_name}", css)
 
-    shared = digest(_template_hash(settings), _settings_hash(settings, drafts))
+    # postcli's own version too: a new release may render (or check) a page differently.
+    shared = digest(__version__, _template_hash(settings), _settings_hash(settings, drafts))
     keys: dict[str, str] = {}
     jobs: list[_Job] = []
     records: dict[str, IssueRecord] = {}
     for entry in entries:
         record = state.issues.get(entry.id)
-        key = _issue_key(settings, entry, hashes[entry.id], shared, record)
+        key = _issue_key(frame, entry, hashes[entry.id], shared, record)
         keys[entry.id] = key
         page = f"{entry.id}/index.html"
         if (
             record is not None
             and record.key == key
             and output.holds(page, record.page_size)
-            and (state.content(entry.id) is not None)
+            and state.has_content(entry.id)
         ):
             output.keep(page)
             records[entry.id] = record
         else:
-            jobs.append(_Job(entry.path, entry))
+            jobs.append(_Job(entry.path, entry, output.root / page, state.content_path(entry.id)))
 
     contents: dict[str, str] = {}
-    for done in _render_all(frame, jobs, workers or os.cpu_count() or 1):
-        output.put(f"{done.id}/index.html", done.html)
-        state.set_content(done.id, done.content)
+    by_id = {entry.id: entry for entry in entries}
+    left_out: set[str] = set()
+    from postcli.render.urls import remembering_files
+
+    with remembering_files():  # the workers, forked inside, remember for themselves
+        done_jobs = _render_all(frame, jobs, workers or os.cpu_count() or 1)
+    for done in done_jobs:
+        if done.skipped is not None:
+            report.warnings.append(done.skipped)
+            left_out.add(done.id)
+            continue
+        if done.leaks:
+            # Premium-only text in what the site would show: nothing of the issue is
+            # published (a page of it from an earlier build is removed), and `site` fails.
+            report.errors += [f"not published: {leak}" for leak in done.leaks]
+            left_out.add(done.id)
+            continue
+        output.record(f"{done.id}/index.html", done.written)
         contents[done.id] = done.content
         report.rendered.append(done.id)
         report.warnings += [f"{done.id}: image left out: {p}" for p in done.problems]
         # The images are hashed now, after the render: a key of stale hashes re-renders once.
-        record = IssueRecord(
-            "", len(done.html.encode("utf-8")), list(done.images), list(done.findings)
-        )
+        record = IssueRecord("", done.page_size, list(done.images), list(done.findings))
         records[done.id] = record
-        keys[done.id] = _issue_key(
-            settings, _by_id(entries, done.id), hashes[done.id], shared, record
-        )
+        keys[done.id] = _issue_key(frame, by_id[done.id], hashes[done.id], shared, record)
     for issue_id, record in records.items():
         record.key = keys[issue_id]
         report.warnings += [f"published with an error: {f}" for f in record.findings]
+    if left_out:
+        entries = [entry for entry in entries if entry.id not in left_out]
+        report.entries = entries
 
-    _publish_images(settings, records, output, report)
+    _publish_images(frame, records, output, report)
     for entry in entries[:FEED_ENTRIES]:
         if entry.id not in contents:
             contents[entry.id] = state.content(entry.id) or ""
     _listings(entries, frame, contents, output, state, shared)
 
-    _PARSED.clear()
     report.removed = output.prune(previous)
     report.written = output.written
     report.unchanged = output.unchanged
     state.files = set(output.wanted)
     state.issues = records
+    root = settings.root.resolve()
+    shown = {str(root / relative) for record in records.values() for relative in record.images}
+    state.images = {source: known for source, known in frame.images.items() if source in shown}
     state.save()
     return report
 
 
-def _by_id(entries: list[Entry], issue_id: str) -> Entry:
-    return next(e for e in entries if e.id == issue_id)
-
-
 def _issue_key(
-    settings: Settings, entry: Entry, file_hash: str, shared: str, record: IssueRecord | None
+    frame: pages.Frame, entry: Entry, file_hash: str, shared: str, record: IssueRecord | None
 ) -> str:
     images = []
     for relative in record.images if record is not None else []:
-        path = settings.root / relative
+        path = frame.settings.root.resolve() / relative
         try:
+            images.append(f"{relative}:{frame.plan(path).name}")  # its name holds its hash
+        except assets.ImageProblem:
             images.append(f"{relative}:{assets.content_hash(path)}")
         except OSError:
             images.append(f"{relative}:missing")
@@ -336,14 +367,15 @@ def _css(settings: Settings) -> str:
 
 
 def _publish_images(
-    settings: Settings, records: dict[str, IssueRecord], output: Output, report: SiteReport
+    frame: pages.Frame, records: dict[str, IssueRecord], output: Output, report: SiteReport
 ) -> None:
     """Every image a published page shows, processed only when its files are missing."""
     sources = sorted({relative for record in records.values() for relative in record.images})
+    root = frame.settings.root.resolve()
     for relative in sources:
-        source = settings.root / relative
+        source = root / relative
         try:
-            target = assets.plan(source)
+            target = frame.plan(source)
         except (assets.ImageProblem, OSError) as exc:
             report.warnings.append(f"{relative}: image left out: {exc}")
             continue
@@ -377,8 +409,7 @@ def _listings(
     planned["404.html"] = listing.not_found_page(frame)
     made: dict[str, list[Any]] = {}
     for relative, plan in sorted(planned.items()):
-        values = json.dumps(plan.context, default=str, sort_keys=True, ensure_ascii=False)
-        key = digest(shared, plan.template, values)
+        key = digest(shared, plan.template, plan.values)
         previous = state.pages.get(relative)
         if previous and previous[0] == key and output.holds(relative, previous[1]):
             output.keep(relative)

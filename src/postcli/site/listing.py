@@ -8,7 +8,10 @@ the 404 page. Each is made from the issues' summaries alone, never from their bo
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from postcli.site.meta import page_meta
@@ -22,15 +25,26 @@ NOT_FOUND_TEMPLATE = "site/404.html.j2"
 
 @dataclass(frozen=True)
 class Planned:
-    """A page decided but not rendered yet: a build renders it only when its values changed."""
+    """A page decided but not rendered yet: a build renders it only when its values changed.
+
+    `values` is everything its context is made from besides the build's frame (the issues it
+    lists, with their dates and states, and where it sits), so an unchanged page costs no
+    context at all."""
 
     template: str
-    context: dict[str, Any]
+    values: str
+    make_context: Callable[[], dict[str, Any]]
 
     def render(self, frame: Frame) -> str:
         from postcli.render import templates
 
-        return templates.render(self.template, self.context, frame.settings.templates_dir)
+        return templates.render(self.template, self.make_context(), frame.settings.templates_dir)
+
+
+def _signature(entry: Entry) -> str:
+    """What a listing shows of an issue comes from this alone."""
+    summary = json.dumps(entry.summary.to_json(), sort_keys=True, ensure_ascii=False)
+    return f"{entry.when.isoformat()}|{entry.state}|{summary}"
 
 
 def listing_pages(
@@ -43,11 +57,11 @@ def listing_pages(
     def directory(number: int) -> str:
         return folder if number == 1 else f"{folder}page/{number}/"
 
-    for number, chunk in enumerate(chunks, start=1):
+    def context(number: int, chunk: list[Entry]) -> dict[str, Any]:
         here = directory(number)
         base = "../" * here.count("/")
 
-        def href(other: int, base: str = base) -> str:
+        def href(other: int) -> str:
             return base + directory(other) or "./"
 
         label = str(frame.words["page_of"]).format(page=number, pages=len(chunks))
@@ -59,7 +73,7 @@ def listing_pages(
             canonical=frame.url(here),
             lang=frame.settings.newsletter.lang,
         )
-        context = {
+        return {
             **frame.context(base, meta),
             "heading": heading,
             "items": [listing_item(entry, frame) for entry in chunk],
@@ -70,7 +84,15 @@ def listing_pages(
                 "older": href(number + 1) if number < len(chunks) else None,
             },
         }
-        pages[f"{here}index.html"] = Planned(LIST_TEMPLATE, context)
+
+    for number, chunk in enumerate(chunks, start=1):
+        values = json.dumps(
+            [folder, heading, description, number, len(chunks), [_signature(e) for e in chunk]],
+            ensure_ascii=False,
+        )
+        pages[f"{directory(number)}index.html"] = Planned(
+            LIST_TEMPLATE, values, partial(context, number, chunk)
+        )
     return pages
 
 
@@ -113,4 +135,7 @@ def not_found_page(frame: Frame) -> Planned:
         lang=frame.settings.newsletter.lang,
         noindex=True,
     )
-    return Planned(NOT_FOUND_TEMPLATE, frame.context(frame.site_path + "/", meta))
+    context = frame.context(frame.site_path + "/", meta)
+    return Planned(
+        NOT_FOUND_TEMPLATE, json.dumps(context, default=str, sort_keys=True), lambda: context
+    )

@@ -27,18 +27,16 @@ class Output:
 
     def put(self, relative: str, data: bytes | str) -> bool:
         """Write `data` unless the file already holds exactly it; True when written."""
+        return self.record(relative, write_if_changed(self.root / relative, data))
+
+    def record(self, relative: str, written: bool) -> bool:
+        """A file of this build that `write_if_changed` wrote (True) or found as it is."""
         self.wanted.add(relative)
-        payload = data.encode("utf-8") if isinstance(data, str) else data
-        path = self.root / relative
-        try:
-            if path.stat().st_size == len(payload) and path.read_bytes() == payload:
-                self.unchanged += 1
-                return False
-        except OSError:
-            pass
-        write_atomic(path, payload)
-        self.written.append(relative)
-        return True
+        if written:
+            self.written.append(relative)
+        else:
+            self.unchanged += 1
+        return written
 
     def keep(self, relative: str) -> None:
         """A file this build wants as the last one wrote it (an unchanged issue's page)."""
@@ -70,6 +68,19 @@ class Output:
             except OSError:
                 return
             folder = folder.parent
+
+
+def write_if_changed(path: Path, data: bytes | str) -> bool:
+    """Write `data` to `path` (atomically) unless the file holds exactly it; True when written.
+    Safe in a worker process: it touches that one file only."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        if path.stat().st_size == len(payload) and path.read_bytes() == payload:
+            return False
+    except OSError:
+        pass
+    write_atomic(path, payload)
+    return True
 
 
 def files_of_lost_build(root: Path) -> set[str]:

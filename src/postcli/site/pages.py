@@ -15,7 +15,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, field
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -49,6 +49,21 @@ class Frame:
     date_words: dict[str, Any]  # templates/strings.toml: the date format the emails use
     css_name: str  # the style sheet under assets/
     drafts: bool
+    images: dict[str, list[Any]] = field(default_factory=dict)  # SiteState.images
+
+    def plan(self, source: Path) -> PublishedImage:
+        """`assets.plan`, answered from the last build's record while the file's time and
+        size are the same: a rebuild opens no image it already knows. Raises ImageProblem."""
+        from postcli.site import assets
+
+        stat = source.stat()
+        seen = (stat.st_mtime_ns, stat.st_size)
+        known = self.images.get(str(source))
+        if known is not None and tuple(known[:2]) == seen:
+            return PublishedImage(*known[2:])
+        target = assets.plan(source)
+        self.images[str(source)] = [*seen, *astuple(target)]
+        return target
 
     @property
     def site_url(self) -> str:

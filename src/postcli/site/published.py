@@ -62,18 +62,20 @@ class Entry:
         return self.summary.id
 
 
-def summarize(issue: Any, tz: ZoneInfo) -> Summary:
-    """An Issue's front matter as the site keeps it."""
-    from postcli.render import preheader_line
+def summarize(issue_id: str, front: Any, tz: ZoneInfo) -> Summary:
+    """An issue's front matter (a FrontMatter) as the site keeps it: the body is not needed
+    to decide whether, where and how an issue is listed."""
     from postcli.schedule import resolve
 
-    front = issue.front
+    preheader = front.preheader or front.subtitle  # as the emails' preheader, on one line
     send_at = resolve(front.send_at, tz).utc.isoformat() if front.send_at else None
     return Summary(
-        id=issue.id,
+        id=issue_id,
         title=front.title,
         subtitle=front.subtitle,
-        description=preheader_line(issue),
+        description=" ".join(p.strip() for p in preheader.splitlines() if p.strip())
+        if preheader
+        else None,
         tags=tuple(front.tags),
         audience=str(front.audience),
         draft=bool(front.draft),

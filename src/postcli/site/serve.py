@@ -72,6 +72,8 @@ class _Rebuilder:
             return
         for warning in report.warnings:
             self._say(f"warning: {warning}")
+        for refused in report.errors:
+            self._say(f"error: {refused}")
         self._say(
             f"Rebuilt: {len(report.rendered)} pages rendered, {len(report.written)} files "
             f"written, {len(report.removed)} removed"

@@ -46,6 +46,9 @@ class SiteState:
     summaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> file hash, summary
     issues: dict[str, IssueRecord] = field(default_factory=dict)
     pages: dict[str, list[Any]] = field(default_factory=dict)  # listing page -> [key, size]
+    # source image -> [mtime_ns, size, and its PublishedImage's fields]: what its header and
+    # hash said while the file had that time and size (no image is opened again for a rebuild)
+    images: dict[str, list[Any]] = field(default_factory=dict)
     found: bool = False  # read from disk (else: first build, or the state was lost)
 
     @property
@@ -68,21 +71,22 @@ class SiteState:
             state.summaries = dict(data["summaries"])
             state.issues = {k: IssueRecord(**v) for k, v in data["issues"].items()}
             state.pages = dict(data["pages"])
+            state.images = dict(data.get("images", {}))
             state.found = True
         return state
 
+    def content_path(self, issue_id: str) -> Path:
+        """Where the issue's feed entry is kept (the build writes it with the page)."""
+        return self.content_dir / f"{issue_id}.html"
+
     def content(self, issue_id: str) -> str | None:
         try:
-            return (self.content_dir / f"{issue_id}.html").read_text(encoding="utf-8")
+            return self.content_path(issue_id).read_text(encoding="utf-8")
         except OSError:
             return None
 
-    def set_content(self, issue_id: str, html: str) -> None:
-        path = self.content_dir / f"{issue_id}.html"
-        with contextlib.suppress(OSError):
-            if path.read_text(encoding="utf-8") == html:
-                return
-        write_atomic(path, html)
+    def has_content(self, issue_id: str) -> bool:
+        return self.content_path(issue_id).is_file()
 
     def save(self) -> None:
         for stale in self.content_dir.glob("*.html") if self.content_dir.is_dir() else ():
@@ -94,5 +98,6 @@ class SiteState:
             "summaries": self.summaries,
             "issues": {k: v.to_json() for k, v in sorted(self.issues.items())},
             "pages": self.pages,
+            "images": dict(sorted(self.images.items())),
         }
         write_atomic(self.path, json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n")
