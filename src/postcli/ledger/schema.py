@@ -1,5 +1,6 @@
-"""The ledger's SQLite schema: `.postcli/ledger.sqlite3`, version 2 (version 1 plus `holds`; every
-statement is IF NOT EXISTS, so opening a version 1 ledger just adds the table).
+"""The ledger's SQLite schema: `.postcli/ledger.sqlite3`, version 3 (version 1 plus `holds`, and
+version 2 plus the index of recipients by their address without case; every statement is IF NOT
+EXISTS, so opening an older ledger just adds what it lacks).
 
 The CHECK constraints are spelled from the enums of `postcli.model`, which hold the very words
 the columns always held: a ledger written by an earlier postcli reads the same.
@@ -12,7 +13,7 @@ from enum import StrEnum
 from postcli.model import Mode, RecipientStatus, SendStatus
 
 LEDGER_NAME = "ledger.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Seconds a ledger step waits for another process's write (or its opening of the database).
 BUSY_TIMEOUT = 30.0
@@ -60,6 +61,10 @@ CREATE TABLE IF NOT EXISTS recipients (
     updated_at          TEXT NOT NULL,
     PRIMARY KEY (send_id, email)
 );
+-- A send looks its recipients up a chunk at a time by address without case (addresses are
+-- ASCII: the subscribers file refuses others), so that a list of any length never has to sit
+-- in memory whole.
+CREATE INDEX IF NOT EXISTS recipients_folded ON recipients (send_id, lower(email));
 
 -- `postcli unschedule`: (issue, variant, provider) that `send --due` leaves alone until
 -- `postcli send ISSUE` runs again.

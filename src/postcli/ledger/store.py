@@ -329,6 +329,36 @@ class Ledger(HoldsMixin):
                 ],
             )
 
+    def add_new_recipients(
+        self, send_id: int, recipients: Iterable[tuple[str, str | None]]
+    ) -> None:
+        """`add_recipients` for the (email, tier) rows whose address, without case, the send
+        has no row for yet (an earlier run may have written it with other capitals)."""
+        now = self._now()
+        pending = RecipientStatus.PENDING.value
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO recipients (send_id, email, tier, status, updated_at)"
+                " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM recipients"
+                " WHERE send_id = ? AND lower(email) = lower(?))",
+                [
+                    (send_id, email, tier, pending, now, send_id, email)
+                    for email, tier in recipients
+                ],
+            )
+
+    def recipient_states(self, send_id: int, emails: Sequence[str]) -> dict[str, RecipientRecord]:
+        """The rows of these addresses (at most 500), by their address lower-cased; one query
+        on the index, so a long list is looked up a chunk at a time."""
+        if not emails:
+            return {}
+        marks = ", ".join("?" * len(emails))
+        rows = self._read(
+            f"SELECT * FROM recipients WHERE send_id = ? AND lower(email) IN ({marks})",
+            (send_id, *(email.lower() for email in emails)),
+        ).fetchall()
+        return {row["email"].lower(): recipient_record(row) for row in rows}
+
     def recipients(self, send_id: int) -> dict[str, RecipientRecord]:
         rows = self._read(
             "SELECT * FROM recipients WHERE send_id = ? ORDER BY rowid", (send_id,)

@@ -24,7 +24,7 @@ import random
 import re
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -154,11 +154,11 @@ class BulkSettings:
     def validate_common(self) -> None:
         require_unsubscribe_url(self.settings, self.name)
 
-    def subscribers(self) -> list[Subscriber]:
-        from postcli.subscribers import load_subscribers
+    def subscribers(self) -> Collection[Subscriber]:
+        from postcli.subscribers import read_subscribers
 
         assert self._subscribers_file is not None
-        return load_subscribers(self._subscribers_file)
+        return read_subscribers(self._subscribers_file)
 
     def variant_copy(self, issue_id: str, variant: Any, message: Any) -> None:
         """Bulk senders keep no copy of their own; the ledger is the record."""
