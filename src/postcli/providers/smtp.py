@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from email.message import EmailMessage
@@ -94,14 +95,16 @@ class _LazySession:
 
 
 class _Connections:
-    """`connections` SMTP connections for one send (a ParallelTransport): `channel()` opens
-    one more, each lazily, all paced by one shared `Pacer`; `deliver` (a `send --test` copy)
-    goes over a connection of its own."""
+    """`connections` SMTP connections for one run (a ParallelTransport): `channel()` lends
+    one, opened lazily, all paced by one shared `Pacer`; a channel given back is lent again
+    (to the next variant's workers), and all are closed with the transport."""
 
     def __init__(self, make: Callable[[], SmtpSession], connections: int) -> None:
         self._make = make
         self.connections = connections
         self._single: _LazySession | None = None
+        self._idle: list[_LazySession] = []
+        self._lock = threading.Lock()
 
     def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted:
         if self._single is None:
@@ -110,13 +113,15 @@ class _Connections:
 
     @contextmanager
     def channel(self) -> Iterator[_LazySession]:
-        session = _LazySession(self._make)
+        with self._lock:
+            session = self._idle.pop() if self._idle else _LazySession(self._make)
         try:
             yield session
         except BaseException:
             session.abort()
             raise
-        session.close()
+        with self._lock:
+            self._idle.append(session)
 
     def connection_lost(self, error: PostcliError) -> bool:
         """The connection gave up after its own reconnects (dropped, 421, unreachable): the
@@ -126,13 +131,20 @@ class _Connections:
             return isinstance(error, ProviderUnavailable) and error.code is None
         return isinstance(error, ProviderUnavailable)
 
+    def _all(self) -> list[_LazySession]:
+        with self._lock:
+            lent, self._idle = self._idle, []
+        return lent + ([self._single] if self._single is not None else [])
+
     def close(self) -> None:
-        if self._single is not None:
-            self._single.close()
+        for session in self._all():
+            session.close()
 
     def abort(self) -> None:
-        if self._single is not None:
-            self._single.abort()
+        """After an interruption: drop the idle connections without QUIT. A worker still
+        holding one (mid-message) is a daemon thread and goes with the process."""
+        for session in self._all():
+            session.abort()
 
 
 class SmtpProvider:

@@ -431,6 +431,9 @@ class _Parallel:
                 stop = stop or error
             self._step()
         if stop is not None:
+            if isinstance(stop, PostcliError):
+                for job in handed_back:  # given back by a channel that gave up, not taken again
+                    self._stopped(job, stop)
             raise stop
 
     def _next(self, recipients: Iterator[Subscriber]) -> _Job | None:
