@@ -337,6 +337,7 @@ class Ledger(HoldsMixin):
         now = self._now()
         pending = RecipientStatus.PENDING.value
         with self._transaction() as db:
+            db.execute(schema.FOLDED_INDEX)  # a ledger older than the index gets it here
             db.executemany(
                 "INSERT OR IGNORE INTO recipients (send_id, email, tier, status, updated_at)"
                 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM recipients"
