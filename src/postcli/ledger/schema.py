@@ -22,7 +22,10 @@ BUSY_TIMEOUT = 30.0
 
 # A send looks its recipients up a chunk at a time by address without case (addresses are
 # ASCII: the subscribers file refuses others), so a list of any length never sits in memory.
-FOLDED_INDEX = "CREATE INDEX IF NOT EXISTS recipients_folded ON recipients (send_id, lower(email))"
+FOLDED_INDEX_NAME = "recipients_folded"
+FOLDED_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {FOLDED_INDEX_NAME} ON recipients (send_id, lower(email))"
+)
 
 
 def _one_of(enum: type[StrEnum]) -> str:

@@ -119,8 +119,11 @@ def deliver_recipients(
     # Addresses compare without case, as the subscribers file does: a list exported again with
     # other capitals between a crash and its resume must not send anyone a second copy. Every
     # row is in the ledger before the first delivery, so `status` knows the total.
+    # A send's first run adds them as they are: the list itself has no address twice.
+    fresh = ledger.counts(record.id).total == 0
+    add = ledger.add_recipients if fresh else ledger.add_new_recipients
     for chunk in chunked(v.recipients):
-        ledger.add_new_recipients(record.id, [(s.email, s.tier.value) for s in chunk])
+        add(record.id, [(s.email, s.tier.value) for s in chunk])
     states: dict[str, RecipientRecord] = {}  # the ledger's rows of the chunk being sent
     recipients = _with_states(ledger, record.id, v.recipients, states)
     total = result.total = len(v.recipients)
