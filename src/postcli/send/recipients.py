@@ -50,6 +50,10 @@ from postcli.subscribers import Subscriber, chunked
 
 log = logging.getLogger("postcli.send")
 
+# Seconds to wait for a worker to finish the message it holds when a run ends (its SMTP
+# timeout bounds it anyway); after Ctrl-C nobody waits: the workers are daemon threads.
+JOIN_TIMEOUT = 60.0
+
 # (variant, done, total): after each recipient, and once at the start of a variant.
 Progress = Callable[[str, int, int], None]
 
@@ -366,23 +370,26 @@ class _Parallel:
         ]
         for worker in workers:
             worker.start()
+        interrupted = False
         try:
             self._write(recipients, alive=count)
         except KeyboardInterrupt:
             # Ctrl-C: stop the workers where they are. What they still deliver stays 'sending'
             # in the ledger, to be resent and reported by the next run.
+            interrupted = True
             self.stopping.set()
             with contextlib.suppress(Exception):
                 self._commit_reported()
             raise
-        except BaseException:  # the ledger failing: the same, without committing more
+        except BaseException:  # an error that stopped the run: no more jobs are taken
             self.stopping.set()
             raise
         finally:
             for _ in workers:
                 self.jobs.put(None)
-        for worker in workers:  # idle now: each says QUIT and closes its connection
-            worker.join()
+            if not interrupted:  # each finishes what it holds, gives its channel back, ends
+                for worker in workers:
+                    worker.join(timeout=JOIN_TIMEOUT)
 
     def _write(self, recipients: Iterator[Subscriber], alive: int) -> None:
         handed_back: deque[_Job] = deque()
