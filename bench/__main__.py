@@ -441,6 +441,18 @@ def main(argv: list[str] | None = None) -> int:
         "--smtp-messages", type=int, default=10_000, help="SMTP throughput run (0: skip)"
     )
     parser.add_argument(
+        "--smtp-parallel-recipients",
+        type=int,
+        default=100_000,
+        help="`postcli send` over 4 SMTP connections to this many subscribers (0: skip)",
+    )
+    parser.add_argument(
+        "--smtp-parallel-small",
+        type=int,
+        default=10_000,
+        help="the smaller list whose peak memory the big one is held to",
+    )
+    parser.add_argument(
         "--preview-runs", type=int, default=10, help="preview save-to-repaint runs (0: skip)"
     )
     parser.add_argument(
@@ -474,6 +486,33 @@ def main(argv: list[str] | None = None) -> int:
                     smtp_throughput.BAR * 100,
                     note=f"at least; {smtp.postcli_rate:,.0f} vs {smtp.bare_rate:,.0f} msg/s",
                     at_least=True,
+                )
+            )
+        if args.smtp_parallel_recipients:
+            from bench import smtp_parallel
+
+            par = smtp_parallel.run(
+                args.smtp_parallel_recipients, args.smtp_parallel_small, sink="minimal"
+            )
+            big, small = par.big, par.small
+            rows.append(
+                Row(
+                    f"SMTP send, {par.connections} connections, postcli / {par.connections} "
+                    f"bare smtplib loops, {big.recipients:,} subscribers",
+                    par.ratio * 100,
+                    "%",
+                    smtp_parallel.RATE_GOAL * 100,
+                    note=f"at least; {big.rate:,.0f} vs {par.bare_rate:,.0f} msg/s",
+                    at_least=True,
+                )
+            )
+            rows.append(
+                Row(
+                    f"SMTP send, peak RSS, {big.recipients:,} / {small.recipients:,} subscribers",
+                    par.memory_ratio,
+                    "x",
+                    smtp_parallel.MEMORY_BAR,
+                    note=f"{big.peak_rss_kb / 1024:,.0f} vs {small.peak_rss_kb / 1024:,.0f} MB RSS",
                 )
             )
         if args.bulk_recipients:

@@ -12,12 +12,16 @@ password)` requires AUTH PLAIN/LOGIN before MAIL. Faults: `refuse` (550 at RCPT)
 (451 at RCPT), `refuse_sender` (553 at MAIL), `reject_data` (554 after DATA for messages to
 these recipients), `fail_421_at=N` (421 instead of 250 for the Nth message, then the server hangs
 up), `drop_after=N` (hang up right after the 250 for the Nth message), `drop_before_reply_at=N`
-(keep the Nth message but hang up before its 250: the sender cannot know it arrived), `delay`
+(keep the Nth message but hang up before its 250: the sender cannot know it arrived),
+`drop_in_data_at=N` (hang up in the middle of the Nth DATA, keeping nothing), `throttle_at=N`
+(answer the Nth DATA with SES's "454 Throttling failure", keeping nothing),
+`refuse_connections=K` (answer MAIL on the Kth connection with 421 and hang up), `delay`
 (seconds before every reply), `echo_credentials` (a failed AUTH is answered with a 535 quoting
 the base64 the client sent, as some servers do), `auth_mechanisms` (offer only these, e.g.
 {"PLAIN"}). "The Nth message" counts every DATA the server got, from 1; the
 numbered faults take one number or several (a set, a range). Everything received is recorded,
-thread-safely, in `messages`; `connections` counts the client connections.
+thread-safely, in `messages`; `connections` counts the client connections, and
+`max_concurrent` the most that were open at once.
 
 The fixtures `smtp_server` (plain, no faults) and `smtp_server_factory` (any options) live here
 too: import them into a test module to use them.
@@ -93,6 +97,9 @@ class _Faults:
     fail_421_at: frozenset[int]
     drop_after: frozenset[int]
     drop_before_reply_at: frozenset[int]
+    drop_in_data_at: frozenset[int]
+    throttle_at: frozenset[int]
+    refuse_connections: frozenset[int]
     delay: float
 
 
@@ -121,6 +128,11 @@ class _Handler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         await self._pause()
+        if getattr(server, "connection_number", 0) in self.faults.refuse_connections:
+            transport = server.transport
+            assert transport is not None
+            asyncio.get_running_loop().call_soon(transport.close)  # after the reply is out
+            return "421 4.7.0 too many connections from your host, try again later"
         if self.server.auth is not None and not session.authenticated:
             return "530 5.7.0 Authentication required"
         if address.lower() in self.faults.refuse_sender:
@@ -150,6 +162,12 @@ class _Handler:
             assert transport is not None
             asyncio.get_running_loop().call_soon(transport.close)  # after the reply is out
             return "421 4.3.2 service shutting down, try again later"
+        if number in self.faults.throttle_at:
+            return "454 4.7.0 Throttling failure: Maximum sending rate exceeded."
+        if number in self.faults.drop_in_data_at:
+            assert transport is not None
+            transport.abort()  # gone in the middle of the message: nothing kept, no reply
+            return "250 2.0.0 never heard"
         if any(r.lower() in self.faults.reject_data for r in envelope.rcpt_tos):
             return "554 5.7.1 message rejected as spam"
         raw = envelope.original_content or envelope.content or b""
@@ -186,6 +204,10 @@ class _CountingSMTP(SMTP):
         if not self.connection_number:  # STARTTLS calls this again for the same connection
             self.connection_number = self._owner._connected()
 
+    def connection_lost(self, error: Exception | None) -> None:
+        self._owner._disconnected(self.connection_number)
+        super().connection_lost(error)
+
 
 class _Controller(Controller):
     def __init__(self, owner: SmtpTestServer, *args: Any, **kwargs: Any) -> None:
@@ -213,6 +235,9 @@ class SmtpTestServer:
         fail_421_at: int | Collection[int] | None = None,
         drop_after: int | Collection[int] | None = None,
         drop_before_reply_at: int | Collection[int] | None = None,
+        drop_in_data_at: int | Collection[int] | None = None,
+        throttle_at: int | Collection[int] | None = None,
+        refuse_connections: int | Collection[int] | None = None,
         delay: float = 0.0,
         echo_credentials: bool = False,
         auth_mechanisms: Collection[str] | None = None,
@@ -234,6 +259,9 @@ class SmtpTestServer:
             fail_421_at=_numbers(fail_421_at),
             drop_after=_numbers(drop_after),
             drop_before_reply_at=_numbers(drop_before_reply_at),
+            drop_in_data_at=_numbers(drop_in_data_at),
+            throttle_at=_numbers(throttle_at),
+            refuse_connections=_numbers(refuse_connections),
             delay=delay,
         )
         # Real servers offer AUTH only after STARTTLS; implicit TLS and plain tests log in as is.
@@ -241,6 +269,8 @@ class SmtpTestServer:
         self._lock = threading.Lock()
         self._messages: list[Received] = []
         self._connections = 0
+        self._open: set[int] = set()
+        self._max_concurrent = 0
         self._auth_failures = 0
         self._controller: _Controller | None = None
         self._ca_dir: Path | None = None
@@ -296,6 +326,8 @@ class SmtpTestServer:
             raise OSError(f"could not start the test SMTP server: {last_error}")
         with self._lock:  # the controller's own readiness probe is no client's connection
             self._connections = 0
+            self._open.clear()
+            self._max_concurrent = 0
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -348,6 +380,12 @@ class SmtpTestServer:
             return self._connections
 
     @property
+    def max_concurrent(self) -> int:
+        """The most client connections that were open at the same time."""
+        with self._lock:
+            return self._max_concurrent
+
+    @property
     def auth_failures(self) -> int:
         with self._lock:
             return self._auth_failures
@@ -390,7 +428,13 @@ class SmtpTestServer:
     def _connected(self) -> int:
         with self._lock:
             self._connections += 1
+            self._open.add(self._connections)
+            self._max_concurrent = max(self._max_concurrent, len(self._open))
             return self._connections
+
+    def _disconnected(self, number: int) -> None:
+        with self._lock:
+            self._open.discard(number)
 
     def _authenticate(
         self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any

@@ -196,3 +196,34 @@ def test_opening_waits_for_another_process_holding_the_database(tmp_path: Path) 
         assert ledger.sends() == []
     holder.join(5)
     assert release.is_set()
+
+
+def test_recipients_are_looked_up_a_chunk_at_a_time_by_address_without_case(
+    tmp_path: Path,
+) -> None:
+    from postcli.model import RecipientStatus
+
+    with Ledger.open(tmp_path) as ledger:
+        record = ledger.begin("issue", "free", "smtp", content_hash="h")
+        ledger.add_new_recipients(
+            record.id, [("Kim@example.org", "free"), ("lee@example.org", "free")]
+        )
+        # A list exported again with other capitals adds nobody twice.
+        ledger.add_new_recipients(
+            record.id, [("kim@example.org", "free"), ("park@example.org", "free")]
+        )
+        assert sorted(ledger.recipients(record.id)) == [
+            "Kim@example.org",
+            "lee@example.org",
+            "park@example.org",
+        ]
+        ledger.mark_recipient(record.id, "Kim@example.org", RecipientStatus.SENT)
+        states = ledger.recipient_states(record.id, ["KIM@example.org", "nobody@example.org"])
+        assert list(states) == ["kim@example.org"]
+        assert states["kim@example.org"].email == "Kim@example.org"
+        assert states["kim@example.org"].status is RecipientStatus.SENT
+        plan = ledger._db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM recipients WHERE send_id = ? AND lower(email) IN (?)",
+            (record.id, "kim@example.org"),
+        ).fetchall()
+        assert any("recipients_folded" in str(tuple(row)) for row in plan)  # no full scan

@@ -183,3 +183,93 @@ def test_semicolons_get_their_own_message(tmp_path: Path) -> None:
 def test_bad_csv_on_the_first_line_is_not_called_empty(tmp_path: Path) -> None:
     error = problem(write(tmp_path, '"email,name,tier\n'))
     assert "CSV" in str(error) and "empty" not in str(error)
+
+
+# -- a long list, read as a stream -----------------------------------------------------------------
+
+
+def rows_text(count: int, start: int = 0) -> str:
+    return "".join(
+        f"reader{i}@example.org,Reader {i},{'premium' if i % 3 == 0 else 'free'}\n"
+        for i in range(start, start + count)
+    )
+
+
+def test_reading_a_long_list_holds_no_more_python_memory_than_a_short_one(
+    tmp_path: Path,
+) -> None:
+    import tracemalloc
+
+    from postcli.subscribers import read_subscribers
+
+    peaks = {}
+    for count in (2_000, 40_000):
+        path = write(tmp_path, "email,name,tier\n" + rows_text(count), f"s{count}.csv")
+        tracemalloc.start()
+        try:
+            table = read_subscribers(path)
+            seen = sum(1 for _ in table.tier(Variant.FREE)) + sum(
+                1 for _ in table.tier(Variant.PREMIUM)
+            )
+            table.close()
+            peaks[count] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert seen == count
+    # A list of 40,000 Subscribers alone is about 11 MB; the stream keeps a row at a time.
+    assert peaks[40_000] < 1_000_000, peaks
+    assert peaks[40_000] < 3 * peaks[2_000], peaks
+
+
+def test_a_streamed_list_keeps_the_file_order_per_tier_and_counts(tmp_path: Path) -> None:
+    from postcli.subscribers import read_subscribers
+
+    path = write(tmp_path, "email,name,tier\n" + rows_text(1_200))
+    table = read_subscribers(path)
+    try:
+        free = list(table.tier(Variant.FREE))
+        assert len(table) == 1_200 and len(table.tier(Variant.FREE)) == len(free) == 800
+        assert [s.line for s in free] == sorted(s.line for s in free)
+        assert free[0] == Subscriber("reader1@example.org", "Reader 1", Variant.FREE, 3)
+        assert free[0] in table.tier(Variant.FREE) and free[0] not in table.tier(Variant.PREMIUM)
+        assert list(table) == sorted(list(table), key=lambda s: s.line)  # and twice over
+    finally:
+        table.close()
+
+
+def test_duplicates_far_apart_in_a_long_file_are_found_with_both_lines(tmp_path: Path) -> None:
+    text = "email,name,tier\n" + rows_text(15_000) + "Reader7@EXAMPLE.org,again,free\n"
+    error = problem(write(tmp_path, text))
+    assert error.line == 15_002
+    assert "duplicate address 'Reader7@example.org' (first on line 9)" in str(error)
+
+
+def test_every_bad_row_of_a_long_file_is_counted_and_the_first_ones_listed(
+    tmp_path: Path,
+) -> None:
+    bad = "".join(f"not-an-address-{i},x,free\n" for i in range(300))
+    error = problem(write(tmp_path, "email,name,tier\n" + rows_text(100) + bad))
+    text = str(error)
+    assert "102: 300 bad rows:" in text and "... and 280 more bad rows" in text
+    assert error.line == 102 and text.count("not-an-address-") == 20
+
+
+def test_a_byte_that_is_not_utf8_far_down_is_reported_at_its_own_line(tmp_path: Path) -> None:
+    data = ("email,name,tier\n" + rows_text(9_000)).encode() + "김,x,free\n".encode("euc-kr")
+    error = problem(write(tmp_path, data + rows_text(50).encode()))
+    assert error.line == 9_002 and "UTF-8" in str(error)
+
+
+def test_a_plugins_own_list_is_copied_in_order_without_later_duplicates() -> None:
+    from postcli.subscribers import SubscriberList
+
+    rows = [
+        Subscriber("b@example.org", "B", Variant.FREE, 5),
+        Subscriber("a@example.org", "A", Variant.PREMIUM, 9),
+        Subscriber("B@example.org", "B again", Variant.FREE, 12),
+    ]
+    table = SubscriberList.of(rows)
+    try:
+        assert list(table) == rows[:2] and table.count(Variant.FREE) == 1
+    finally:
+        table.close()

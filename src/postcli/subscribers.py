@@ -1,18 +1,26 @@
-"""The subscribers file -> a list of `Subscriber`s, for the providers that send mail themselves.
+"""The subscribers file -> `Subscriber`s, for the providers that send mail themselves.
 
 Owns the CSV format (a header naming the columns `email`, `name` (optional) and `tier`, then one
 subscriber a row), address normalisation and every message about a bad row. Every bad row is
-reported at once, each with its file and line, and none is ever returned. This module reads one
-file and touches nothing else: no ledger, no network.
+reported at once, each with its file and line, and none is ever returned.
+
+The file is read as a stream, a row at a time, into a `SubscriberList`: a private temporary
+SQLite database on disk (deleted when closed), whose unique key finds duplicate addresses. So a
+list of any length costs the same memory, and a send reads it back a tier at a time, in the
+file's order. This module reads one file and touches nothing else: no ledger, no network.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
+import sqlite3
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from postcli.errors import InputError
 from postcli.model import Variant
@@ -81,16 +89,16 @@ def _tier(raw: str) -> Variant:
 MAX_LISTED = 20  # bad rows listed in a message, as for send failures; the rest are counted
 
 
-def _problem(path: Path, problems: list[tuple[int, str]]) -> InputError:
+def _problem(path: Path, problems: list[tuple[int, str]], total: int) -> InputError:
+    """`problems`: the first MAX_LISTED bad rows, by line; `total`: how many there are."""
     first_line, first_message = problems[0]
-    if len(problems) == 1:
+    if total == 1:
         message = first_message
     else:
-        shown = problems[:MAX_LISTED]
-        listed = "\n".join(f"{path}:{line}: {message}" for line, message in shown)
-        rest = len(problems) - len(shown)
+        listed = "\n".join(f"{path}:{line}: {message}" for line, message in problems)
+        rest = total - len(problems)
         more = f"\n... and {rest:,} more bad row{'s' if rest > 1 else ''}" if rest else ""
-        message = f"{len(problems):,} bad rows:\n{listed}{more}"
+        message = f"{total:,} bad rows:\n{listed}{more}"
     return InputError(
         message,
         path=path,
@@ -99,11 +107,151 @@ def _problem(path: Path, problems: list[tuple[int, str]]) -> InputError:
     )
 
 
+_SCHEMA = """
+CREATE TABLE subscribers (
+    line  INTEGER PRIMARY KEY,  -- the CSV line, so reading back keeps the file's order
+    email TEXT NOT NULL,
+    key   TEXT NOT NULL UNIQUE, -- the address without case: a duplicate breaks this key
+    name  TEXT NOT NULL,
+    tier  TEXT NOT NULL
+)
+"""
+
+
+class SubscriberList(Collection[Subscriber]):
+    """Subscribers held in a private temporary SQLite database on disk rather than in memory:
+    iterating reads them back a row at a time, in the file's order. `tier(variant)` is the
+    same for one tier. Closed (and its file deleted) by `close()` or when it is dropped."""
+
+    def __init__(self) -> None:
+        # "": SQLite's private temporary database, on disk, removed when the connection closes;
+        # its page cache is bounded, so the list never sits in memory whole.
+        self._db = sqlite3.connect("", check_same_thread=False, isolation_level=None)
+        self._db.execute(_SCHEMA)
+        self._counts: dict[str | None, int] = {}
+
+    @classmethod
+    def of(cls, subscribers: Iterable[Subscriber]) -> SubscriberList:
+        """A list of subscribers from anywhere (a plug-in's own list); a later duplicate of an
+        address is left out."""
+        table = cls()
+        with table._writing():
+            for subscriber in subscribers:
+                table._add(subscriber)
+        return table
+
+    def _writing(self) -> sqlite3.Connection:
+        self._db.execute("BEGIN")
+        return self._db
+
+    def _add(self, subscriber: Subscriber) -> int | None:
+        """Add one; None, or the line of the earlier row with the same address."""
+        try:
+            self._db.execute(
+                "INSERT INTO subscribers (line, email, key, name, tier) VALUES (?, ?, ?, ?, ?)",
+                (
+                    subscriber.line,
+                    subscriber.email,
+                    subscriber.email.lower(),
+                    subscriber.name,
+                    subscriber.tier.value,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            row = self._db.execute(
+                "SELECT line FROM subscribers WHERE key = ?", (subscriber.email.lower(),)
+            ).fetchone()
+            return int(row[0]) if row is not None else subscriber.line
+        return None
+
+    def count(self, tier: Variant | None = None) -> int:
+        if tier not in self._counts:
+            if tier is None:
+                row = self._db.execute("SELECT COUNT(*) FROM subscribers").fetchone()
+            else:
+                row = self._db.execute(
+                    "SELECT COUNT(*) FROM subscribers WHERE tier = ?", (tier.value,)
+                ).fetchone()
+            self._counts[tier] = int(row[0])
+        return self._counts[tier]
+
+    def tier(self, tier: Variant) -> TierView:
+        return TierView(self, tier)
+
+    def rows(self, tier: Variant | None = None) -> Iterator[Subscriber]:
+        query, args = "SELECT line, email, name, tier FROM subscribers", tuple[str, ...]()
+        if tier is not None:
+            query, args = query + " WHERE tier = ?", (tier.value,)
+        for line, email, name, value in self._db.execute(query + " ORDER BY line", args):
+            yield Subscriber(email=email, name=name, tier=Variant(value), line=line)
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        return self.rows()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __contains__(self, item: object) -> bool:
+        if not isinstance(item, Subscriber):
+            return False
+        row = self._db.execute(
+            "SELECT 1 FROM subscribers WHERE key = ? AND tier = ?",
+            (item.email.lower(), item.tier.value),
+        ).fetchone()
+        return row is not None
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class TierView(Collection[Subscriber]):
+    """The subscribers of one tier of a `SubscriberList`, read back on each iteration."""
+
+    def __init__(self, table: SubscriberList, tier: Variant) -> None:
+        self._table = table
+        self._tier = tier
+
+    def __iter__(self) -> Iterator[Subscriber]:
+        return self._table.rows(self._tier)
+
+    def __len__(self) -> int:
+        return self._table.count(self._tier)
+
+    def __contains__(self, item: object) -> bool:
+        return isinstance(item, Subscriber) and item.tier is self._tier and item in self._table
+
+
+CHUNK = 500  # subscribers looked up in the ledger at once (below SQLite's 999 parameters)
+
+
+def chunked(subscribers: Iterable[Subscriber], size: int = CHUNK) -> Iterator[list[Subscriber]]:
+    """`subscribers` in lists of `size`, so that a long list is handled a chunk at a time."""
+    chunk: list[Subscriber] = []
+    for subscriber in subscribers:
+        chunk.append(subscriber)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def load_subscribers(path: Path) -> list[Subscriber]:
-    """Read the subscribers CSV at `path`; raise InputError listing every bad row at once."""
+    """Read the subscribers CSV at `path` into a list (for small uses; a send streams it with
+    `read_subscribers`); raise InputError listing every bad row at once."""
+    table = read_subscribers(path)
+    try:
+        return list(table)
+    finally:
+        table.close()
+
+
+def read_subscribers(path: Path) -> SubscriberList:
+    """Read the subscribers CSV at `path` as a stream; raise InputError listing every bad row
+    at once."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        handle = path.open("rb")
     except FileNotFoundError:
         raise InputError(
             "the subscribers file does not exist",
@@ -112,25 +260,63 @@ def load_subscribers(path: Path) -> list[Subscriber]:
         ) from None
     except OSError as exc:
         raise InputError(f"cannot read the subscribers file: {exc.strerror}", path=path) from None
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark (Excel's "CSV UTF-8") is dropped
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputError(
-            "not UTF-8 text", path=path, line=line, hint="save the subscribers file as UTF-8 CSV"
-        ) from None
-    return parse_subscribers(text, path)
+    # newline="": the csv module sees the line ends as written (and quoted ones inside cells);
+    # utf-8-sig drops a byte-order mark (Excel's "CSV UTF-8").
+    with handle, io.TextIOWrapper(handle, encoding="utf-8-sig", newline="") as text:
+        try:
+            return _parse(text, path)
+        except UnicodeDecodeError:
+            pass
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the subscribers file: {exc.strerror}", path=path
+            ) from None
+    raise InputError(
+        "not UTF-8 text",
+        path=path,
+        line=_first_bad_line(path),
+        hint="save the subscribers file as UTF-8 CSV",
+    )
+
+
+def _first_bad_line(path: Path) -> int:
+    """The line of the first byte that is not UTF-8 (the text reader decodes ahead, in
+    blocks, so its error does not say), read again a line at a time."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                decoder.decode(raw)
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def parse_subscribers(text: str, path: Path) -> list[Subscriber]:
     """The CSV `text` of the file at `path` (used in messages) -> its subscribers."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    table = _parse(io.StringIO(text, newline=""), path)
+    try:
+        return list(table)
+    finally:
+        table.close()
+
+
+def _parse(text: IO[str], path: Path) -> SubscriberList:
+    reader = csv.reader(text, strict=True)
     header: list[str] | None = None
     columns: dict[str, int] = {}
-    problems: list[tuple[int, str]] = []
-    subscribers: list[Subscriber] = []
-    seen: dict[str, int] = {}
+    problems: list[tuple[int, str]] = []  # the first MAX_LISTED, in line order
+    bad = 0
+    table = SubscriberList()
     previous_end = 0
+
+    def problem(line: int, message: str) -> None:
+        nonlocal bad
+        bad += 1
+        if len(problems) < MAX_LISTED:
+            problems.append((line, message))
+
+    db = table._writing()
     try:
         for row in reader:
             line, previous_end = previous_end + 1, reader.line_num
@@ -161,30 +347,33 @@ def parse_subscribers(text: str, path: Path) -> list[Subscriber]:
                     )
                 columns = {name: header.index(name) for name in KNOWN_COLUMNS if name in header}
                 continue
-            subscriber = _row(row, line, columns, problems)
+            found: list[tuple[int, str]] = []
+            subscriber = _row(row, line, columns, found)
             if subscriber is None:
+                for where, message in found:
+                    problem(where, message)
                 continue
-            key = subscriber.email.lower()
-            if key in seen:
-                problems.append(
-                    (line, f"duplicate address '{subscriber.email}' (first on line {seen[key]})")
-                )
-                continue
-            seen[key] = line
-            subscribers.append(subscriber)
+            first = table._add(subscriber)
+            if first is not None:
+                problem(line, f"duplicate address '{subscriber.email}' (first on line {first})")
     except csv.Error as exc:
-        problems.append((previous_end + 1, f"not valid CSV: {exc}"))
-    if header is None and not problems:
+        problem(previous_end + 1, f"not valid CSV: {exc}")
+    except BaseException:
+        table.close()
+        raise
+    db.execute("COMMIT")
+    if header is None and not bad:
+        table.close()
         raise InputError(
             "the subscribers file is empty",
             path=path,
             line=1,
             hint="start it with the header line email,name,tier and one subscriber a line",
         )
-    if problems:
-        problems.sort(key=lambda item: item[0])
-        raise _problem(path, problems)
-    return subscribers
+    if bad:
+        table.close()
+        raise _problem(path, problems, bad)
+    return table
 
 
 def _row(

@@ -57,11 +57,14 @@ def _longest_recipient(settings: Settings) -> str:
         path = Path(value).expanduser()
         path = path if path.is_absolute() else settings.root / path
         try:
-            from postcli.subscribers import load_subscribers
+            from postcli.subscribers import read_subscribers
 
-            rows = load_subscribers(path)
+            rows = read_subscribers(path)  # a stream: the list is never in memory whole
         except Exception:  # a broken file is reported by send; measure the worst case here
-            rows = []
-        if rows:
-            return max((row.email for row in rows), key=lambda a: len(quote(a, safe="@")))
+            return LONGEST_ADDRESS
+        try:
+            if len(rows):
+                return max((row.email for row in rows), key=lambda a: len(quote(a, safe="@")))
+        finally:
+            rows.close()
     return LONGEST_ADDRESS

@@ -1,5 +1,7 @@
 """The ledger's SQLite schema: `.postcli/ledger.sqlite3`, version 2 (version 1 plus `holds`; every
-statement is IF NOT EXISTS, so opening a version 1 ledger just adds the table).
+statement is IF NOT EXISTS, so opening a version 1 ledger just adds the table). The index
+`recipients_folded` came later without a new version: a send adds it to an older ledger the
+first time it writes recipients (`FOLDED_INDEX`), so opening a ledger still writes nothing.
 
 The CHECK constraints are spelled from the enums of `postcli.model`, which hold the very words
 the columns always held: a ledger written by an earlier postcli reads the same.
@@ -16,6 +18,14 @@ SCHEMA_VERSION = 2
 
 # Seconds a ledger step waits for another process's write (or its opening of the database).
 BUSY_TIMEOUT = 30.0
+
+
+# A send looks its recipients up a chunk at a time by address without case (addresses are
+# ASCII: the subscribers file refuses others), so a list of any length never sits in memory.
+FOLDED_INDEX_NAME = "recipients_folded"
+FOLDED_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {FOLDED_INDEX_NAME} ON recipients (send_id, lower(email))"
+)
 
 
 def _one_of(enum: type[StrEnum]) -> str:
@@ -60,6 +70,7 @@ CREATE TABLE IF NOT EXISTS recipients (
     updated_at          TEXT NOT NULL,
     PRIMARY KEY (send_id, email)
 );
+{FOLDED_INDEX};
 
 -- `postcli unschedule`: (issue, variant, provider) that `send --due` leaves alone until
 -- `postcli send ISSUE` runs again.

@@ -43,6 +43,9 @@ from postcli.model import Edition, Mode, RecipientStatus, SendStatus
 from postcli.times import iso, iso_or_none, utc_now
 
 _LIVE = Mode.LIVE.value
+# SQLite's planner, without statistics, prefers the primary key (send_id, email) and scans a
+# send's every row for `lower(email) = ?`: the lookups by address without case name the index.
+_BY_FOLDED = f"INDEXED BY {schema.FOLDED_INDEX_NAME}"
 # A live row in one of these states is taken up again by the next run instead of a new one.
 _UNFINISHED = (SendStatus.PENDING, SendStatus.SENDING, SendStatus.FAILED, SendStatus.SCHEDULED)
 
@@ -66,6 +69,7 @@ class Ledger(HoldsMixin):
     def __init__(self, path: Path, *, clock: Callable[[], datetime] = utc_now) -> None:
         self.path = path
         self._clock = clock
+        self._folded = False  # the index recipients_folded is known to exist
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we open every transaction ourselves (BEGIN IMMEDIATE).
         self._db = sqlite3.connect(path, timeout=schema.BUSY_TIMEOUT, isolation_level=None)
@@ -320,6 +324,7 @@ class Ledger(HoldsMixin):
         """Add (email, tier) rows in 'pending'; ones already there keep their state."""
         now = self._now()
         with self._transaction() as db:
+            db.execute(schema.FOLDED_INDEX)  # a ledger older than the index gets it here
             db.executemany(
                 "INSERT OR IGNORE INTO recipients (send_id, email, tier, status, updated_at)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -328,6 +333,49 @@ class Ledger(HoldsMixin):
                     for email, tier in recipients
                 ],
             )
+
+    def add_new_recipients(
+        self, send_id: int, recipients: Iterable[tuple[str, str | None]]
+    ) -> None:
+        """`add_recipients` for the (email, tier) rows whose address, without case, the send
+        has no row for yet (an earlier run may have written it with other capitals)."""
+        now = self._now()
+        pending = RecipientStatus.PENDING.value
+        with self._transaction() as db:
+            db.execute(schema.FOLDED_INDEX)  # a ledger older than the index gets it here
+            db.executemany(
+                "INSERT OR IGNORE INTO recipients (send_id, email, tier, status, updated_at)"
+                " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM recipients"
+                f" {_BY_FOLDED} WHERE send_id = ? AND lower(email) = ?)",
+                [
+                    (send_id, email, tier, pending, now, send_id, email.lower())
+                    for email, tier in recipients
+                ],
+            )
+
+    def recipient_states(self, send_id: int, emails: Sequence[str]) -> dict[str, RecipientRecord]:
+        """The rows of these addresses (at most 500), by their address lower-cased; one query
+        on the index, so a long list is looked up a chunk at a time."""
+        if not emails:
+            return {}
+        marks = ", ".join("?" * len(emails))
+        indexed = _BY_FOLDED if self._has_folded_index() else ""
+        rows = self._read(
+            f"SELECT * FROM recipients {indexed} WHERE send_id = ? AND lower(email) IN ({marks})",
+            (send_id, *(email.lower() for email in emails)),
+        ).fetchall()
+        return {row["email"].lower(): recipient_record(row) for row in rows}
+
+    def _has_folded_index(self) -> bool:
+        """Whether the ledger has `recipients_folded` yet (an older one gets it on the first
+        recipient write); once it has, it keeps it."""
+        if not self._folded:
+            row = self._read(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+                (schema.FOLDED_INDEX_NAME,),
+            ).fetchone()
+            self._folded = row is not None
+        return self._folded
 
     def recipients(self, send_id: int) -> dict[str, RecipientRecord]:
         rows = self._read(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from postcli.errors import ProviderRefused, ProviderUnavailable, ReplyError
 from postcli.model import LetterStatus
@@ -94,3 +94,10 @@ class BatchTransport(Protocol):
 
     def deliver(self, message: Any, *, sender: str, recipient: str) -> Any:
         """One message (a `send --test` copy): an `Accepted`, as a `Transport` answers."""
+
+
+def is_batch_transport(transport: object) -> TypeGuard[BatchTransport]:
+    """Takes many recipients a call (a bulk sender's transport with `batch_size` above 1)."""
+    size = getattr(transport, "batch_size", 1)
+    deliver = getattr(transport, "deliver_batch", None)
+    return isinstance(size, int) and size > 1 and callable(deliver)

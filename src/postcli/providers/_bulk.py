@@ -24,7 +24,7 @@ import random
 import re
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,11 +127,11 @@ class BulkSettings(ProviderTable):
         for variable in self.secret_variables:
             self.require_secret(variable)
 
-    def subscribers(self) -> list[Subscriber]:
-        from postcli.subscribers import load_subscribers
+    def subscribers(self) -> Collection[Subscriber]:
+        from postcli.subscribers import read_subscribers
 
         assert self._subscribers_file is not None
-        return load_subscribers(self._subscribers_file)
+        return read_subscribers(self._subscribers_file)
 
     def variant_copy(self, issue_id: str, variant: Any, message: Any) -> None:
         """Bulk senders keep no copy of their own; the ledger is the record."""

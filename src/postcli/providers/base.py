@@ -27,7 +27,7 @@ httpx nor the ledger.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,7 +35,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol, TypeGuard
 
-from postcli.errors import ProviderRefused, ProviderUnavailable, RecipientRefused
+from postcli.errors import PostcliError, ProviderRefused, ProviderUnavailable, RecipientRefused
 from postcli.model import Delivered, Edition, RemoteStatus, SendStatus, Variant
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ __all__ = [
     "Features",
     "Key",
     "MovableProvider",
+    "ParallelTransport",
     "Provider",
     "ProviderRefused",
     "ProviderUnavailable",
@@ -66,6 +67,7 @@ __all__ = [
     "content_hash",
     "is_campaign_provider",
     "is_movable",
+    "is_parallel",
     "is_recipient_provider",
     "is_self_gated",
 ]
@@ -189,6 +191,31 @@ class Transport(Protocol):
         ...
 
 
+class ParallelTransport(Transport, Protocol):
+    """A transport that delivers over several channels at once (`[providers.smtp]
+    connections`). `postcli.send` runs one worker per channel and keeps the ledger in one
+    thread: it marks a recipient 'sending' before handing it to a worker, so no two channels
+    ever hold the same one, and 'sent' after the worker reports the acceptance."""
+
+    connections: int  # channels at once, at least 2
+
+    def channel(self) -> AbstractContextManager[Transport]:
+        """One more channel (its own connection, opened lazily), used by one thread only;
+        every channel shares the transport's rate cap."""
+        ...
+
+    def connection_lost(self, error: PostcliError) -> bool:
+        """Whether `error` (raised by a channel's `deliver`) means that channel is gone after
+        its own retries, so the message it held may go over another one."""
+        ...
+
+
+def is_parallel(transport: Transport) -> TypeGuard[ParallelTransport]:
+    """Delivers over several channels at once."""
+    connections = getattr(transport, "connections", 1)
+    return isinstance(connections, int) and connections > 1 and hasattr(transport, "channel")
+
+
 class Provider(Protocol):
     """A provider postcli can send through. Built-ins and plug-ins register the same way, under
     the entry-point group `postcli.providers`; the class is constructed as
@@ -272,8 +299,10 @@ class RecipientProvider(Provider, Protocol):
         """The subscribers file the settings name, or None when they name none."""
         ...
 
-    def subscribers(self) -> list[Subscriber]:
-        """Everyone on the list, as the provider's settings name it; [] for none."""
+    def subscribers(self) -> Collection[Subscriber]:
+        """Everyone on the list, as the provider's settings name it; [] for none. The
+        built-ins return a `postcli.subscribers.SubscriberList`, read as a stream and held on
+        disk; any other collection is copied into one."""
         ...
 
     def open_transport(

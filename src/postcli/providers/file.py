@@ -13,7 +13,7 @@ then a rename): a reader never sees half a message, and writing one again replac
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
@@ -105,12 +105,12 @@ class FileProvider:
     def close(self) -> None:
         """Nothing to release."""
 
-    def subscribers(self) -> list[Subscriber]:
+    def subscribers(self) -> Collection[Subscriber]:
         if self.subscribers_file is None:
             return []
-        from postcli.subscribers import load_subscribers
+        from postcli.subscribers import read_subscribers
 
-        return load_subscribers(self.subscribers_file)
+        return read_subscribers(self.subscribers_file)
 
     def outbox(self, issue_id: str) -> Path:
         return self.settings.outbox_dir / issue_id

@@ -1,24 +1,35 @@
-"""The `smtp` provider: one personalised message per subscriber over one reused SMTP connection.
+"""The `smtp` provider: one personalised message per subscriber over one reused SMTP connection,
+or over `connections` of them at once.
 
 Owns the `[providers.smtp]` settings and turns the SMTP session's errors into provider errors.
 The per-recipient loop, with its ledger steps, is `postcli.send`'s, shared with the `file`
 provider; the connection itself (STARTTLS/TLS, AUTH, reconnects, the rate cap) is
-`postcli.providers.smtp_session`'s. The password comes only from POSTCLI_SMTP_PASSWORD and is
-never put in a message, a log line or a file.
+`postcli.providers.smtp_session`'s. With `connections = N` (N > 1) the transport is a
+`ParallelTransport`: `postcli.send` runs N workers, each over its own connection, all sharing
+one rate cap (a `Pacer`), while one thread writes the ledger. The password comes only from
+POSTCLI_SMTP_PASSWORD and is never put in a message, a log line or a file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ssl
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from postcli.config import Settings, secret
-from postcli.errors import ConfigError, ProviderRefused, ProviderUnavailable, RecipientRefused
+from postcli.errors import (
+    ConfigError,
+    PostcliError,
+    ProviderRefused,
+    ProviderUnavailable,
+    RecipientRefused,
+    ReplyError,
+)
 from postcli.model import Variant
 from postcli.providers._settings import (
     bad_key,
@@ -30,12 +41,19 @@ from postcli.providers.base import Accepted, Features, Key, SettingsSchema
 from postcli.registry import builtin
 
 if TYPE_CHECKING:
-    from postcli.providers.smtp_session import Security, SmtpSession
+    from postcli.providers.smtp_session import Pacer, Security, SmtpSession
     from postcli.subscribers import Subscriber
 
 PASSWORD_VARIABLE = "POSTCLI_SMTP_PASSWORD"
 SECURITY: tuple[Security, ...] = ("none", "starttls", "tls")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+# More connections than this to one server is a mistake, not a speed-up: relays cap the
+# connections of a client (Postfix: 50, many far fewer) and answer 421 to the rest.
+MAX_CONNECTIONS = 32
+CONNECTIONS_MESSAGE = (
+    f"'connections' in [providers.smtp] must be a whole number from 1 to {MAX_CONNECTIONS}"
+    " (SMTP connections at once)"
+)
 
 
 class _LazySession:
@@ -76,6 +94,59 @@ class _LazySession:
         self.close()
 
 
+class _Connections:
+    """`connections` SMTP connections for one run (a ParallelTransport): `channel()` lends
+    one, opened lazily, all paced by one shared `Pacer`; a channel given back is lent again
+    (to the next variant's workers), and all are closed with the transport."""
+
+    def __init__(self, make: Callable[[], SmtpSession], connections: int) -> None:
+        self._make = make
+        self.connections = connections
+        self._single: _LazySession | None = None
+        self._idle: list[_LazySession] = []
+        self._lock = threading.Lock()
+
+    def deliver(self, message: EmailMessage, *, sender: str, recipient: str) -> Accepted:
+        if self._single is None:
+            self._single = _LazySession(self._make)
+        return self._single.deliver(message, sender=sender, recipient=recipient)
+
+    @contextmanager
+    def channel(self) -> Iterator[_LazySession]:
+        with self._lock:
+            session = self._idle.pop() if self._idle else _LazySession(self._make)
+        try:
+            yield session
+        except BaseException:
+            session.abort()
+            raise
+        with self._lock:
+            self._idle.append(session)
+
+    def connection_lost(self, error: PostcliError) -> bool:
+        """The connection gave up after its own reconnects (dropped, 421, unreachable): the
+        message it held may go over another connection. A 4xx or 5xx about the message or the
+        recipient (code set), or a refused login, is no such thing."""
+        if isinstance(error, ReplyError):
+            return isinstance(error, ProviderUnavailable) and error.code is None
+        return isinstance(error, ProviderUnavailable)
+
+    def _all(self) -> list[_LazySession]:
+        with self._lock:
+            lent, self._idle = self._idle, []
+        return lent + ([self._single] if self._single is not None else [])
+
+    def close(self) -> None:
+        for session in self._all():
+            session.close()
+
+    def abort(self) -> None:
+        """After an interruption: drop the idle connections without QUIT. A worker still
+        holding one (mid-message) is a daemon thread and goes with the process."""
+        for session in self._all():
+            session.abort()
+
+
 class SmtpProvider:
     """Sends through an SMTP server: the newsletter's own, or a relay's."""
 
@@ -98,6 +169,7 @@ class SmtpProvider:
         ),
         "timeout": Key((int, float), "'timeout' in [providers.smtp] must be seconds, like 30"),
         "ca_file": Key((str,), "'ca_file' in [providers.smtp] must be a path"),
+        "connections": Key((int,), CONNECTIONS_MESSAGE),
     }
 
     def __init__(self, settings: Settings, *, client: object = None) -> None:
@@ -136,6 +208,14 @@ class SmtpProvider:
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise bad("timeout", "'timeout' in [providers.smtp] must be seconds, like 30")
         self.timeout = float(timeout)
+        connections = options.get("connections", 1)
+        if (
+            isinstance(connections, bool)
+            or not isinstance(connections, int)
+            or not 1 <= connections <= MAX_CONNECTIONS
+        ):
+            raise bad("connections", CONNECTIONS_MESSAGE)
+        self.connections: int = connections
         ca_file = options.get("ca_file")
         self.ca_file: Path | None = None
         if ca_file is not None:
@@ -166,16 +246,17 @@ class SmtpProvider:
 
     def describe(self) -> str:
         who = f" as {self.username}" if self.username else ""
-        return f"SMTP {self.host}:{self.port} ({self.security}){who}"
+        many = f", {self.connections} connections" if self.connections > 1 else ""
+        return f"SMTP {self.host}:{self.port} ({self.security}{many}){who}"
 
     def close(self) -> None:
         """Nothing to release: the connection closes with its transport."""
 
-    def subscribers(self) -> list[Subscriber]:
-        from postcli.subscribers import load_subscribers
+    def subscribers(self) -> Collection[Subscriber]:
+        from postcli.subscribers import read_subscribers
 
         assert self.subscribers_file is not None
-        return load_subscribers(self.subscribers_file)
+        return read_subscribers(self.subscribers_file)  # a stream, never in memory whole
 
     def variant_copy(self, issue_id: str, variant: Variant, message: EmailMessage) -> None:
         """SMTP keeps no copy of its own; the ledger is the record."""
@@ -190,7 +271,7 @@ class SmtpProvider:
                 f"cannot read 'ca_file': {exc}", path=self.ca_file, hint="it must be a PEM file"
             ) from None
 
-    def _session(self) -> SmtpSession:
+    def _session(self, pacer: Pacer | None = None) -> SmtpSession:
         from postcli.providers.smtp_session import SmtpSession
 
         return SmtpSession(
@@ -200,15 +281,23 @@ class SmtpProvider:
             username=self.username,
             password=secret(PASSWORD_VARIABLE) if self.username else None,
             timeout=self.timeout,
-            rate=self.rate,
+            rate=None if pacer is not None else self.rate,
             ssl_context=self.ssl_context(),
+            pacer=pacer,
         )
 
     @contextmanager
     def open_transport(
         self, issue_id: str, *, test_variant: Variant | None = None
-    ) -> Iterator[_LazySession]:
-        session = _LazySession(self._session)
+    ) -> Iterator[_LazySession | _Connections]:
+        session: _LazySession | _Connections
+        if self.connections > 1 and test_variant is None:
+            from postcli.providers.smtp_session import Pacer
+
+            pacer = Pacer(self.rate) if self.rate else None
+            session = _Connections(lambda: self._session(pacer), self.connections)
+        else:
+            session = _LazySession(self._session)
         try:
             yield session
         except BaseException:

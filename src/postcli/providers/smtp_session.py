@@ -20,6 +20,7 @@ import logging
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -40,7 +41,7 @@ from postcli.providers.smtp_connect import (
     open_smtp,
 )
 
-__all__ = ["SECURITY_MODES", "Security", "SmtpSession"]
+__all__ = ["SECURITY_MODES", "Pacer", "Security", "SmtpSession"]
 
 if TYPE_CHECKING:
     from postcli.redact import Redactor
@@ -50,10 +51,41 @@ log = logging.getLogger("postcli.smtp")
 SECURITY_MODES: tuple[Security, ...] = ("none", "starttls", "tls")
 
 
+class Pacer:
+    """The rate cap: at most `rate` messages a second, each starting in its own slot 1/rate
+    apart. One pacer is shared by every connection of a send, so N connections together keep
+    to the one cap; taking a slot is thread-safe, and the wait happens outside the lock."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"a rate must be above 0, not {rate}")
+        self.rate = rate
+        self._clock = clock
+        self._sleep = sleep
+        self._next_slot: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Return when the next slot has come."""
+        with self._lock:
+            now = self._clock()
+            slot = now if self._next_slot is None else max(self._next_slot, now)
+            self._next_slot = slot + 1.0 / self.rate
+        if slot > now:
+            self._sleep(slot - now)
+
+
 class SmtpSession:
     """One reused SMTP connection; a context manager that connects on entry and quits on exit.
 
-    `rate` caps messages per second (None: no cap). `max_reconnects` is how many times one
+    `rate` caps messages per second (None: no cap); `pacer`, when given, is a cap shared with
+    other sessions and replaces `rate`. `max_reconnects` is how many times one
     message may reconnect-and-retry after a dropped connection or a 421 (and how many retries a
     4xx gets) before SmtpTemporaryError. `clock` and `sleep` are replaceable for tests.
     """
@@ -74,6 +106,7 @@ class SmtpSession:
         local_hostname: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Pacer | None = None,
     ) -> None:
         if security not in SECURITY_MODES:
             raise SmtpRefused(
@@ -101,7 +134,9 @@ class SmtpSession:
         self._clock = clock
         self._sleep = sleep
         self._smtp: smtplib.SMTP | None = None
-        self._next_slot: float | None = None
+        if pacer is None and rate:
+            pacer = Pacer(rate, clock=clock, sleep=sleep)
+        self._pacer = pacer
         self.connections = 0  # connections opened so far (a reused session opens one)
         self.sent = 0  # messages the server accepted
 
@@ -313,14 +348,9 @@ class SmtpSession:
     # -- rate, backoff, messages --------------------------------------------------------------
 
     def _pace(self) -> None:
-        """Start at most `rate` messages a second: each waits for its slot, 1/rate apart."""
-        if not self.rate:
-            return
-        now = self._clock()
-        slot = now if self._next_slot is None else max(self._next_slot, now)
-        if slot > now:
-            self._sleep(slot - now)
-        self._next_slot = slot + 1.0 / self.rate
+        """Start at most `rate` messages a second (across the sessions sharing the pacer)."""
+        if self._pacer is not None:
+            self._pacer.wait()
 
     def _backoff(self, attempt: int) -> None:
         delay = min(self.retry_backoff * 2 ** (attempt - 1), 30.0)

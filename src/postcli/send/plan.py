@@ -8,6 +8,7 @@ nothing; `postcli.send.execute` carries the plan out. The words shown to the use
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from postcli.send.decide import SCHEDULE_SLACK, decide
 from postcli.times import iso_or_none, utc_now
 
 if TYPE_CHECKING:
-    from postcli.subscribers import Subscriber
+    from postcli.subscribers import Subscriber, SubscriberList
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class VariantPlan:
     campaign_name: str
     action: PlanAction
     previous: SendRecord | None = None
-    recipients: list[Subscriber] = field(default_factory=list)  # who gets this variant
+    # Who gets this variant: a view of the subscribers list, read back on each iteration.
+    recipients: Collection[Subscriber] = field(default_factory=list)
     pending: int = 0  # of those, not yet sent according to the ledger
     reason: str = ""  # for ALREADY: what the ledger says
     extra: dict[str, RenderedEmail] = field(default_factory=dict)  # a self-gated post's free email
@@ -234,21 +236,26 @@ def _wanted(issue: Issue, options: SendOptions) -> tuple[Variant, ...]:
 
 def _subscribers(
     provider: Provider, issue: Issue, options: SendOptions, wanted: tuple[Variant, ...]
-) -> tuple[list[Subscriber], list[str]]:
-    """Everyone on a per-recipient provider's list, and a note on who gets nothing."""
+) -> tuple[SubscriberList | None, list[str]]:
+    """Everyone on a per-recipient provider's list (held on disk, not in memory), and a note
+    on who gets nothing."""
+    from postcli.subscribers import SubscriberList
+
     if not is_recipient_provider(provider) or options.test:
-        return [], []
-    subscribers = provider.subscribers()
-    if provider.subscribers_file is not None and not subscribers:
+        return None, []
+    found = provider.subscribers()
+    subscribers = found if isinstance(found, SubscriberList) else SubscriberList.of(found)
+    if provider.subscribers_file is not None and not len(subscribers):
+        subscribers.close()
         raise InputError(
             "the subscribers file lists nobody",
             path=provider.subscribers_file,
             hint="add subscribers (email,name,tier), or remove 'subscribers' from the settings",
         )
-    left_out = [s for s in subscribers if s.tier not in wanted]
+    left_out = sum(subscribers.count(tier) for tier in Variant if tier not in wanted)
     if left_out and options.variant is None:
         return subscribers, [
-            f"{len(left_out)} subscriber{'s' if len(left_out) > 1 else ''} of the other tier "
+            f"{left_out} subscriber{'s' if left_out > 1 else ''} of the other tier "
             f"get nothing (audience: {issue.front.audience})"
         ]
     return subscribers, []
@@ -328,7 +335,11 @@ def plan_send(
                 content_hash=hash_,
                 campaign_name=campaign_name(issue.id, label, hash_),
                 action=PlanAction.TEST if options.test else PlanAction.SEND,
-                recipients=[s for s in subscribers if s.tier.value == label],
+                recipients=(
+                    subscribers.tier(label)
+                    if subscribers is not None and isinstance(label, Variant)
+                    else []
+                ),
                 extra=extra,
             )
             if not options.test:
@@ -380,9 +391,10 @@ def _pending(ledger: Ledger, plan: VariantPlan) -> int:
     idle = plan.action in (PlanAction.ALREADY, PlanAction.SCHEDULE)
     if plan.previous is None or idle or plan.previous.done:
         return len(plan.recipients)
-    sent = {
-        e.casefold()
-        for e, r in ledger.recipients(plan.previous.id).items()
-        if r.status is RecipientStatus.SENT
-    }
-    return sum(1 for s in plan.recipients if s.email.casefold() not in sent)
+    from postcli.subscribers import chunked
+
+    sent = 0
+    for chunk in chunked(plan.recipients):  # a chunk at a time: the list may be long
+        states = ledger.recipient_states(plan.previous.id, [s.email for s in chunk])
+        sent += sum(1 for r in states.values() if r.status is RecipientStatus.SENT)
+    return len(plan.recipients) - sent
