@@ -14,6 +14,8 @@ inside `<pre>` (code keeps its break-anywhere). Pure: HTML in, HTML out.
 from __future__ import annotations
 
 import re
+from functools import cache
+from html import unescape
 from html.parser import HTMLParser
 
 KEEP_ALL_LANGS = ("ko", "ja", "zh")
@@ -127,19 +129,109 @@ def _with_keep_all(raw: str) -> str:
 
 def keep_words_whole(html: str) -> str:
     """`html` with word-break:keep-all inline on every element that holds CJK text."""
-    parser = _TextHolders(html)
-    parser.feed(html)
-    parser.close()
-    if not parser.holders:
+    holders = text_holders(html)
+    if not holders:
         return html
     out = []
     previous = 0
-    for offset in sorted(parser.holders):
-        raw = parser.holders[offset]
+    rewritten: dict[str, str] = {}  # the same start tag (a styled <td>) recurs many times
+    for offset in sorted(holders):
+        raw = holders[offset]
         if html[offset : offset + len(raw)] != raw:  # not where the parser said: leave it
             continue
         out.append(html[previous:offset])
-        out.append(_with_keep_all(raw))
+        new = rewritten.get(raw)
+        if new is None:
+            new = rewritten[raw] = _with_keep_all(raw)
+        out.append(new)
         previous = offset + len(raw)
     out.append(html[previous:])
     return "".join(out)
+
+
+def text_holders(html: str) -> dict[int, str]:
+    """Offset -> raw start tag of every element holding CJK text directly. The quick scan
+    reads MJML's (and css-inline's) well-formed output; anything it does not know for sure,
+    it leaves to the standard library's parser, whose reading it reproduces."""
+    found = _scan(html)
+    if found is None:
+        parser = _TextHolders(html)
+        parser.feed(html)
+        parser.close()
+        found = parser.holders
+    return found
+
+
+# One piece of markup at a "<", as html.parser reads it, for the plain spellings only: a start
+# tag (attributes separated by whitespace, values quoted or bare), an end tag, a comment, the
+# doctype. Possessive quantifiers: a match is the only reading, never a backtracked one.
+_MARKUP_RE = re.compile(
+    r"""<(?:
+        (?P<start>[a-zA-Z][^\t\n\r\f />\x00]*+)
+        (?:\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+
+        \s*+(?P<empty>/?)>
+      | /(?P<end>[a-zA-Z][-.a-zA-Z0-9:_]*+)\s*+>
+      | !--.*?--\s*>
+      | ![Dd][Oo][Cc][Tt][Yy][Pp][Ee][^>]*+>
+    )""",
+    re.VERBOSE | re.DOTALL,
+)
+_RAW_TEXT = {"script", "style"}  # html.parser's CDATA elements: nothing inside is markup
+
+
+def _scan(html: str) -> dict[int, str] | None:
+    """What _TextHolders finds, in one pass of regular expressions; None at the first "<" that
+    is not plain markup (a bogus comment, an unclosed comment or raw-text element, an odd
+    attribute), where the standard parser's error recovery would have to be copied."""
+    holders: dict[int, str] = {}
+    stack: list[tuple[str, int, int, bool]] = []  # tag, offset, end of the start tag, skipped
+    match_markup = _MARKUP_RE.match
+    search_cjk = _CJK_RE.search
+    position, size = 0, len(html)
+    while position < size:
+        lt = html.find("<", position)
+        if lt < 0:
+            lt = size
+        if lt > position and stack:
+            text = html[position:lt]
+            if "&" in text:
+                text = unescape(text)
+            if search_cjk(text):
+                tag, offset, end, skipped = stack[-1]
+                if not skipped and tag != "html" and tag != "body":
+                    holders[offset] = html[offset:end]
+        if lt == size:
+            break
+        match = match_markup(html, lt)
+        if match is None:
+            return None
+        position = match.end()
+        name = match.group("start")
+        if name is not None:
+            if match.group("empty"):
+                continue  # <div/> holds nothing
+            tag = name.lower()
+            if tag in VOID_ELEMENTS:
+                continue
+            if tag in _RAW_TEXT:
+                close = _raw_text_end(tag).search(html, position)
+                if close is None:
+                    return None
+                position = close.end()
+                continue
+            skipped = tag in _SKIP or bool(stack and stack[-1][3])
+            stack.append((tag, lt, position, skipped))
+            continue
+        name = match.group("end")
+        if name is not None:
+            tag = name.lower()
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth][0] == tag:
+                    del stack[depth:]
+                    break
+    return holders
+
+
+@cache
+def _raw_text_end(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"</\s*{tag}\s*>", re.IGNORECASE)
