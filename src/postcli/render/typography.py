@@ -14,7 +14,6 @@ inside `<pre>` (code keeps its break-anywhere). Pure: HTML in, HTML out.
 from __future__ import annotations
 
 import re
-from functools import cache
 from html import unescape
 from html.parser import HTMLParser
 
@@ -162,76 +161,62 @@ def text_holders(html: str) -> dict[int, str]:
     return found
 
 
-# One piece of markup at a "<", as html.parser reads it, for the plain spellings only: a start
-# tag (attributes separated by whitespace, values quoted or bare), an end tag, a comment, the
-# doctype. Possessive quantifiers: a match is the only reading, never a backtracked one.
+# One piece of markup, as html.parser reads it, in its plain spellings only: a <style> or
+# <script> element whole (html.parser reads nothing inside as markup), a start tag (attributes
+# separated by whitespace, values quoted or bare; group 1 the name, group 2 the "/" of <br/>), an
+# end tag (group 3), a comment, the doctype. Possessive quantifiers: a match is the only
+# reading, never a backtracked one.
+_ATTRIBUTES = r"""(?:\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+"""
 _MARKUP_RE = re.compile(
-    r"""<(?:
-        (?P<start>[a-zA-Z][^\t\n\r\f />\x00]*+)
-        (?:\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+
-        \s*+(?P<empty>/?)>
-      | /(?P<end>[a-zA-Z][-.a-zA-Z0-9:_]*+)\s*+>
+    rf"""<(?:
+        (?i:style)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*style\s*>)
+      | (?i:script)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*script\s*>)
+      | ([a-zA-Z][^\t\n\r\f />\x00]*+){_ATTRIBUTES}\s*+(/?)>
+      | /([a-zA-Z][-.a-zA-Z0-9:_]*+)\s*+>
       | !--.*?--\s*>
       | ![Dd][Oo][Cc][Tt][Yy][Pp][Ee][^>]*+>
     )""",
     re.VERBOSE | re.DOTALL,
 )
-_RAW_TEXT = {"script", "style"}  # html.parser's CDATA elements: nothing inside is markup
+_RAW_TEXT = {"script", "style"}  # html.parser's CDATA elements
 
 
 def _scan(html: str) -> dict[int, str] | None:
-    """What _TextHolders finds, in one pass of regular expressions; None at the first "<" that
-    is not plain markup (a bogus comment, an unclosed comment or raw-text element, an odd
-    attribute), where the standard parser's error recovery would have to be copied."""
+    """What _TextHolders finds, in one pass of regular expressions; None where a "<" is not
+    plain markup (a bogus comment, an unclosed comment or raw-text element, an odd attribute),
+    where the standard parser's error recovery would have to be copied."""
     holders: dict[int, str] = {}
     stack: list[tuple[str, int, int, bool]] = []  # tag, offset, end of the start tag, skipped
-    match_markup = _MARKUP_RE.match
-    search_cjk = _CJK_RE.search
-    position, size = 0, len(html)
-    while position < size:
-        lt = html.find("<", position)
-        if lt < 0:
-            lt = size
-        if lt > position and stack:
-            text = html[position:lt]
-            if "&" in text:
-                text = unescape(text)
-            if search_cjk(text):
+    find, search_cjk = html.find, _CJK_RE.search
+    position = 0
+    for markup in [*_MARKUP_RE.finditer(html), None]:
+        lt = len(html) if markup is None else markup.start()
+        if lt != position:  # text, html[position:lt]
+            if find("<", position, lt) >= 0:
+                return None  # a "<" that no pattern above reads
+            if stack and (
+                search_cjk(html, position, lt)
+                or (find("&", position, lt) >= 0 and search_cjk(unescape(html[position:lt])))
+            ):
                 tag, offset, end, skipped = stack[-1]
                 if not skipped and tag != "html" and tag != "body":
                     holders[offset] = html[offset:end]
-        if lt == size:
+        if markup is None:
             break
-        match = match_markup(html, lt)
-        if match is None:
-            return None
-        position = match.end()
-        name = match.group("start")
+        position = markup.end()
+        name, empty, closing = markup.group(1, 2, 3)
         if name is not None:
-            if match.group("empty"):
+            if empty:
                 continue  # <div/> holds nothing
             tag = name.lower()
-            if tag in VOID_ELEMENTS:
-                continue
             if tag in _RAW_TEXT:
-                close = _raw_text_end(tag).search(html, position)
-                if close is None:
-                    return None
-                position = close.end()
-                continue
-            skipped = tag in _SKIP or bool(stack and stack[-1][3])
-            stack.append((tag, lt, position, skipped))
-            continue
-        name = match.group("end")
-        if name is not None:
-            tag = name.lower()
+                return None  # never closed: html.parser reads the rest as its text
+            if tag not in VOID_ELEMENTS:
+                stack.append((tag, lt, position, tag in _SKIP or bool(stack and stack[-1][3])))
+        elif closing is not None:
+            tag = closing.lower()
             for depth in range(len(stack) - 1, -1, -1):
                 if stack[depth][0] == tag:
                     del stack[depth:]
                     break
     return holders
-
-
-@cache
-def _raw_text_end(tag: str) -> re.Pattern[str]:
-    return re.compile(rf"</\s*{tag}\s*>", re.IGNORECASE)
