@@ -5,7 +5,8 @@ takes most of its time just to import. The root help is therefore also kept as a
 `help.txt`, written from the Typer app (`make golden`) and compared with it by
 tests/test_help_text.py: at a terminal of 80 columns or more, where Click's help is the same
 whatever the width, `main` prints that file without importing Typer. Everything else, and
-narrower terminals, go through the app.
+narrower terminals, go through the app. So does `postcli build`, unless its arguments are
+plainly spelled: cli/quick.py runs those without Typer, the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     if args in HELP_ARGS and _print_kept_help():
         sys.exit(0)
+    if "build" in args:  # `postcli build` in its plain spellings runs without Typer
+        from postcli.cli import quick
+
+        quick.run(args)
     from postcli.cli.root import run
 
     run(args)

@@ -1,17 +1,31 @@
-"""What every command shares: the global options, the workspace, and output helpers."""
+"""What every command shares: the global options, the workspace, and output helpers.
+
+Typer is imported only by `state` (which reads a Typer context) and, when no other is given, for
+printing: the quick `postcli build` (cli/quick.py) uses State without importing Typer.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
-
 if TYPE_CHECKING:
     import logging
 
+    import typer
+
     from postcli.config import Settings
+
+# Prints one line, as typer.echo does: echo(message, err=False).
+Echo = Callable[..., None]
+
+
+def typer_echo() -> Echo:
+    import typer
+
+    return typer.echo
 
 
 @dataclass
@@ -20,6 +34,7 @@ class State:
     verbose: bool = False
     quiet: bool = False
     traceback: bool = False
+    echo: Echo | None = field(default=None, repr=False)  # None: typer.echo
     _settings: Settings | None = field(default=None, repr=False)
 
     def configure_logging(self) -> None:
@@ -64,7 +79,7 @@ class State:
     def say(self, message: str) -> None:
         """Progress and confirmations: to stderr, silenced by --quiet."""
         if not self.quiet:
-            typer.echo(message, err=True)
+            (self.echo or typer_echo())(message, err=True)
 
 
 def _redact_filter() -> logging.Filter:
@@ -87,7 +102,7 @@ def state(ctx: typer.Context) -> State:
     return obj if isinstance(obj, State) else State()
 
 
-def print_json(data: Any) -> None:
+def print_json(data: Any, echo: Echo | None = None) -> None:
     import json
 
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    (echo or typer_echo())(json.dumps(data, ensure_ascii=False, indent=2))

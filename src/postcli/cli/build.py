@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from postcli.cli._context import print_json, state
+from postcli.cli import _build
+from postcli.cli._context import state
 
 
 def build(
@@ -16,30 +17,4 @@ def build(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Render the free and premium variants to build/<id>/ (HTML, text, meta.json)."""
-    from postcli.build import build_issue
-
-    st = state(ctx)
-    settings = st.settings()
-    result = build_issue(settings, issue, out_dir=out)
-    assert result.out_dir is not None
-    if as_json:
-        print_json(
-            {
-                "id": result.issue.id,
-                "out": str(result.out_dir),
-                "files": [str(f) for f in result.files],
-                "variants": {
-                    v.value: {
-                        "subject": e.subject,
-                        "html_bytes": e.html_bytes,
-                        "text_bytes": e.text_bytes,
-                    }
-                    for v, e in result.emails.items()
-                },
-            }
-        )
-        return
-    for variant, email in result.emails.items():
-        html_kb, text_kb = email.html_bytes / 1000, email.text_bytes / 1000
-        st.say(f"{variant.value:8} {html_kb:6.1f} kB HTML  {text_kb:6.1f} kB text")
-    typer.echo(str(result.out_dir))
+    _build.build(state(ctx), issue, out, as_json, typer.echo)

@@ -13,6 +13,7 @@ from typing import NoReturn
 import typer
 
 from postcli import __version__
+from postcli.cli import _outcome
 from postcli.cli import build as build_cmd
 from postcli.cli import check as check_cmd
 from postcli.cli import cron as cron_cmd
@@ -82,24 +83,11 @@ app.command("site")(site_cmd.site)
 
 
 def _show_error(error: PostcliError) -> None:
-    from postcli.config import redact
-
-    message = redact(str(error.message))
-    location = f"{error.location}: " if error.location else ""
-    typer.echo(f"error: {location}{message}", err=True)
-    if error.hint:
-        typer.echo(f"  hint: {redact(error.hint)}", err=True)
+    _outcome.show_error(error, typer.echo)
 
 
 def _show_bug(bug: BaseException) -> NoReturn:
-    """Not a user error: say so in one line, without any secret, and exit 1."""
-    from postcli.config import redact
-
-    typer.echo(f"error: internal error: {redact(f'{type(bug).__name__}: {bug}')}", err=True)
-    typer.echo(
-        "  hint: this is a bug in postcli; run again with --traceback and report it", err=True
-    )
-    sys.exit(int(ExitCode.INPUT))
+    _outcome.show_bug(bug, typer.echo)
 
 
 def run(args: list[str]) -> None:

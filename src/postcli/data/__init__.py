@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from importlib import resources
 from typing import Any
 
 DATA_FILE = "caniemail.json"
@@ -137,6 +136,8 @@ def parse(raw: dict[str, Any]) -> Data:
 @cache
 def load() -> Data:
     """The shipped data, parsed once per process."""
+    from importlib import resources  # not at import: config reads DEFAULT_CLIENTS on every run
+
     text = resources.files("postcli.data").joinpath(DATA_FILE).read_text(encoding="utf-8")
     return parse(json.loads(text))
 

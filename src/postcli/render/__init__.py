@@ -190,6 +190,7 @@ def render_issue(
 ) -> dict[Variant, RenderedEmail]:
     """Every variant the issue's audience gets (or the ones asked for)."""
     wanted = variants or issue.front.audience.variants
+    resolve = resolve or make_resolver(issue, settings)  # one for all: it keeps its answers
     return {
         v: render_variant(issue, settings, v, unsubscribe_url=unsubscribe_url, resolve=resolve)
         for v in wanted

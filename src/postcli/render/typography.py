@@ -14,6 +14,8 @@ inside `<pre>` (code keeps its break-anywhere). Pure: HTML in, HTML out.
 from __future__ import annotations
 
 import re
+import sys
+from html import unescape
 from html.parser import HTMLParser
 
 KEEP_ALL_LANGS = ("ko", "ja", "zh")
@@ -42,10 +44,33 @@ VOID_ELEMENTS = frozenset(
 # matches.
 _ATTR_RE = re.compile(r"""\s*([^\s"'>/=]+)(\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?""")
 _WORD_BREAK_RE = re.compile(r"(?:^|;)\s*word-break\s*:", re.I)
-# Hangul (syllables, jamo, compatibility jamo), CJK ideographs, kana.
-_CJK_RE = re.compile(
-    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]"
-)
+# Any character from U+1100 up: where Hangul (syllables, jamo, compatibility jamo), CJK
+# ideographs and kana can be. A class of their ranges takes the regular expression compiler
+# some 9 ms, paid by every `postcli build`; this one a twentieth of that, and _is_cjk checks the
+# characters it finds.
+_BEYOND_RE = re.compile("[^\x00-\u10ff]")
+
+
+def _is_cjk(char: str) -> bool:
+    return (
+        "\uac00" <= char <= "\ud7a3"
+        or "\u4e00" <= char <= "\u9fff"
+        or "\u3040" <= char <= "\u30ff"
+        or "\u1100" <= char <= "\u11ff"
+        or "\u3130" <= char <= "\u318f"
+        or "\u3400" <= char <= "\u4dbf"
+        or "\uf900" <= char <= "\ufaff"
+    )
+
+
+def _holds_cjk(text: str, start: int = 0, end: int = sys.maxsize) -> bool:
+    """Whether text[start:end] holds a Hangul, CJK ideograph or kana character."""
+    found = _BEYOND_RE.search(text, start, end)
+    while found is not None:
+        if _is_cjk(found.group()):
+            return True
+        found = _BEYOND_RE.search(text, found.end(), end)
+    return False
 
 
 def wants_keep_all(lang: str) -> bool:
@@ -83,7 +108,7 @@ class _TextHolders(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
-        if not self.stack or not _CJK_RE.search(data):
+        if not self.stack or not _holds_cjk(data):
             return
         tag, offset, raw, skipped = self.stack[-1]
         if not skipped and tag != "html" and tag != "body":
@@ -127,19 +152,95 @@ def _with_keep_all(raw: str) -> str:
 
 def keep_words_whole(html: str) -> str:
     """`html` with word-break:keep-all inline on every element that holds CJK text."""
-    parser = _TextHolders(html)
-    parser.feed(html)
-    parser.close()
-    if not parser.holders:
+    holders = text_holders(html)
+    if not holders:
         return html
     out = []
     previous = 0
-    for offset in sorted(parser.holders):
-        raw = parser.holders[offset]
+    rewritten: dict[str, str] = {}  # the same start tag (a styled <td>) recurs many times
+    for offset in sorted(holders):
+        raw = holders[offset]
         if html[offset : offset + len(raw)] != raw:  # not where the parser said: leave it
             continue
         out.append(html[previous:offset])
-        out.append(_with_keep_all(raw))
+        new = rewritten.get(raw)
+        if new is None:
+            new = rewritten[raw] = _with_keep_all(raw)
+        out.append(new)
         previous = offset + len(raw)
     out.append(html[previous:])
     return "".join(out)
+
+
+def text_holders(html: str) -> dict[int, str]:
+    """Offset -> raw start tag of every element holding CJK text directly. The quick scan
+    reads MJML's (and css-inline's) well-formed output; anything it does not know for sure,
+    it leaves to the standard library's parser, whose reading it reproduces."""
+    found = _scan(html)
+    if found is None:
+        parser = _TextHolders(html)
+        parser.feed(html)
+        parser.close()
+        found = parser.holders
+    return found
+
+
+# One piece of markup, as html.parser reads it, in its plain spellings only: a <style> or
+# <script> element whole (html.parser reads nothing inside as markup), a start tag (attributes
+# separated by whitespace, values quoted or bare; group 1 the name, group 2 the "/" of <br/>), an
+# end tag (group 3), a comment, the doctype. Possessive quantifiers: a match is the only
+# reading, never a backtracked one.
+_ATTRIBUTES = r"""(?:\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+"""
+_MARKUP_RE = re.compile(
+    rf"""<(?:
+        (?i:style)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*style\s*>)
+      | (?i:script)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*script\s*>)
+      | ([a-zA-Z][^\t\n\r\f />\x00]*+){_ATTRIBUTES}\s*+(/?)>
+      | /([a-zA-Z][-.a-zA-Z0-9:_]*+)\s*+>
+      | !--.*?--\s*>
+      | ![Dd][Oo][Cc][Tt][Yy][Pp][Ee][^>]*+>
+    )""",
+    re.VERBOSE | re.DOTALL,
+)
+_RAW_TEXT = {"script", "style"}  # html.parser's CDATA elements
+
+
+def _scan(html: str) -> dict[int, str] | None:
+    """What _TextHolders finds, in one pass of regular expressions; None where a "<" is not
+    plain markup (a bogus comment, an unclosed comment or raw-text element, an odd attribute),
+    where the standard parser's error recovery would have to be copied."""
+    holders: dict[int, str] = {}
+    stack: list[tuple[str, int, int, bool]] = []  # tag, offset, end of the start tag, skipped
+    find, beyond = html.find, _BEYOND_RE.search
+    position = 0
+    for markup in [*_MARKUP_RE.finditer(html), None]:
+        lt = len(html) if markup is None else markup.start()
+        if lt != position:  # text, html[position:lt]
+            if find("<", position, lt) >= 0:
+                return None  # a "<" that no pattern above reads
+            if stack and (
+                (beyond(html, position, lt) and _holds_cjk(html, position, lt))
+                or (find("&", position, lt) >= 0 and _holds_cjk(unescape(html[position:lt])))
+            ):
+                tag, offset, end, skipped = stack[-1]
+                if not skipped and tag != "html" and tag != "body":
+                    holders[offset] = html[offset:end]
+        if markup is None:
+            break
+        position = markup.end()
+        name, empty, closing = markup.group(1, 2, 3)
+        if name is not None:
+            if empty:
+                continue  # <div/> holds nothing
+            tag = name.lower()
+            if tag in _RAW_TEXT:
+                return None  # never closed: html.parser reads the rest as its text
+            if tag not in VOID_ELEMENTS:
+                stack.append((tag, lt, position, tag in _SKIP or bool(stack and stack[-1][3])))
+        elif closing is not None:
+            tag = closing.lower()
+            for depth in range(len(stack) - 1, -1, -1):
+                if stack[depth][0] == tag:
+                    del stack[depth:]
+                    break
+    return holders

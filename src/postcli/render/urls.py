@@ -80,15 +80,24 @@ def local_file(issue: Issue, settings: Settings, url: str) -> Path | None:
 def make_resolver(issue: Issue, settings: Settings) -> UrlResolver:
     """Relative image and asset URLs -> `assets_url`; other relative links -> the site URL.
 
-    A URL that cannot be resolved stays as written; `postcli check` reports it.
+    A URL that cannot be resolved stays as written; `postcli check` reports it. Each answer is
+    kept: the HTML and the plain text of every variant ask for the same URLs, and each lookup
+    of a local file asks the file system about every folder on its path.
     """
     assets_url = settings.newsletter.assets_url
     site_url = settings.newsletter.url
     assets_dir = settings.assets_dir.resolve()
+    answers: dict[tuple[str, str], str] = {}
 
     def resolve(kind: str, url: str) -> str:
         if not url or is_absolute_url(url) or url.startswith("#"):
             return url
+        answer = answers.get((kind, url))
+        if answer is None:
+            answer = answers[kind, url] = look_up(kind, url)
+        return answer
+
+    def look_up(kind: str, url: str) -> str:
         found = local_file(issue, settings, url)
         if found is not None and kind == "img" and not assets_url and settings.site.url:
             from postcli.render.webassets import email_image_url  # the web edition hosts it
