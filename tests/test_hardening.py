@@ -192,6 +192,7 @@ def test_send_due_skips_a_fifo_and_a_device_and_sends_the_rest(workspace: Path) 
         ("from", '"My Newsletter"', "is not an email address"),
         ("reply_to", '"editor@example.com\\nBcc: spy@example.net"', "has a line break"),
         ("reply_to", '"a@example.com, b@example.com"', "is not one email address"),
+        ("reply_to", '".:"', "is not an email address"),  # the stdlib parser raises on it
     ],
 )
 def test_bad_addresses_are_refused_when_the_config_loads(

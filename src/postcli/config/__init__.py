@@ -26,7 +26,6 @@ from postcli.config.problems import (
     key_line,
 )
 from postcli.config.secrets import add_secret, redact, redactor, secret, secret_values
-from postcli.data import DEFAULT_CLIENTS
 from postcli.errors import ConfigError
 
 __all__ = [
@@ -102,8 +101,10 @@ class Schedule:
     max_lateness_hours: float = 24.0
 
 
-# The email clients `postcli check` reports on when `[check] clients` is not set.
-DEFAULT_CHECK_CLIENTS = DEFAULT_CLIENTS
+# The email clients `postcli check` reports on when `[check] clients` is not set (DESIGN
+# section 5). Kept here rather than beside the caniemail data, so that loading a config does not
+# import that module; tests/test_clients.py holds each name to a family of the data.
+DEFAULT_CHECK_CLIENTS = ("gmail", "outlook", "apple-mail", "yahoo", "samsung-email")
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,6 @@ from typing import Any
 
 DATA_FILE = "caniemail.json"
 
-# The clients `[check] clients` names when it is not set (DESIGN section 5).
-DEFAULT_CLIENTS = ("gmail", "outlook", "apple-mail", "yahoo", "samsung-email")
-
 # Outlook's Word-based renderers: the only ones that read `<!--[if mso]>` conditionals.
 MSO_PLATFORMS = frozenset({"outlook/windows", "outlook/windows-mail"})
 
@@ -136,7 +133,7 @@ def parse(raw: dict[str, Any]) -> Data:
 @cache
 def load() -> Data:
     """The shipped data, parsed once per process."""
-    from importlib import resources  # not at import: config reads DEFAULT_CLIENTS on every run
+    from importlib import resources  # not at import: most commands never load the data
 
     text = resources.files("postcli.data").joinpath(DATA_FILE).read_text(encoding="utf-8")
     return parse(json.loads(text))
