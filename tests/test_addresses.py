@@ -20,6 +20,11 @@ from postcli.addresses import _PLAIN_RE, _parsed_problem, address_problem
 EDGY = string.ascii_letters[:6] + string.digits[:3] + ' .@<>-_+"(),;:[]\\=?!#\t'
 atom = st.text(string.ascii_letters + string.digits + "-_+", min_size=1, max_size=6)
 label = st.text(string.ascii_letters + string.digits + "-", min_size=1, max_size=6)
+# Display-name words: letters and digits of any script (Hangul, accents, other digits) or ASCII.
+word = st.one_of(
+    atom,
+    st.text(st.characters(categories=("Lu", "Ll", "Lo", "Lm", "Nd", "No", "Mn")), max_size=5),
+)
 
 
 @st.composite
@@ -29,7 +34,7 @@ def near_addresses(draw: st.DrawFn) -> str:
     domain = ".".join(draw(st.lists(label, min_size=1, max_size=4)))
     address = f"{local}@{domain}"
     if draw(st.booleans()):
-        name = " ".join(draw(st.lists(atom, min_size=1, max_size=3)))
+        name = " ".join(draw(st.lists(word, min_size=1, max_size=3)))
         address = f"{name} <{address}>"
     if draw(st.booleans()):
         at = draw(st.integers(0, len(address)))
@@ -53,6 +58,8 @@ def test_the_quick_path_accepts_only_what_the_parser_accepts(value: str) -> None
         "editor@letter.test",
         "Jane Doe <jane.doe+news@mail.example.co.kr>",
         "Weekly 42 <a_b-c@x-y.example.com>",
+        "AI 글로벌 브리프 <hello@letter.test>",
+        "Zoë Müller <zoe@example.de>",
     ],
 )
 def test_everyday_addresses_take_the_quick_path(value: str) -> None:
@@ -68,7 +75,7 @@ def test_everyday_addresses_take_the_quick_path(value: str) -> None:
         (".:", "is not an email address"),  # the standard library's parser raises on these
         (" .;", "is not an email address"),
         ("Jane <jane@localhost>", None),  # the parser's path: localhost is allowed
-        ("편집부 <editor@letter.test>", None),  # a Korean display name, the parser's path
+        ("편집부. <editor@letter.test>", None),  # a dot in a Korean name: the parser's path
         ("Jane.Doe <jane@example.com>", None),  # a dot in the name: the parser decides
     ],
 )

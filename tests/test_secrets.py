@@ -79,8 +79,6 @@ def echo_of(secret: str, user: str = USER, pad: int = 0) -> str:
     )
 
 
-
-
 def _like_a_key(secret: str) -> bool:
     """Eight different characters, and a start that mixes letters with digits or symbols.
 

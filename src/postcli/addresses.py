@@ -11,16 +11,15 @@ from __future__ import annotations
 import re
 
 _BREAKS_RE = re.compile(r"[\r\n\x00\u0085\u2028\u2029]")
-# The everyday forms, `you@example.com` and `Name <you@example.com>` in plain ASCII, which the
-# standard library's parser accepts as one clean address (tests/test_addresses.py holds the two
-# to agree): recognised without importing email.policy, which costs every command's start-up.
+# The everyday forms, `you@example.com` and `Name <you@example.com>` (the name in letters and
+# digits of any script, `AI 글로벌 브리프 <hello@example.com>`), which the standard library's
+# parser accepts as one clean address (tests/test_addresses.py holds the two to agree): told
+# without importing email.policy, which would cost every command's start-up.
 _PLAIN_ADDRESS = (
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
 )
-_PLAIN_RE = re.compile(
-    rf"{_PLAIN_ADDRESS}|[A-Za-z0-9]+(?: [A-Za-z0-9]+)* <{_PLAIN_ADDRESS}>", re.ASCII
-)
+_PLAIN_RE = re.compile(rf"{_PLAIN_ADDRESS}|[^\W_]+(?: [^\W_]+)* <{_PLAIN_ADDRESS}>")
 _DOMAIN_RE = re.compile(r"^[^\s@.][^\s@]*\.[^\s@]+$|^localhost$|^\[[0-9A-Fa-f:.]+\]$")
 
 
