@@ -220,16 +220,7 @@ def run_checks(
     Sorted as `postcli check` shows them: the issue as a whole, then free, then premium; in
     each group errors first, then by line.
     """
-    if find_file is None:
-
-        def find_file(url: str) -> Path | None:
-            return local_file(issue, settings, url)
-
-    if file_size is None:
-
-        def file_size(path: Path) -> int:
-            return path.stat().st_size
-
+    find_file, file_size = _file_access(issue, settings, find_file, file_size)
     # The email-only rules, imported here: `postcli site` runs site_checks and needs none.
     from postcli.check import design
     from postcli.check.clients import client_support
@@ -249,6 +240,22 @@ def run_checks(
     findings += client_support(issue, emails, settings)
     findings += design.findings(emails, settings)  # contrast, init placeholders, strings.toml
     return sorted_findings(findings)
+
+
+def _file_size(path: Path) -> int:
+    return path.stat().st_size
+
+
+def _file_access(
+    issue: Issue, settings: Settings, find_file: FindFile | None, file_size: FileSize | None
+) -> tuple[FindFile, FileSize]:
+    """The source rules' way to the workspace's files: the caller's, else the disk's."""
+    if find_file is None:
+
+        def find_file(url: str) -> Path | None:
+            return local_file(issue, settings, url)
+
+    return find_file, file_size or _file_size
 
 
 # The error-level rules of the issue itself that hold for its public web page. The others are
@@ -274,16 +281,7 @@ def site_checks(
     independence from the variant filter as over the free email. An `audience: premium`
     issue's page shows no body, so its whole body counts as premium-only there.
     """
-    if find_file is None:
-
-        def find_file(url: str) -> Path | None:
-            return local_file(issue, settings, url)
-
-    if file_size is None:
-
-        def file_size(path: Path) -> int:
-            return path.stat().st_size
-
+    find_file, file_size = _file_access(issue, settings, find_file, file_size)
     doc = site_document(issue)
     findings = web_leaks(doc, published, settings, where)
     if issue.front.audience is not Audience.PREMIUM:

@@ -276,6 +276,23 @@ class HttpCampaignProvider(ProviderTable, ABC):
         it is a draft now); False when the API cannot (Resend changes drafts only)."""
         return False
 
+    def update_as_draft(
+        self,
+        remote_id: str,
+        campaign: Campaign,
+        when: datetime,
+        draft: bool,
+        update: Callable[[], object],
+    ) -> bool:
+        """update_scheduled for an API that changes only unscheduled campaigns (Mailchimp,
+        SendGrid): unschedule, `update()` the draft, schedule again. A run cut off in between
+        finds a draft and does the rest."""
+        if not draft:
+            self.unschedule(remote_id)
+        update()
+        self.schedule(remote_id, campaign, when)
+        return True
+
     # -- the Provider protocol -----------------------------------------------------------------
 
     def find_campaign(self, name: str) -> RemoteCampaign | None:

@@ -193,15 +193,12 @@ class MailchimpProvider(HttpCampaignProvider, builtin="mailchimp"):
     def update_scheduled(
         self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
     ) -> bool:
-        # Mailchimp changes only unscheduled campaigns: unschedule, update, schedule. A run
-        # cut off in between finds a draft and does the rest.
-        if not draft:
-            self.unschedule(remote_id)
-        settings = self._settings(campaign, campaign.name)
-        self.api.patch(f"/campaigns/{remote_id}", json={"settings": settings})
-        self.prepare(remote_id, campaign)
-        self.schedule(remote_id, campaign, when)
-        return True
+        def update() -> None:  # Mailchimp changes only unscheduled campaigns
+            settings = self._settings(campaign, campaign.name)
+            self.api.patch(f"/campaigns/{remote_id}", json={"settings": settings})
+            self.prepare(remote_id, campaign)
+
+        return self.update_as_draft(remote_id, campaign, when, draft, update)
 
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
         self.api.post(f"/campaigns/{remote_id}/actions/send")

@@ -151,17 +151,15 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
     def update_scheduled(
         self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
     ) -> bool:
-        # SendGrid changes drafts only: cancel the schedule, update, schedule again. A run cut
-        # off in between finds a draft and does the rest. The PATCH sets every field outright.
-        if not draft:
-            self.unschedule(remote_id)
-        self.api.patch(
-            f"/v3/marketing/singlesends/{remote_id}",
-            json=self._fields(campaign, campaign.name),
-            retry_unsafe=True,
-        )
-        self.schedule(remote_id, campaign, when)
-        return True
+        # SendGrid changes drafts only. The PATCH sets every field outright.
+        def update() -> object:
+            return self.api.patch(
+                f"/v3/marketing/singlesends/{remote_id}",
+                json=self._fields(campaign, campaign.name),
+                retry_unsafe=True,
+            )
+
+        return self.update_as_draft(remote_id, campaign, when, draft, update)
 
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
         self.api.put(f"/v3/marketing/singlesends/{remote_id}/schedule", json={"send_at": "now"})
