@@ -74,9 +74,29 @@ def variant_block_tokens(issue: Issue, variant: Variant) -> list[Token]:
             continue
         token = issue.tokens[index]
         # Inline tokens get their children from the variant's own inline parse: copy them.
-        kept.append(token.copy(children=None) if token.type == "inline" else token)
+        kept.append(_without_children(token) if token.type == "inline" else token)
         index += 1
     return kept
+
+
+def _without_children(token: Token) -> Token:
+    """token.copy(children=None), without dataclasses.replace's look at the fields on every
+    call (a render copies every inline token it keeps)."""
+    return Token(
+        token.type,
+        token.tag,
+        token.nesting,
+        token.attrs,
+        token.map,
+        token.level,
+        None,
+        token.content,
+        token.markup,
+        token.info,
+        token.meta,
+        token.block,
+        token.hidden,
+    )
 
 
 def _variant_env(issue: Issue, variant: Variant, kept: Sequence[Token]) -> dict[str, Any]:
