@@ -140,6 +140,8 @@ def _is_figure(tokens: Sequence[Token], index: int) -> bool:
     """A paragraph holding one image (maybe inside a link) and nothing else is a figure."""
     if index + 1 >= len(tokens) or tokens[index + 1].type != "inline":
         return False
+    if "![" not in tokens[index + 1].content:  # no image syntax: not a figure
+        return False
     children = [c for c in tokens[index + 1].children or [] if c.type != "softbreak"]
     kinds = [c.type for c in children if not (c.type == "text" and not c.content.strip())]
     return kinds in (["image"], ["link_open", "image", "link_close"])

@@ -18,7 +18,10 @@ from postcli.render.script_urls import dangerous_scheme
 
 def display_width(text: str) -> int:
     """Columns the text takes in a monospaced font: Hangul and CJK take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    # Each character's class name holds a "W" or an "F" only if it is wide or full-width
+    # ("W", "F"; the others are "Na", "N", "A", "H"): counted in C, not per character.
+    classes = "".join(map(unicodedata.east_asian_width, text))
+    return len(text) + classes.count("W") + classes.count("F")
 
 
 def _pad(text: str, width: int) -> str:
