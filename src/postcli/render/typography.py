@@ -193,14 +193,27 @@ def text_holders(html: str) -> dict[int, str]:
 # separated by whitespace, values quoted or bare; group 1 the name, group 2 the "/" of <br/>), an
 # end tag (group 3), a comment, the doctype. Possessive quantifiers: a match is the only
 # reading, never a backtracked one.
-_ATTRIBUTES = r"""(?:\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+"""
+# The first branch of _ATTRIBUTES is MJML's own spelling (one space, a plain name, a quoted
+# value), read as the second would read it but with far fewer steps of the regex engine.
+_ATTRIBUTES = r"""(?:\ [a-z][-a-z:]*+="[^"]*+"
+    |\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+"""
+
+
+def _raw_text(name: str) -> str:
+    """A raw-text element's content through its first end tag: what `.*?</name\\s*>` matches,
+    read a run of characters other than "<" at a time instead of one character at a time (the
+    same for a comment's "--" below)."""
+    end = rf"</\s*+(?i:{name})\s*+>"
+    return rf"[^<]*+(?:<(?!{end[1:]})[^<]*+)*+{end}"
+
+
 _MARKUP_RE = re.compile(
     rf"""<(?:
-        (?i:style)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*style\s*>)
-      | (?i:script)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*script\s*>)
+        (?i:style)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>{_raw_text("style")}
+      | (?i:script)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>{_raw_text("script")}
       | ([a-zA-Z][^\t\n\r\f />\x00]*+){_ATTRIBUTES}\s*+(/?)>
       | /([a-zA-Z][-.a-zA-Z0-9:_]*+)\s*+>
-      | !--.*?--\s*>
+      | !--(?:[^-]++|-(?!-\s*+>))*+--\s*+>
       | ![Dd][Oo][Cc][Tt][Yy][Pp][Ee][^>]*+>
     )""",
     re.VERBOSE | re.DOTALL,
