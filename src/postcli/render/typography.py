@@ -239,17 +239,17 @@ def _scan(html: str) -> dict[int, str] | None:
     end = len(html)
     for markup in _MARKUP_RE.finditer(html):
         lt, after = markup.span()
-        if lt != position and _text_holds_cjk(html, position, lt, find, beyond):
+        if lt != position:  # text, html[position:lt]
             if find("<", position, lt) >= 0:
                 return None  # a "<" that no pattern above reads
-            _note_holder(html, stack, holders)
-        elif lt != position and find("<", position, lt) >= 0:
-            return None
+            if _text_holds_cjk(html, position, lt, find, beyond):
+                _note_holder(html, stack, holders)
         position = after
-        name, empty, closing = markup.group(1, 2, 3)
-        if name is not None:
-            if empty:
+        kind = markup.lastindex  # 2: a start tag, 3: an end tag, None: the others
+        if kind == 2:
+            if markup[2]:
                 continue  # <div/> holds nothing
+            name = markup[1]
             known = names.get(name)
             if known is None:
                 tag = name.lower()
@@ -259,8 +259,8 @@ def _scan(html: str) -> dict[int, str] | None:
                 return None  # never closed: html.parser reads the rest as its text
             if not void:
                 stack.append((tag, lt, after, skips or bool(stack and stack[-1][3])))
-        elif closing is not None:
-            tag = closing.lower()
+        elif kind == 3:
+            tag = markup[3].lower()
             if stack and stack[-1][0] == tag:
                 stack.pop()
                 continue
