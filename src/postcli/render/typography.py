@@ -158,18 +158,17 @@ def keep_words_whole(html: str) -> str:
     holders = text_holders(html)
     if not holders:
         return html
-    out = []
+    out: list[str] = []
     previous = 0
     rewritten: dict[str, str] = {}  # the same start tag (a styled <td>) recurs many times
     for offset in sorted(holders):
         raw = holders[offset]
-        if html[offset : offset + len(raw)] != raw:  # not where the parser said: leave it
+        if not html.startswith(raw, offset):  # not where the parser said: leave it
             continue
-        out.append(html[previous:offset])
         new = rewritten.get(raw)
         if new is None:
             new = rewritten[raw] = _with_keep_all(raw)
-        out.append(new)
+        out += (html[previous:offset], new)
         previous = offset + len(raw)
     out.append(html[previous:])
     return "".join(out)
@@ -242,7 +241,10 @@ def _scan(html: str) -> dict[int, str] | None:
         if lt != position:  # text, html[position:lt]
             if find("<", position, lt) >= 0:
                 return None  # a "<" that no pattern above reads
-            if _text_holds_cjk(html, position, lt, find, beyond):
+            first = beyond(html, position, lt)  # the first character from U+1100 on
+            if (
+                first is not None and (_is_cjk(first.group()) or _holds_cjk(html, first.end(), lt))
+            ) or (find("&", position, lt) >= 0 and _holds_cjk(unescape(html[position:lt]))):
                 _note_holder(html, stack, holders)
         position = after
         kind = markup.lastindex  # 2: a start tag, 3: an end tag, None: the others
