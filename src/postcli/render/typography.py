@@ -242,10 +242,16 @@ def _scan(html: str) -> dict[int, str] | None:
             if find("<", position, lt) >= 0:
                 return None  # a "<" that no pattern above reads
             first = beyond(html, position, lt)  # the first character from U+1100 on
-            if (
-                first is not None and (_is_cjk(first.group()) or _holds_cjk(html, first.end(), lt))
-            ) or (find("&", position, lt) >= 0 and _holds_cjk(unescape(html[position:lt]))):
-                _note_holder(html, stack, holders)
+            if stack and (
+                (
+                    first is not None
+                    and (_is_cjk(first.group()) or _holds_cjk(html, first.end(), lt))
+                )
+                or (find("&", position, lt) >= 0 and _holds_cjk(unescape(html[position:lt])))
+            ):  # the innermost open element holds the text (as _note_holder)
+                holder, offset, tag_end, skipped = stack[-1]
+                if not skipped and holder != "html" and holder != "body":
+                    holders[offset] = html[offset:tag_end]
         position = after
         kind = markup.lastindex  # 2: a start tag, 3: an end tag, None: the others
         if kind == 2:
