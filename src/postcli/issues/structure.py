@@ -80,9 +80,9 @@ def _refuse_disguised_markers(issue: Issue) -> None:
 def _locate_markers(issue: Issue) -> None:
     tokens, path = issue.tokens, issue.path
     open_block: tuple[Variant, int, int] | None = None
-    for index, token in enumerate(tokens):
-        line = issue.line_of(token)
+    for index, token in enumerate(tokens):  # a token's line is worked out where it is needed
         if token.type.startswith("container_") and token.type.endswith("_open"):
+            line = issue.line_of(token)
             kind = Variant(token.type.removeprefix("container_").removesuffix("_open"))
             if token.level != 0 or open_block is not None:
                 raise IssueError(
@@ -106,6 +106,7 @@ def _locate_markers(issue: Issue) -> None:
                 issue.blocks.append(Block(kind, start, index, start_line))
                 open_block = None
         elif token.type == "html_block" and PAYWALL_ANYWHERE_RE.search(token.content):
+            line = issue.line_of(token)
             if not PAYWALL_RE.match(token.content.strip()):
                 raise IssueError(
                     "the paywall marker must stand on a line of its own",
@@ -130,7 +131,7 @@ def _locate_markers(issue: Issue) -> None:
                 )
             issue.paywall = index
         elif token.type == "inline":
-            _check_inline_structure(issue, token, line)
+            _check_inline_structure(issue, token, issue.line_of(token))
 
 
 def _refuse_block_ending_inside_code(issue: Issue, kind: Variant, index: int, line: int) -> None:
@@ -261,7 +262,8 @@ def _content_line(issue: Issue, token: Token, offset: int) -> int:
 
 def _check_inline_structure(issue: Issue, token: Token, line: int) -> None:
     for offset, text in enumerate(token.content.split("\n")):
-        if PAYWALL_ANYWHERE_RE.search(_CODE_SPAN_RE.sub("", text)):  # `<!-- paywall -->` is fine
+        # `<!-- paywall -->` in code is fine; without a "<" no marker can be there at all
+        if "<" in text and PAYWALL_ANYWHERE_RE.search(_CODE_SPAN_RE.sub("", text)):
             raise IssueError(
                 "the paywall marker must stand on a line of its own",
                 path=issue.path,

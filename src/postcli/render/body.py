@@ -74,9 +74,29 @@ def variant_block_tokens(issue: Issue, variant: Variant) -> list[Token]:
             continue
         token = issue.tokens[index]
         # Inline tokens get their children from the variant's own inline parse: copy them.
-        kept.append(token.copy(children=None) if token.type == "inline" else token)
+        kept.append(_without_children(token) if token.type == "inline" else token)
         index += 1
     return kept
+
+
+def _without_children(token: Token) -> Token:
+    """token.copy(children=None), without dataclasses.replace's look at the fields on every
+    call (a render copies every inline token it keeps)."""
+    return Token(
+        token.type,
+        token.tag,
+        token.nesting,
+        token.attrs,
+        token.map,
+        token.level,
+        None,
+        token.content,
+        token.markup,
+        token.info,
+        token.meta,
+        token.block,
+        token.hidden,
+    )
 
 
 def _variant_env(issue: Issue, variant: Variant, kept: Sequence[Token]) -> dict[str, Any]:
@@ -119,6 +139,8 @@ _FIGURE_IMAGE_WIDTH = 552  # the 600 px column less its padding
 def _is_figure(tokens: Sequence[Token], index: int) -> bool:
     """A paragraph holding one image (maybe inside a link) and nothing else is a figure."""
     if index + 1 >= len(tokens) or tokens[index + 1].type != "inline":
+        return False
+    if "![" not in tokens[index + 1].content:  # no image syntax: not a figure
         return False
     children = [c for c in tokens[index + 1].children or [] if c.type != "softbreak"]
     kinds = [c.type for c in children if not (c.type == "text" and not c.content.strip())]

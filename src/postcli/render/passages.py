@@ -9,6 +9,7 @@ premium passage, so no label either. Pure: tokens in, tokens out.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import html
 
@@ -38,9 +39,13 @@ def label_premium_passages(issue: Issue, body: Body, label: str | None) -> Body:
     opening = f'<div class="premium"><p class="premium-label">{html.escape(label)}</p>\n'
     out: list[Token] = []
     inside = False
+    ranges.sort()  # top-level blocks: disjoint, so the one starting last at or before a line
+    starts = [start for start, _ in ranges]  # is the only one that can hold it
     for token in body.tokens:
         if token.map is not None:
-            now = any(start <= token.map[0] < end for start, end in ranges)
+            line = token.map[0]
+            at = bisect.bisect_right(starts, line) - 1
+            now = at >= 0 and line < ranges[at][1]
             if inside and not now:
                 out.append(_html("</div>\n"))
             elif now and not inside:

@@ -8,20 +8,75 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from typing import Any
 
 from postcli import markdown
-from postcli.markdown import SyntaxTreeNode, Token
+from postcli.markdown import Token
 from postcli.render.body import Body, UrlResolver
 from postcli.render.script_urls import dangerous_scheme
 
 
 def display_width(text: str) -> int:
     """Columns the text takes in a monospaced font: Hangul and CJK take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    # Each character's class name holds a "W" or an "F" only if it is wide or full-width
+    # ("W", "F"; the others are "Na", "N", "A", "H"): counted in C, not per character.
+    classes = "".join(map(unicodedata.east_asian_width, text))
+    return len(text) + classes.count("W") + classes.count("F")
 
 
 def _pad(text: str, width: int) -> str:
     return text + " " * (width - display_width(text))
+
+
+class _Node:
+    """One node of the token tree, as markdown-it's SyntaxTreeNode sees it (an unnested token,
+    or an open/close pair with what lies between), built in one loop without its bookkeeping."""
+
+    __slots__ = ("children", "token", "type")
+
+    def __init__(self, kind: str, token: Token, children: list[_Node]) -> None:
+        self.type = kind
+        self.token = token
+        self.children = children
+
+    @property
+    def tag(self) -> str:
+        return self.token.tag
+
+    @property
+    def attrs(self) -> dict[str, str | int | float]:
+        return self.token.attrs
+
+    @property
+    def content(self) -> str:
+        return self.token.content
+
+    @property
+    def meta(self) -> dict[Any, Any]:
+        return self.token.meta
+
+    @property
+    def hidden(self) -> bool:
+        return self.token.hidden
+
+
+def _tree(tokens: Sequence[Token]) -> list[_Node]:
+    """The nodes SyntaxTreeNode(tokens).children would hold, with the same types, tokens and
+    children (markdown-it's token streams are balanced)."""
+    top: list[_Node] = []
+    levels = [top]
+    for token in tokens:
+        nesting = token.nesting
+        if nesting == 1:
+            node = _Node(token.type.removesuffix("_open"), token, [])
+            levels[-1].append(node)
+            levels.append(node.children)
+        elif nesting == -1:
+            levels.pop()
+        else:
+            inner = token.children
+            levels[-1].append(_Node(token.type, token, _tree(inner) if inner else []))
+    return top
 
 
 class _TextRenderer:
@@ -31,16 +86,15 @@ class _TextRenderer:
         self.resolve = resolve
 
     def render(self, tokens: list[Token]) -> str:
-        root = SyntaxTreeNode(tokens)
-        text = "\n\n".join(self.blocks(root.children))
+        text = "\n\n".join(self.blocks(_tree(tokens)))
         return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
-    def blocks(self, nodes: Sequence[SyntaxTreeNode], tight: bool = False) -> list[str]:
+    def blocks(self, nodes: Sequence[_Node], tight: bool = False) -> list[str]:
         out = [self.block(node) for node in nodes]
         out = [b for b in out if b.strip()]
         return ["\n".join(out)] if tight and out else out
 
-    def block(self, node: SyntaxTreeNode) -> str:
+    def block(self, node: _Node) -> str:
         kind = node.type
         if kind == "heading":
             text = self.inline(node.children[0]) if node.children else ""
@@ -71,7 +125,7 @@ class _TextRenderer:
             return "* * *\n" + "\n".join(notes)
         return "\n\n".join(self.blocks(node.children))
 
-    def list(self, node: SyntaxTreeNode) -> str:
+    def list(self, node: _Node) -> str:
         start = int(node.attrs.get("start", 1)) if node.type == "ordered_list" else 1
         tight = all(
             getattr(p, "hidden", False)
@@ -92,7 +146,7 @@ class _TextRenderer:
             )
         return ("\n" if tight else "\n\n").join(items)
 
-    def table(self, node: SyntaxTreeNode) -> str:
+    def table(self, node: _Node) -> str:
         rows: list[list[str]] = []
         header_rows = 0
         for section in node.children:
@@ -119,7 +173,7 @@ class _TextRenderer:
                 lines.append("-+-".join("-" * w for w in widths))
         return "\n".join(lines)
 
-    def inline(self, node: SyntaxTreeNode) -> str:
+    def inline(self, node: _Node) -> str:
         parts: list[str] = []
         for child in node.children:
             kind = child.type

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
 
@@ -43,6 +44,7 @@ VOID_ELEMENTS = frozenset(
 # One attribute of a start tag, value consumed whole, so "style=" inside another value never
 # matches.
 _ATTR_RE = re.compile(r"""\s*([^\s"'>/=]+)(\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'>]+))?""")
+_NAME_RE = re.compile(r"<[^\s/>]+")
 _WORD_BREAK_RE = re.compile(r"(?:^|;)\s*word-break\s*:", re.I)
 # Any character from U+1100 up: where Hangul (syllables, jamo, compatibility jamo), CJK
 # ideographs and kana can be. A class of their ranges takes the regular expression compiler
@@ -117,7 +119,7 @@ class _TextHolders(HTMLParser):
 
 def _with_keep_all(raw: str) -> str:
     """The start tag with word-break:keep-all added to its style attribute (or a new one)."""
-    name_end = re.match(r"<[^\s/>]+", raw)
+    name_end = _NAME_RE.match(raw)
     if name_end is None:
         return raw
     pos = name_end.end()
@@ -131,7 +133,8 @@ def _with_keep_all(raw: str) -> str:
             value = value_part[eq + 1 :].strip()
             quote = value[0] if value[:1] in "\"'" else ""
             inner = value[1:-1] if quote else value
-            if _WORD_BREAK_RE.search(inner):
+            # (the substring test first: the expression alone tries every position)
+            if "word-break" in inner.lower() and _WORD_BREAK_RE.search(inner):
                 return raw
             joined = (
                 f"{inner.rstrip().rstrip(';')};{DECLARATION};"
@@ -155,18 +158,17 @@ def keep_words_whole(html: str) -> str:
     holders = text_holders(html)
     if not holders:
         return html
-    out = []
+    out: list[str] = []
     previous = 0
     rewritten: dict[str, str] = {}  # the same start tag (a styled <td>) recurs many times
     for offset in sorted(holders):
         raw = holders[offset]
-        if html[offset : offset + len(raw)] != raw:  # not where the parser said: leave it
+        if not html.startswith(raw, offset):  # not where the parser said: leave it
             continue
-        out.append(html[previous:offset])
         new = rewritten.get(raw)
         if new is None:
             new = rewritten[raw] = _with_keep_all(raw)
-        out.append(new)
+        out += (html[previous:offset], new)
         previous = offset + len(raw)
     out.append(html[previous:])
     return "".join(out)
@@ -190,14 +192,27 @@ def text_holders(html: str) -> dict[int, str]:
 # separated by whitespace, values quoted or bare; group 1 the name, group 2 the "/" of <br/>), an
 # end tag (group 3), a comment, the doctype. Possessive quantifiers: a match is the only
 # reading, never a backtracked one.
-_ATTRIBUTES = r"""(?:\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+"""
+# The first branch of _ATTRIBUTES is MJML's own spelling (one space, a plain name, a quoted
+# value), read as the second would read it but with far fewer steps of the regex engine.
+_ATTRIBUTES = r"""(?:\ [a-z][-a-z:]*+="[^"]*+"
+    |\s++[^\s/>"'=]++(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s"'=<>`]++))?+)*+"""
+
+
+def _raw_text(name: str) -> str:
+    """A raw-text element's content through its first end tag: what `.*?</name\\s*>` matches,
+    read a run of characters other than "<" at a time instead of one character at a time (the
+    same for a comment's "--" below)."""
+    end = rf"</\s*+(?i:{name})\s*+>"
+    return rf"[^<]*+(?:<(?!{end[1:]})[^<]*+)*+{end}"
+
+
 _MARKUP_RE = re.compile(
     rf"""<(?:
-        (?i:style)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*style\s*>)
-      | (?i:script)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>.*?(?i:</\s*script\s*>)
+        (?i:style)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>{_raw_text("style")}
+      | (?i:script)(?![^\t\n\r\f />\x00]){_ATTRIBUTES}\s*+>{_raw_text("script")}
       | ([a-zA-Z][^\t\n\r\f />\x00]*+){_ATTRIBUTES}\s*+(/?)>
       | /([a-zA-Z][-.a-zA-Z0-9:_]*+)\s*+>
-      | !--.*?--\s*>
+      | !--(?:[^-]++|-(?!-\s*+>))*+--\s*+>
       | ![Dd][Oo][Cc][Tt][Yy][Pp][Ee][^>]*+>
     )""",
     re.VERBOSE | re.DOTALL,
@@ -208,39 +223,85 @@ _RAW_TEXT = {"script", "style"}  # html.parser's CDATA elements
 def _scan(html: str) -> dict[int, str] | None:
     """What _TextHolders finds, in one pass of regular expressions; None where a "<" is not
     plain markup (a bogus comment, an unclosed comment or raw-text element, an odd attribute),
-    where the standard parser's error recovery would have to be copied."""
+    where the standard parser's error recovery would have to be copied.
+
+    Written for few Python steps per tag (MJML's output is mostly tags with nothing between
+    them): the tag's own name is looked up lower-cased once per spelling, a closing tag that
+    closes the innermost open element pops it at once, and text is only read where there is
+    some."""
     holders: dict[int, str] = {}
-    stack: list[tuple[str, int, int, bool]] = []  # tag, offset, end of the start tag, skipped
+    # Open elements, innermost last: (tag, offset, end of the start tag, skipped).
+    stack: list[tuple[str, int, int, bool]] = []
     find, beyond = html.find, _BEYOND_RE.search
+    names: dict[str, tuple[str, bool, bool]] = {}  # spelling -> (tag, void, skips)
     position = 0
-    for markup in [*_MARKUP_RE.finditer(html), None]:
-        lt = len(html) if markup is None else markup.start()
+    end = len(html)
+    for markup in _MARKUP_RE.finditer(html):
+        lt, after = markup.span()
         if lt != position:  # text, html[position:lt]
             if find("<", position, lt) >= 0:
                 return None  # a "<" that no pattern above reads
+            first = beyond(html, position, lt)  # the first character from U+1100 on
             if stack and (
-                (beyond(html, position, lt) and _holds_cjk(html, position, lt))
+                (
+                    first is not None
+                    and (_is_cjk(first.group()) or _holds_cjk(html, first.end(), lt))
+                )
                 or (find("&", position, lt) >= 0 and _holds_cjk(unescape(html[position:lt])))
-            ):
-                tag, offset, end, skipped = stack[-1]
-                if not skipped and tag != "html" and tag != "body":
-                    holders[offset] = html[offset:end]
-        if markup is None:
-            break
-        position = markup.end()
-        name, empty, closing = markup.group(1, 2, 3)
-        if name is not None:
-            if empty:
+            ):  # the innermost open element holds the text (as _note_holder)
+                holder, offset, tag_end, skipped = stack[-1]
+                if not skipped and holder != "html" and holder != "body":
+                    holders[offset] = html[offset:tag_end]
+        position = after
+        kind = markup.lastindex  # 2: a start tag, 3: an end tag, None: the others
+        if kind == 2:
+            if markup[2]:
                 continue  # <div/> holds nothing
-            tag = name.lower()
+            name = markup[1]
+            known = names.get(name)
+            if known is None:
+                tag = name.lower()
+                known = names[name] = (tag, tag in VOID_ELEMENTS, tag in _SKIP)
+            tag, void, skips = known
             if tag in _RAW_TEXT:
                 return None  # never closed: html.parser reads the rest as its text
-            if tag not in VOID_ELEMENTS:
-                stack.append((tag, lt, position, tag in _SKIP or bool(stack and stack[-1][3])))
-        elif closing is not None:
-            tag = closing.lower()
-            for depth in range(len(stack) - 1, -1, -1):
+            if not void:
+                stack.append((tag, lt, after, skips or bool(stack and stack[-1][3])))
+        elif kind == 3:
+            tag = markup[3].lower()
+            if stack and stack[-1][0] == tag:
+                stack.pop()
+                continue
+            for depth in range(len(stack) - 2, -1, -1):
                 if stack[depth][0] == tag:
                     del stack[depth:]
                     break
+    if position != end:  # text, html[position:]
+        if find("<", position, end) >= 0:
+            return None
+        if _text_holds_cjk(html, position, end, find, beyond):
+            _note_holder(html, stack, holders)
     return holders
+
+
+def _text_holds_cjk(
+    html: str,
+    start: int,
+    end: int,
+    find: Callable[[str, int, int], int],
+    beyond: Callable[[str, int, int], re.Match[str] | None],
+) -> bool:
+    """Whether the text html[start:end] holds CJK, written or as a character reference."""
+    return bool(beyond(html, start, end) and _holds_cjk(html, start, end)) or (
+        find("&", start, end) >= 0 and _holds_cjk(unescape(html[start:end]))
+    )
+
+
+def _note_holder(
+    html: str, stack: list[tuple[str, int, int, bool]], holders: dict[int, str]
+) -> None:
+    """The innermost open element holds the text just read."""
+    if stack:
+        tag, offset, end, skipped = stack[-1]
+        if not skipped and tag != "html" and tag != "body":
+            holders[offset] = html[offset:end]
