@@ -525,3 +525,17 @@ def kill_when_received(
     if process.poll() is None:
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def kill_a_send_when_received(
+    server: SmtpTestServer, root: Path, args: Collection[str], count: int, timeout: float = 60.0
+) -> int:
+    """Run `postcli -C root -q ARGS...` as a process and SIGKILL it once the server has
+    received `count` messages (kill_when_received); its return code."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "postcli", "-C", str(root), "-q", *args]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as sender:
+        kill_when_received(server, sender, count, timeout=timeout)
+    return sender.returncode

@@ -30,7 +30,7 @@ from helpers.send import (
 from helpers.status import assert_interrupted_is_no_problem
 from helpers.workspace import clear_send_at
 from postcli.ledger import Ledger
-from smtp_server import SmtpTestServer, kill_when_received
+from smtp_server import SmtpTestServer, kill_a_send_when_received
 
 PASSWORD = "pw-Zq8vX3kL9mN2"
 
@@ -265,22 +265,7 @@ def test_a_send_to_2000_killed_at_a_random_moment_delivers_each_once_at_most_one
     rows = write_subscribers(newsletter, 2000)
     with SmtpTestServer() as server:
         smtp_config(newsletter, server)
-        with subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "postcli",
-                "-C",
-                str(newsletter),
-                "-q",
-                "send",
-                ISSUE_ID,
-                "--yes",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ) as sender:
-            kill_when_received(server, sender, kill_at, timeout=120)
+        kill_a_send_when_received(server, newsletter, ["send", ISSUE_ID, "--yes"], kill_at, 120)
         resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
         assert resumed.returncode == 0, (seed, resumed.stderr)
         server.wait_for(2000)

@@ -34,7 +34,7 @@ from helpers.send import (
 )
 from helpers.workspace import clear_send_at
 from postcli.ledger import Ledger
-from smtp_server import SmtpTestServer, kill_when_received
+from smtp_server import SmtpTestServer, kill_a_send_when_received
 
 N = 4  # the connections of every send here
 
@@ -313,22 +313,7 @@ def test_killed_at_a_random_moment_with_n_connections_each_once_but_at_most_n_tw
     rows = write_subscribers(newsletter, 2000)
     with SmtpTestServer() as server:
         parallel(newsletter, server)
-        with subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "postcli",
-                "-C",
-                str(newsletter),
-                "-q",
-                "send",
-                ISSUE_ID,
-                "--yes",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        ) as sender:
-            kill_when_received(server, sender, kill_at, timeout=120)
+        kill_a_send_when_received(server, newsletter, ["send", ISSUE_ID, "--yes"], kill_at, 120)
         assert ledger_rows(newsletter)["sending"] <= N, seed
         resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
         assert resumed.returncode == 0, (seed, resumed.stderr)
