@@ -13,17 +13,15 @@ from __future__ import annotations
 import functools
 import json
 import re
-import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 from jsonschema import Draft202012Validator
+
+from helpers.fake_api import FakeServer, serve
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "contracts"
 
@@ -92,6 +90,7 @@ class BulkFake:
     `fault_response(fault)`."""
 
     default_base_url = "http://fake.invalid"
+    prefix = ""  # the API's documented root is the server's own
 
     def __init__(self) -> None:
         self.base_url = self.default_base_url
@@ -174,90 +173,6 @@ class BulkFake:
         raise NotImplementedError
 
 
-class LocalServer:
-    """A fake behind a real HTTP/1.1 server on 127.0.0.1, on a free port."""
-
-    def __init__(self, fake: BulkFake) -> None:
-        self.fake = fake
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
-        )
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> LocalServer:
-        self._thread.start()
-        self.fake.base_url = self.base_url
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
-        self.fake.base_url = self.fake.default_base_url
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            timeout = 10
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                content = self.rfile.read(length) if length else b""
-                request = httpx.Request(
-                    self.command,
-                    server.base_url + self.path,
-                    headers=[
-                        (k, v)
-                        for k, v in self.headers.items()
-                        if k.lower() not in ("content-length", "transfer-encoding")
-                    ],
-                    content=content,
-                )
-                outcome = server.fake.respond(request)
-                if outcome.response is None:
-                    self.close_connection = True
-                    with suppress(OSError):
-                        self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                if outcome.delay and server._stopping.wait(outcome.delay):
-                    self.close_connection = True
-                    return
-                response = outcome.response
-                body = response.content
-                try:
-                    self.send_response(response.status_code)
-                    for key, value in response.headers.multi_items():
-                        if key.lower() not in ("content-length", "transfer-encoding"):
-                            self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-        return Handler
-
-
-@contextmanager
-def serve(fake: BulkFake) -> Iterator[LocalServer]:
-    """Run `fake` on 127.0.0.1 for the duration of a `with` block."""
-    server = LocalServer(fake).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+# The fake runs behind the HTTP providers' test server: one handler for every fake.
+LocalServer = FakeServer
+__all__ = ["LocalServer", "serve"]

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from jsonschema import Draft202012Validator
@@ -512,10 +512,21 @@ def _page(items: list[Any], page: int, size: int) -> list[Any]:
 # --- the real server ------------------------------------------------------------------------
 
 
+class Served(Protocol):
+    """What FakeServer needs of a fake: the HTTP providers' FakeProvider and the bulk
+    senders' BulkFake (tests/fakes/bulk_server.py) both are one."""
+
+    prefix: str
+    base_url: str
+    default_base_url: str
+
+    def respond(self, request: httpx.Request) -> Any: ...
+
+
 class FakeServer:
     """A fake provider behind a real HTTP/1.1 server on 127.0.0.1, on a free port."""
 
-    def __init__(self, fake: FakeProvider) -> None:
+    def __init__(self, fake: Served) -> None:
         self.fake = fake
         self._stopping = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -603,7 +614,7 @@ class FakeServer:
 
 
 @contextmanager
-def serve(fake: FakeProvider) -> Iterator[FakeServer]:
+def serve(fake: Served) -> Iterator[FakeServer]:
     """Run `fake` on 127.0.0.1 for the duration of a `with` block."""
     server = FakeServer(fake).start()
     try:
