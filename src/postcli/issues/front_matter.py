@@ -9,11 +9,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from postcli import guards
 from postcli.config import UPGRADE_KEYS, is_script_url
 from postcli.errors import IssueError
+from postcli.issues import plain_yaml
 from postcli.issues.types import FrontMatter
 from postcli.model import Audience
 
@@ -66,36 +65,8 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
     def fail(message: str, line: int, hint: str | None = None) -> IssueError:
         return IssueError(message, path=path, line=line, hint=hint)
 
-    loader = _YamlLoader(text)
-    try:
-        node = loader.get_single_node()
-        # Shapes, sizes and aliases are checked on the nodes, before anything is expanded.
-        guards.check_yaml(node, path, FRONT_MATTER_SHAPES)
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark is not None and any(
-            what in (exc.context or "") for what in ("quoted scalar", "flow")
-        ):
-            # An unclosed quote or bracket: the parser gives up lines later; the line to fix
-            # is the one that opened it.
-            mark = exc.context_mark
-        line = mark.line + 2 if mark else 2
-        problem = exc.problem or "invalid YAML"
-        raise fail(f"front matter is not valid YAML: {problem}", line) from exc
-    except yaml.YAMLError as exc:
-        raise fail(f"front matter is not valid YAML: {exc}", 2) from exc
-    finally:
-        loader.dispose()
-    if data is None:
-        data, node = {}, None
-    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | None):
-        raise fail("front matter must be a mapping of 'key: value' lines", 2)
-
-    lines: dict[str, int] = {}
-    if node is not None:
-        for key_node, _ in node.value:
-            lines[str(key_node.value)] = key_node.start_mark.line + 2
+    quick = plain_yaml.read(text, FRONT_MATTER_KEYS, FRONT_MATTER_SHAPES)
+    data, lines = quick if quick is not None else _read_yaml(text, path)
 
     for key in data:
         if key not in FRONT_MATTER_KEYS:
@@ -181,8 +152,41 @@ def parse_front_matter(text: str, path: Path) -> FrontMatter:
     )
 
 
-# libyaml's loader where PyYAML has it (it keeps line marks too), else the pure-Python one.
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _read_yaml(text: str, path: Path) -> tuple[dict[Any, Any], dict[str, int]]:
+    """Front matter read by PyYAML: (values, 1-based file line of each key)."""
+    import yaml
+
+    def fail(message: str, line: int) -> IssueError:
+        return IssueError(message, path=path, line=line)
+
+    # libyaml's loader where PyYAML has it (it keeps line marks too), else the pure-Python one.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+    try:
+        node = loader.get_single_node()
+        # Shapes, sizes and aliases are checked on the nodes, before anything is expanded.
+        guards.check_yaml(node, path, FRONT_MATTER_SHAPES)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and any(
+            what in (exc.context or "") for what in ("quoted scalar", "flow")
+        ):
+            # An unclosed quote or bracket: the parser gives up lines later; the line to fix
+            # is the one that opened it.
+            mark = exc.context_mark
+        line = mark.line + 2 if mark else 2
+        problem = exc.problem or "invalid YAML"
+        raise fail(f"front matter is not valid YAML: {problem}", line) from exc
+    except yaml.YAMLError as exc:
+        raise fail(f"front matter is not valid YAML: {exc}", 2) from exc
+    finally:
+        loader.dispose()
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
+        raise fail("front matter must be a mapping of 'key: value' lines", 2)
+    lines = {str(key_node.value): key_node.start_mark.line + 2 for key_node, _ in node.value}
+    return data, lines
 
 
 def _upgrade_hint() -> str:

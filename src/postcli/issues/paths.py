@@ -3,7 +3,6 @@ a workspace. Reads no file's content."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +19,8 @@ def resolve_issue_path(arg: str, issues_dir: Path) -> Path:
         return by_id
     if candidate.is_file():
         return candidate
+    import difflib
+
     from postcli import guards
 
     for there in (candidate, by_id):
