@@ -140,6 +140,30 @@ def test_text_template_with_an_unknown_attribute(workspace: Path, run_cli: Run) 
     assert_user_error(result, path=path, line=2, words="unknown value")
 
 
+def test_template_that_includes_a_missing_template(workspace: Path, run_cli: Run) -> None:
+    override_template(workspace, 10, "      {% include 'nowhere.j2' %}")
+    result = run_cli("-C", workspace, "build", "2026-12-08-open-weights-week")
+    assert_user_error(
+        result, path=workspace / "templates", line=None, words="template 'nowhere.j2' not found"
+    )
+
+
+def test_template_that_includes_itself(workspace: Path, run_cli: Run) -> None:
+    path = override_template(workspace, 10, "      {% include 'email.mjml.j2' %}")
+    result = run_cli("-C", workspace, "build", "2026-12-08-open-weights-week")
+    assert_user_error(result, path=path, line=None, words="includes or extends itself")
+    assert "{% include %} or {% extends %}" in result.stderr
+
+
+def test_template_that_raises_is_the_templates_error(workspace: Path, run_cli: Run) -> None:
+    path = override_template(workspace, 10, "      {{ 1 // 0 }}")
+    result = run_cli("-C", workspace, "build", "2026-12-08-open-weights-week")
+    assert_user_error(
+        result, path=path, line=10, words="template failed: ZeroDivisionError: integer division"
+    )
+    assert "hint: fix the template, or delete it to use the built-in one" in result.stderr
+
+
 def test_template_that_mjml_rejects(workspace: Path, run_cli: Run) -> None:
     path = workspace / "templates" / "email.mjml.j2"
     path.write_text(path.read_text(encoding="utf-8").replace("</mjml>", ""), encoding="utf-8")

@@ -101,41 +101,38 @@ def render(name: str, context: dict[str, Any], workspace_templates: Path | None)
     env = environment(workspace_templates)
     try:
         return env.get_template(name).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(
-            f"template syntax error: {exc.message}",
-            path=exc.filename or template_path(name, workspace_templates),
-            line=exc.lineno,
-            hint="fix the template, or delete it to use the built-in one",
-        ) from exc
-    except jinja2.TemplateNotFound as exc:
-        raise TemplateError(f"template '{exc.name}' not found", path=workspace_templates) from exc
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(
-            f"template uses an unknown value: {exc.message}",
-            path=template_path(name, workspace_templates),
-            line=_template_line(exc),
-            hint="see docs/templates.md for the values a template gets",
-        ) from exc
-    except OSError as exc:  # a template file that cannot be read (permissions)
-        raise TemplateError(
-            f"cannot read the template: {exc.strerror}",
-            path=exc.filename or template_path(name, workspace_templates),
-            hint="check the permissions of templates/",
-        ) from exc
     except RecursionError:
-        raise TemplateError(
-            "the template includes or extends itself, without end",
-            path=template_path(name, workspace_templates),
-            hint="remove the {% include %} or {% extends %} that leads back to this template",
-        ) from None
+        raise _template_error(RecursionError(), name, workspace_templates) from None
     except Exception as exc:  # a template is the user's code: whatever it raises is its error
-        raise TemplateError(
-            f"template failed: {type(exc).__name__}: {exc}",
-            path=template_path(name, workspace_templates),
-            line=_template_line(exc),
-            hint="fix the template, or delete it to use the built-in one",
-        ) from exc
+        raise _template_error(exc, name, workspace_templates) from exc
+
+
+_FIX_OR_DELETE = "fix the template, or delete it to use the built-in one"
+
+
+def _template_error(exc: Exception, name: str, workspace_templates: Path | None) -> TemplateError:
+    """What went wrong in template `name`, with the file and line to fix."""
+    path: str | Path | None = template_path(name, workspace_templates)
+    line: int | None
+    hint: str | None
+    match exc:
+        case jinja2.TemplateSyntaxError(message=message, filename=filename, lineno=line):
+            problem, path, hint = f"template syntax error: {message}", filename or path, None
+        case jinja2.TemplateNotFound(name=missing):
+            return TemplateError(f"template '{missing}' not found", path=workspace_templates)
+        case jinja2.UndefinedError(message=message):
+            problem, line = f"template uses an unknown value: {message}", _template_line(exc)
+            hint = "see docs/templates.md for the values a template gets"
+        case OSError(strerror=reason, filename=filename):  # cannot be read (permissions)
+            problem, path, line = f"cannot read the template: {reason}", filename or path, None
+            hint = "check the permissions of templates/"
+        case RecursionError():
+            problem, line = "the template includes or extends itself, without end", None
+            hint = "remove the {% include %} or {% extends %} that leads back to this template"
+        case _:
+            problem = f"template failed: {type(exc).__name__}: {exc}"
+            line, hint = _template_line(exc), None
+    return TemplateError(problem, path=path, line=line, hint=hint or _FIX_OR_DELETE)
 
 
 def _template_line(exc: BaseException) -> int | None:
