@@ -61,7 +61,9 @@ VALUES = st.one_of(
     st.sampled_from(WORDS),
     st.text(st.sampled_from(TRICKY + "ab1"), max_size=8),
     st.text(max_size=6),
-    st.builds(lambda q, s: q + s + q, st.sampled_from(["'", '"']), st.text(TRICKY + "ab", max_size=6)),
+    st.builds(
+        lambda q, s: q + s + q, st.sampled_from(["'", '"']), st.text(TRICKY + "ab", max_size=6)
+    ),
     st.builds(
         lambda items, sep: "[" + sep.join(items) + "]",
         st.lists(st.one_of(st.sampled_from(WORDS), st.text(TRICKY + "ab", max_size=4)), max_size=4),
@@ -80,7 +82,9 @@ def front_matter(draw: st.DrawFn) -> str:
         kind = draw(st.sampled_from(["entry"] * 6 + ["blank", "comment", "indented", "item"]))
         if kind == "entry":
             gap = draw(st.sampled_from([" ", "", "  ", " \t"]))
-            lines.append(f"{draw(KEYS)}:{gap}{draw(VALUES)}{draw(st.sampled_from(['', ' ', '  #c']))}")
+            lines.append(
+                f"{draw(KEYS)}:{gap}{draw(VALUES)}{draw(st.sampled_from(['', ' ', '  #c']))}"
+            )
         elif kind == "blank":
             lines.append(draw(st.sampled_from(["", "  ", "\t"])))
         elif kind == "comment":
@@ -104,7 +108,7 @@ def test_whatever_the_quick_reader_reads_pyyaml_reads_the_same(text: str) -> Non
 @pytest.mark.parametrize(
     "text",
     [
-        'title: "\'글로벌 시장\'을 향한 \'중국 AI\'의 탐험"\nsend_at: "2026-12-01 09:00"',
+        "title: \"'글로벌 시장'을 향한 '중국 AI'의 탐험\"\nsend_at: \"2026-12-01 09:00\"",
         "title: Open-Weights Week: Five Releases",  # ": " in a plain value is YAML's error
         "title: Weekly\nsend_at: 2026-12-01 09:00\ndraft: true\ntags: [ai, china]",
         "title: Weekly\nsend_at: 2026-12-01T09:00+09:00\ndraft: off\ntags: []",

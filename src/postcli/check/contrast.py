@@ -15,7 +15,7 @@ turns its problems into findings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from postcli.check.html import read
@@ -287,11 +287,19 @@ def _is_hidden(decls: dict[str, str]) -> bool:
 
 @dataclass
 class _Group:
-    sample: str
-    ratio: float
+    """The texts of one mode below AA that share their colours: one finding."""
+
+    colour: str
+    background: str
     required: float
+    sample: str  # the first of them
+    ratio: float  # the lowest
     count: int = 0
-    order: int = field(default=0)
+
+    def finding(self, mode: str) -> LowContrast:
+        return LowContrast(
+            mode, self.sample, self.colour, self.background, self.ratio, self.required, self.count
+        )
 
 
 def problems(html: str) -> list[LowContrast]:
@@ -315,23 +323,12 @@ def problems(html: str) -> list[LowContrast]:
             if ratio >= required:
                 continue
             key = (css_rgb(colour), css_rgb(background), required)
-            group = groups.setdefault(
-                key, _Group(_sample(text), ratio, required, order=len(groups))
-            )
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group(*key, sample=_sample(text), ratio=ratio)
             group.count += 1
             group.ratio = min(group.ratio, ratio)
-        for (colour_text, background_text, required), group in groups.items():
-            out.append(
-                LowContrast(
-                    mode=mode,
-                    sample=group.sample,
-                    color=colour_text,
-                    background=background_text,
-                    ratio=group.ratio,
-                    required=required,
-                    count=group.count,
-                )
-            )
+        out.extend(group.finding(mode) for group in groups.values())
     return out
 
 

@@ -29,7 +29,9 @@ _BOOLEANS = {
 }
 _NULLS = frozenset({"null", "Null", "NULL", "~"})
 # A date and a time without seconds: text to YAML (its timestamps have seconds).
-_SEND_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})?")
+_SEND_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?:Z|[+-][0-9]{2}:[0-9]{2})?"
+)
 _ENTRY = re.compile(r"([a-z_]+):(?: +(.*))?")
 # Characters PyYAML refuses, reads as line breaks, or treats specially anywhere (tabs,
 # byte-order marks): their presence sends the text to PyYAML.
