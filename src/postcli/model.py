@@ -11,12 +11,19 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal, TypeAlias
 
+# --- The issue: its two emails and its readers ---------------------------------------------
+
 
 class Variant(StrEnum):
     """One of the two emails an issue becomes."""
 
     FREE = "free"
     PREMIUM = "premium"
+
+    @property
+    def other(self) -> Variant:
+        """The other tier, whose own blocks (`::: free`, `::: premium`) this email leaves out."""
+        return Variant.PREMIUM if self is Variant.FREE else Variant.FREE
 
 
 class Audience(StrEnum):
@@ -41,6 +48,9 @@ Edition: TypeAlias = Variant | Literal[Audience.ALL]
 def edition(text: str) -> Edition:
     """A variant column read back from the ledger (or a command line) -> its type."""
     return Audience.ALL if text == Audience.ALL else Variant(text)
+
+
+# --- The ledger: what was sent, to whom ------------------------------------------------------
 
 
 class Mode(StrEnum):
@@ -79,6 +89,21 @@ class RecipientStatus(StrEnum):
     FAILED = "failed"
 
 
+# What a provider did with a campaign: `Delivery.status`, and the send status recorded for it.
+Delivered: TypeAlias = Literal[SendStatus.SENT, SendStatus.SCHEDULED]
+
+
+# --- What providers answer ------------------------------------------------------------------
+
+
+class RemoteStatus(StrEnum):
+    """What a campaign provider says about a campaign it holds."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENT = "sent"
+
+
 class LetterStatus(StrEnum):
     """What a bulk provider said about one recipient of a batch (`_batch.Outcome.status`)."""
 
@@ -93,16 +118,7 @@ class LetterStatus(StrEnum):
         return None if self is LetterStatus.RETRY else RecipientStatus(self.value)
 
 
-class RemoteStatus(StrEnum):
-    """What a campaign provider says about a campaign it holds."""
-
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    SENT = "sent"
-
-
-# What a provider did with a campaign: `Delivery.status`, and the send status recorded for it.
-Delivered: TypeAlias = Literal[SendStatus.SENT, SendStatus.SCHEDULED]
+# --- What `send` decides and reports ---------------------------------------------------------
 
 
 class PlanAction(StrEnum):
@@ -129,6 +145,18 @@ class Outcome(StrEnum):
     BUSY = "busy"
 
 
+# --- What `send --due` and `status` decide and show ------------------------------------------
+
+
+class TimeDecision(StrEnum):
+    """What `schedule.decide` says of one send time (`schedule.Action`)."""
+
+    SEND = "send"  # its time has come: send it now
+    WAIT = "wait"  # its time has not come
+    STALE = "stale"  # later than the maximum lateness: not sent without --late-ok
+    DONE = "done"  # the ledger says it was sent (or handed to the provider's scheduler)
+
+
 class DueOutcome(StrEnum):
     """What `send --due` did with one (issue, variant)."""
 
@@ -143,6 +171,15 @@ class DueOutcome(StrEnum):
     DRAFT = "draft"
     DRY_RUN = "dry-run"
     TEST = "test"
+
+
+class CronAction(StrEnum):
+    """What the next `send --due` does with one (issue, variant)."""
+
+    SEND = "send"  # sends it (or finishes or retries it) now
+    WAIT = "wait"  # its time has not come
+    SKIP = "skip"  # a draft, stale, or broken: reported, not sent
+    NONE = "none"  # nothing: sent, held, running, or the provider's to send
 
 
 class ScheduleState(StrEnum):
@@ -167,13 +204,7 @@ class ScheduleState(StrEnum):
         return self in (ScheduleState.FAILED, ScheduleState.OVERDUE, ScheduleState.STALE)
 
 
-class TimeDecision(StrEnum):
-    """What `schedule.decide` says of one send time (`schedule.Action`)."""
-
-    SEND = "send"  # its time has come: send it now
-    WAIT = "wait"  # its time has not come
-    STALE = "stale"  # later than the maximum lateness: not sent without --late-ok
-    DONE = "done"  # the ledger says it was sent (or handed to the provider's scheduler)
+# --- The preview -----------------------------------------------------------------------------
 
 
 class PreviewChecks(StrEnum):
@@ -183,12 +214,3 @@ class PreviewChecks(StrEnum):
     DONE = "done"
     FAILED = "failed"
     OFF = "off"
-
-
-class CronAction(StrEnum):
-    """What the next `send --due` does with one (issue, variant)."""
-
-    SEND = "send"  # sends it (or finishes or retries it) now
-    WAIT = "wait"  # its time has not come
-    SKIP = "skip"  # a draft, stale, or broken: reported, not sent
-    NONE = "none"  # nothing: sent, held, running, or the provider's to send

@@ -37,7 +37,7 @@ class Body:
 
 def _dropped_ranges(issue: Issue, variant: Variant) -> list[tuple[int, int]]:
     """Body line ranges [start, end) the variant does not get."""
-    drop = Variant.PREMIUM if variant is Variant.FREE else Variant.FREE
+    drop = variant.other
     ranges = []
     for block in issue.blocks:
         if block.kind is drop:
@@ -53,7 +53,7 @@ def _dropped_ranges(issue: Issue, variant: Variant) -> list[tuple[int, int]]:
 
 def variant_block_tokens(issue: Issue, variant: Variant) -> list[Token]:
     """The block tokens this variant keeps (copies, inline content not parsed)."""
-    drop = Variant.PREMIUM if variant is Variant.FREE else Variant.FREE
+    drop = variant.other
     skip: dict[int, int] = {}  # start index -> index after the skipped run
     for block in issue.blocks:
         if block.kind is drop:

@@ -144,7 +144,7 @@ class _Layout:
             return "premium", True
         for start, end, kind in self.blocks:
             if start <= line < end:
-                return ("premium" if kind is Variant.PREMIUM else "free"), False
+                return kind.value, False
         return "everyone", False
 
 
