@@ -49,12 +49,14 @@ class ProviderInfo:
     target: str  # "module:Class"
     secret_variables: tuple[str, ...] = ()
     unsubscribe_tag: str | None = None
+    title: str = ""  # the provider as people write it, in messages: "Amazon SES"
 
 
 def _builtin(
-    name: str, cls: str, secrets: tuple[str, ...] = (), tag: str | None = None
+    title: str, cls: str, secrets: tuple[str, ...] = (), tag: str | None = None
 ) -> ProviderInfo:
-    return ProviderInfo(name, f"postcli.providers.{name}:{cls}", secrets, tag)
+    name = cls.removesuffix("Provider").lower()
+    return ProviderInfo(name, f"postcli.providers.{name}:{cls}", secrets, tag, title)
 
 
 # The built-ins; also the fallback for an uninstalled source tree (entry points win).
@@ -62,12 +64,12 @@ _BUILTINS = {
     info.name: info
     for info in (
         _builtin("file", "FileProvider"),
-        _builtin("smtp", "SmtpProvider", ("POSTCLI_SMTP_PASSWORD",)),
+        _builtin("SMTP", "SmtpProvider", ("POSTCLI_SMTP_PASSWORD",)),
         _builtin(
-            "buttondown", "ButtondownProvider", ("BUTTONDOWN_API_KEY",), "{{ unsubscribe_url }}"
+            "Buttondown", "ButtondownProvider", ("BUTTONDOWN_API_KEY",), "{{ unsubscribe_url }}"
         ),
-        _builtin("resend", "ResendProvider", ("RESEND_API_KEY",), "{{{RESEND_UNSUBSCRIBE_URL}}}"),
-        _builtin("mailchimp", "MailchimpProvider", ("MAILCHIMP_API_KEY",), "*|UNSUB|*"),
+        _builtin("Resend", "ResendProvider", ("RESEND_API_KEY",), "{{{RESEND_UNSUBSCRIBE_URL}}}"),
+        _builtin("Mailchimp", "MailchimpProvider", ("MAILCHIMP_API_KEY",), "*|UNSUB|*"),
         _builtin(
             "listmonk",
             "ListmonkProvider",
@@ -77,17 +79,17 @@ _BUILTINS = {
         # The bulk senders put newsletter.unsubscribe_url in each message. SES reads the standard
         # AWS chain; these are its variables (a profile's keys are redacted by the provider).
         _builtin(
-            "ses",
+            "Amazon SES",
             "SesProvider",
             ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"),
         ),
-        _builtin("postmark", "PostmarkProvider", ("POSTMARK_SERVER_TOKEN",)),
-        _builtin("mailgun", "MailgunProvider", ("MAILGUN_API_KEY",)),
-        _builtin("sendgrid", "SendgridProvider", ("SENDGRID_API_KEY",), "{{{unsubscribe}}}"),
-        _builtin("kit", "KitProvider", ("KIT_API_KEY",), "{{ unsubscribe_url }}"),
+        _builtin("Postmark", "PostmarkProvider", ("POSTMARK_SERVER_TOKEN",)),
+        _builtin("Mailgun", "MailgunProvider", ("MAILGUN_API_KEY",)),
+        _builtin("SendGrid", "SendgridProvider", ("SENDGRID_API_KEY",), "{{{unsubscribe}}}"),
+        _builtin("Kit", "KitProvider", ("KIT_API_KEY",), "{{ unsubscribe_url }}"),
         # Ghost and beehiiv add their own footer with the reader's link; their tags only stand
         # in the emails postcli renders for its checks, which those platforms never receive.
-        _builtin("ghost", "GhostProvider", ("GHOST_ADMIN_API_KEY",), "%%{unsubscribe_url}%%"),
+        _builtin("Ghost", "GhostProvider", ("GHOST_ADMIN_API_KEY",), "%%{unsubscribe_url}%%"),
         _builtin("beehiiv", "BeehiivProvider", ("BEEHIIV_API_KEY",), "{{unsubscribe_url}}"),
     )
 }

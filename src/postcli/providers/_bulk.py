@@ -58,13 +58,12 @@ DEFAULT_TIMEOUT = 30.0
 # -- settings ----------------------------------------------------------------------------------
 
 
-def bulk_schema(name: str, **extra: Key) -> SettingsSchema:
+def bulk_schema(**extra: Key) -> SettingsSchema:
     """The keys every bulk sender takes, with the provider's own."""
-    table = f"[providers.{name}]"
     return {
-        "subscribers": Key((str,), f"'subscribers' in {table} must be the path of a CSV file"),
-        "rate": Key((int, float), f"'rate' in {table} must be messages per second (0: no cap)"),
-        **http_schema(name),
+        "subscribers": Key((str,), must="the path of a CSV file"),
+        "rate": Key((int, float), must="messages per second (0: no cap)"),
+        **http_schema(),
         **extra,
     }
 
@@ -198,6 +197,18 @@ class BulkTransport:
     def close(self) -> None:
         if self._caller is not None:
             self._caller.close()
+
+
+class BatchTransport(BulkTransport):
+    """A bulk transport whose calls each carry up to `batch_limit` recipients (the provider's
+    limit), paced by `[providers.NAME] rate`."""
+
+    batch_limit: ClassVar[int]
+
+    def __init__(self, provider: Any, issue_id: str) -> None:
+        super().__init__(provider, issue_id)
+        self._pacer = Pacer(provider.rate, sleep=provider.sleep)
+        self.batch_size = self._pacer.per_call(self.batch_limit)
 
 
 class Pacer:

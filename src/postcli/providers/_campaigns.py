@@ -90,7 +90,7 @@ class HttpCampaignProvider(ProviderTable, ABC):
     """The shared part of an HTTP campaign provider; subclasses fill in the API calls."""
 
     features: ClassVar[Features] = Features(native_schedule=True, find_by_name=True, movable=True)
-    settings_schema: ClassVar[SettingsSchema] = http_schema("http")
+    settings_schema: ClassVar[SettingsSchema] = http_schema()
     DEFAULT_BASE_URL: ClassVar[str | None] = None
     IDEMPOTENCY_HEADER: ClassVar[str] = "Idempotency-Key"
     # How often a create or an action whose answer was lost is tried again, after asking the

@@ -49,8 +49,8 @@ def check_table(settings: Settings, provider: str, schema: SettingsSchema) -> di
             problems.add(table, key, f"unknown key '{key}' in [{table}]; known: {known}")
         elif not isinstance(value, spec.types):
             only_unknown = False
-            kind = spec.types[0].__name__
-            problems.add(table, key, spec.message or f"'{key}' in [{table}] must be a {kind}")
+            must = spec.must or f"a {spec.types[0].__name__}"
+            problems.add(table, key, spec.message or f"'{key}' in [{table}] must be {must}")
     try:
         problems.raise_if_any()
     except ConfigError as error:
@@ -96,18 +96,19 @@ def subscribers_path(settings: Settings, provider: str, options: dict[str, objec
     return path if path.is_absolute() else settings.root / path
 
 
-def http_schema(name: str, *, audiences: bool = False, **extra: Key) -> SettingsSchema:
+URL_MUST = "an http(s) URL"
+TIMEOUT_MUST = "seconds, like 30"
+
+
+def http_schema(*, audiences: bool = False, **extra: Key) -> SettingsSchema:
     """The keys every HTTP provider takes (`base_url`, `timeout`, and `audiences` when asked),
     with the provider's own."""
-    table = f"[providers.{name}]"
     keys = {
-        "base_url": Key((str,), f"'base_url' in {table} must be an http(s) URL"),
-        "timeout": Key((int, float), f"'timeout' in {table} must be seconds, like 30"),
+        "base_url": Key((str,), must=URL_MUST),
+        "timeout": Key((int, float), must=TIMEOUT_MUST),
     }
     if audiences:
-        keys["audiences"] = Key(
-            (dict,), f"'audiences' in {table} must be a table like {{ free = ..., premium = ... }}"
-        )
+        keys["audiences"] = Key((dict,), must="a table like { free = ..., premium = ... }")
     return {**keys, **extra}
 
 
@@ -143,6 +144,7 @@ class ProviderTable:
             cls.name = declared.name
             cls.secret_variables = declared.secret_variables
             cls.unsubscribe_tag = declared.unsubscribe_tag
+            cls.title = declared.title
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -152,11 +154,11 @@ class ProviderTable:
         if base_url is not None and (
             not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
         ):
-            raise self.bad("base_url", f"'base_url' in {table} must be an http(s) URL")
+            raise self.bad("base_url", f"'base_url' in {table} must be {URL_MUST}")
         self.base_url_setting: str | None = base_url.rstrip("/") if base_url else None
         timeout = self.options.get("timeout", 30)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise self.bad("timeout", f"'timeout' in {table} must be seconds, like 30")
+            raise self.bad("timeout", f"'timeout' in {table} must be {TIMEOUT_MUST}")
         self.timeout = float(timeout)
 
     def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:

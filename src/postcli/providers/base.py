@@ -88,10 +88,12 @@ class Features:
 @dataclass(frozen=True)
 class Key:
     """One allowed key of `[providers.NAME]`: the TOML types it may have, and what to say when
-    it has another (default: "'KEY' in [providers.NAME] must be a TYPE")."""
+    it has another: `message` whole, or "'KEY' in [providers.NAME] must be " and `must`
+    (default: "a TYPE")."""
 
     types: tuple[type, ...]
     message: str | None = None
+    must: str | None = None
 
 
 # The allowed keys of a provider's `[providers.NAME]` table.

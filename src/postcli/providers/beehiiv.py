@@ -60,17 +60,10 @@ _PLAN_WORDS = ("enterprise", "plan", "upgrade", "not available", "beta")
 class BeehiivProvider(SelfGatedHttpProvider, builtin="beehiiv"):
     """Publishes through beehiiv's API v2 (Create Post: beta, Enterprise plans)."""
 
-    title: ClassVar[str] = "beehiiv"
     settings_schema: ClassVar[SettingsSchema] = http_schema(
-        "beehiiv",
-        publication_id=Key(
-            (str,), "'publication_id' in [providers.beehiiv] must be text, like pub_..."
-        ),
-        paywall_id=Key((str,), "'paywall_id' in [providers.beehiiv] must be the paywall's id"),
-        tiers=Key(
-            (dict,),
-            "'tiers' in [providers.beehiiv] must be { free = [TIER_ID, ...], premium = [...] }",
-        ),
+        publication_id=Key((str,), must="text, like pub_..."),
+        paywall_id=Key((str,), must="the paywall's id"),
+        tiers=Key((dict,), must="{ free = [TIER_ID, ...], premium = [...] }"),
     )
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.beehiiv.com/v2"
 

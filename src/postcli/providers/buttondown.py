@@ -27,8 +27,7 @@ _GONE = ("deleted",)
 class ButtondownProvider(HttpCampaignProvider, builtin="buttondown"):
     """Sends through Buttondown's /v1 emails API."""
 
-    title: ClassVar[str] = "Buttondown"
-    settings_schema: ClassVar[SettingsSchema] = http_schema("buttondown")
+    settings_schema: ClassVar[SettingsSchema] = http_schema()
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.buttondown.com/v1"
     IDEMPOTENCY_HEADER: ClassVar[str] = "X-Idempotency-Key"
 

@@ -81,9 +81,7 @@ class FileProvider:
     unsubscribe_tag: ClassVar[str | None] = None
     secret_variables: ClassVar[tuple[str, ...]] = ()
     settings_schema: ClassVar[SettingsSchema] = {
-        "subscribers": Key(
-            (str,), "'subscribers' in [providers.file] must be the path of a CSV file"
-        ),
+        "subscribers": Key((str,), must="the path of a CSV file"),
     }
 
     def __init__(self, settings: Settings, *, client: object = None) -> None:

@@ -71,13 +71,11 @@ _EMAIL_POLL = (0.5, 1.0, 1.5, 2.0, 3.0)  # seconds between reads of a new email'
 class GhostProvider(SelfGatedHttpProvider, builtin="ghost"):
     """Publishes through the Ghost Admin API (Ghost 5)."""
 
-    title: ClassVar[str] = "Ghost"
     settings_schema: ClassVar[SettingsSchema] = http_schema(
-        "ghost",
-        newsletter=Key((str,), "'newsletter' in [providers.ghost] must be a newsletter slug"),
-        visibility=Key((str,), "'visibility' in [providers.ghost] must be paid, members or tiers"),
-        tiers=Key((list,), "'tiers' in [providers.ghost] must be a list of tier slugs or ids"),
-        email_only=Key((bool,), "'email_only' in [providers.ghost] must be true or false"),
+        newsletter=Key((str,), must="a newsletter slug"),
+        visibility=Key((str,), must="paid, members or tiers"),
+        tiers=Key((list,), must="a list of tier slugs or ids"),
+        email_only=Key((bool,), must="true or false"),
     )
     TRIES: ClassVar[int] = 3
     # Ghost's post statuses as postcli sees them.

@@ -38,16 +38,14 @@ FILTER_TYPES = ("tag", "segment")
 class KitProvider(HttpCampaignProvider, builtin="kit"):
     """Sends through Kit's v4 broadcasts API."""
 
-    title: ClassVar[str] = "Kit"
     features: ClassVar[Features] = Features(
         native_schedule=True, find_by_name=True, test_sends=False, movable=True
     )
     settings_schema: ClassVar[SettingsSchema] = http_schema(
-        "kit",
         audiences=True,
-        public=Key((bool,), "'public' in [providers.kit] must be true or false"),
-        email_template_id=Key((int,), "'email_template_id' in [providers.kit] must be a number"),
-        email_address=Key((str,), "'email_address' in [providers.kit] must be an email address"),
+        public=Key((bool,), must="true or false"),
+        email_template_id=Key((int,), must="a number"),
+        email_address=Key((str,), must="an email address"),
     )
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.kit.com"
     AUDIENCES: ClassVar[str | None] = "{ free = { tag = ID }, premium = { segment = ID } }"

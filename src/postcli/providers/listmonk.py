@@ -24,8 +24,7 @@ API_TOKEN = "LISTMONK_API_TOKEN"
 class ListmonkProvider(HttpCampaignProvider, builtin="listmonk"):
     """Sends through a listmonk server's /api/campaigns."""
 
-    title: ClassVar[str] = "listmonk"
-    settings_schema: ClassVar[SettingsSchema] = http_schema("listmonk", audiences=True)
+    settings_schema: ClassVar[SettingsSchema] = http_schema(audiences=True)
     AUDIENCES: ClassVar[str | None] = "{ free = [LIST_ID], premium = [LIST_ID] }"
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:

@@ -56,11 +56,8 @@ def title_for(name: str) -> str:
 class MailchimpProvider(HttpCampaignProvider, builtin="mailchimp"):
     """Sends through the Mailchimp Marketing API 3.0."""
 
-    title: ClassVar[str] = "Mailchimp"
     settings_schema: ClassVar[SettingsSchema] = http_schema(
-        "mailchimp",
-        list_id=Key((str,), "'list_id' in [providers.mailchimp] must be the audience id (text)"),
-        audiences=True,
+        list_id=Key((str,), must="the audience id (text)"), audiences=True
     )
     AUDIENCES: ClassVar[str | None] = "{ free = SEGMENT_ID, premium = SEGMENT_ID }"
     STATUSES: ClassVar[Mapping[str, RemoteStatus]] = {

@@ -23,9 +23,8 @@ from postcli.errors import ProviderRefused
 from postcli.model import LetterStatus
 from postcli.providers._batch import Batch, BatchResult, Outcome
 from postcli.providers._bulk import (
+    BatchTransport,
     BulkSettings,
-    BulkTransport,
-    Pacer,
     bulk_schema,
 )
 from postcli.providers.base import Accepted, Key, RecipientRefused, SettingsSchema
@@ -53,11 +52,8 @@ def _variables_email(batch: Batch) -> tuple[str, str]:
     return body_html, body_text
 
 
-class _MailgunTransport(BulkTransport):
-    def __init__(self, provider: MailgunProvider, issue_id: str) -> None:
-        super().__init__(provider, issue_id)
-        self._pacer = Pacer(provider.rate, sleep=provider.sleep)
-        self.batch_size = self._pacer.per_call(BATCH_LIMIT)
+class _MailgunTransport(BatchTransport):
+    batch_limit = BATCH_LIMIT
 
     def secrets(self) -> list[str]:
         key = self._provider.require_secret(API_KEY)
@@ -165,11 +161,8 @@ class _MailgunTransport(BulkTransport):
 class MailgunProvider(BulkSettings, builtin="mailgun"):
     """Sends through Mailgun's messages API with recipient variables."""
 
-    title: ClassVar[str] = "Mailgun"
     settings_schema: ClassVar[SettingsSchema] = bulk_schema(
-        "mailgun",
-        domain=Key((str,), "'domain' in [providers.mailgun] must be a domain name"),
-        region=Key((str,), '\'region\' in [providers.mailgun] must be "us" or "eu"'),
+        domain=Key((str,), must="a domain name"), region=Key((str,), must='"us" or "eu"')
     )
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:

@@ -22,9 +22,8 @@ from postcli.errors import ProviderRefused
 from postcli.model import LetterStatus
 from postcli.providers._batch import Batch, BatchResult, BatchStopped, Letter, Outcome
 from postcli.providers._bulk import (
+    BatchTransport,
     BulkSettings,
-    BulkTransport,
-    Pacer,
     bulk_schema,
 )
 from postcli.providers.base import Accepted, Key, RecipientRefused, SettingsSchema
@@ -57,11 +56,8 @@ def to_header(name: str, email: str) -> str:
     return f'"{clean}" <{email}>' if clean else email
 
 
-class _PostmarkTransport(BulkTransport):
-    def __init__(self, provider: PostmarkProvider, issue_id: str) -> None:
-        super().__init__(provider, issue_id)
-        self._pacer = Pacer(provider.rate, sleep=provider.sleep)
-        self.batch_size = self._pacer.per_call(BATCH_LIMIT)
+class _PostmarkTransport(BatchTransport):
+    batch_limit = BATCH_LIMIT
 
     def secrets(self) -> list[str]:
         return [self._provider.require_secret(TOKEN)]
@@ -229,10 +225,8 @@ class _PostmarkTransport(BulkTransport):
 class PostmarkProvider(BulkSettings, builtin="postmark"):
     """Sends through Postmark's batch API on a broadcast message stream."""
 
-    title: ClassVar[str] = "Postmark"
     settings_schema: ClassVar[SettingsSchema] = bulk_schema(
-        "postmark",
-        message_stream=Key((str,), "'message_stream' in [providers.postmark] must be its id"),
+        message_stream=Key((str,), must="its id")
     )
 
     def __init__(self, settings: Any, **kwargs: Any) -> None:

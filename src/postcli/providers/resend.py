@@ -26,8 +26,7 @@ PAGE = 100  # broadcasts per look-up page: Resend's largest
 class ResendProvider(HttpCampaignProvider, builtin="resend"):
     """Sends through Resend's broadcasts API."""
 
-    title: ClassVar[str] = "Resend"
-    settings_schema: ClassVar[SettingsSchema] = http_schema("resend", audiences=True)
+    settings_schema: ClassVar[SettingsSchema] = http_schema(audiences=True)
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.resend.com"
     AUDIENCES: ClassVar[str | None] = '{ free = "SEGMENT_ID", premium = "SEGMENT_ID" }'
 

@@ -32,6 +32,14 @@ MAX_LISTS = 50
 MAIL_SEND_UNSUBSCRIBE = "<%asm_group_unsubscribe_raw_url%>"
 
 
+SINGLE_SENDS = "/v3/marketing/singlesends"
+
+
+def _schedule(remote_id: str) -> str:
+    """A Single Send's schedule: PUT sets it (or "now"), DELETE takes it back to a draft."""
+    return f"{SINGLE_SENDS}/{remote_id}/schedule"
+
+
 def iso_z(moment: datetime) -> str:
     """An instant as SendGrid writes it: 2026-12-01T00:00:00Z."""
     from datetime import UTC
@@ -42,14 +50,10 @@ def iso_z(moment: datetime) -> str:
 class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
     """Sends through SendGrid Marketing Campaigns (Single Sends)."""
 
-    title: ClassVar[str] = "SendGrid"
     settings_schema: ClassVar[SettingsSchema] = http_schema(
-        "sendgrid",
         audiences=True,
-        sender_id=Key((int,), "'sender_id' in [providers.sendgrid] must be a number, like 123456"),
-        suppression_group_id=Key(
-            (int,), "'suppression_group_id' in [providers.sendgrid] must be a number, like 7890"
-        ),
+        sender_id=Key((int,), must="a number, like 123456"),
+        suppression_group_id=Key((int,), must="a number, like 7890"),
     )
     DEFAULT_BASE_URL: ClassVar[str | None] = "https://api.sendgrid.com"
     STATUSES: ClassVar[Mapping[str, RemoteStatus]] = {
@@ -99,7 +103,7 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
         while True:
             # A search is a POST that changes nothing: safe to repeat.
             page = self.api.post(
-                "/v3/marketing/singlesends/search",
+                f"{SINGLE_SENDS}/search",
                 json={"name": wanted},
                 params=params,
                 retry_unsafe=True,
@@ -115,12 +119,12 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
             params = {"page_size": str(PAGE), "page_token": token}
 
     def fetch(self, remote_id: str) -> RemoteCampaign | None:
-        answer = self.api.get(f"/v3/marketing/singlesends/{remote_id}", allow=(404,))
+        answer = self.api.get(f"{SINGLE_SENDS}/{remote_id}", allow=(404,))
         return None if answer.status_code == 404 else self.remote(answer.json())
 
     def create(self, campaign: Campaign, name: str) -> str:
         body = self._fields(campaign, name)
-        return str(self.api.post("/v3/marketing/singlesends", json=body).json()["id"])
+        return str(self.api.post(SINGLE_SENDS, json=body).json()["id"])
 
     def _fields(self, campaign: Campaign, name: str) -> dict[str, Any]:
         email = campaign.email
@@ -140,13 +144,11 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
         }
 
     def schedule(self, remote_id: str, campaign: Campaign, when: datetime) -> None:
-        self.api.put(
-            f"/v3/marketing/singlesends/{remote_id}/schedule", json={"send_at": iso_z(when)}
-        )
+        self.api.put(_schedule(remote_id), json={"send_at": iso_z(when)})
 
     def unschedule(self, remote_id: str) -> None:
         # Cancel Scheduled Single Send: it goes back to a draft.
-        self.api.delete(f"/v3/marketing/singlesends/{remote_id}/schedule")
+        self.api.delete(_schedule(remote_id))
 
     def update_scheduled(
         self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
@@ -154,7 +156,7 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
         # SendGrid changes drafts only. The PATCH sets every field outright.
         def update() -> object:
             return self.api.patch(
-                f"/v3/marketing/singlesends/{remote_id}",
+                f"{SINGLE_SENDS}/{remote_id}",
                 json=self._fields(campaign, campaign.name),
                 retry_unsafe=True,
             )
@@ -162,7 +164,7 @@ class SendgridProvider(HttpCampaignProvider, builtin="sendgrid"):
         return self.update_as_draft(remote_id, campaign, when, draft, update)
 
     def send_now(self, remote_id: str, campaign: Campaign) -> None:
-        self.api.put(f"/v3/marketing/singlesends/{remote_id}/schedule", json={"send_at": "now"})
+        self.api.put(_schedule(remote_id), json={"send_at": "now"})
 
     def send_test(self, campaign: Campaign, address: str) -> Delivery:
         """One email through the Mail Send API; no Single Send is made or touched."""

@@ -241,11 +241,9 @@ class _SesTransport(BulkTransport):
 class SesProvider(BulkSettings, builtin="ses"):
     """Sends through Amazon SES API v2 (SendEmail with Raw content)."""
 
-    title: ClassVar[str] = "Amazon SES"
     settings_schema: ClassVar[SettingsSchema] = bulk_schema(
-        "ses",
-        region=Key((str,), "'region' in [providers.ses] must be an AWS region, like us-east-1"),
-        configuration_set=Key((str,), "'configuration_set' in [providers.ses] must be its name"),
+        region=Key((str,), must="an AWS region, like us-east-1"),
+        configuration_set=Key((str,), must="its name"),
     )
 
     def __init__(

@@ -156,19 +156,15 @@ class SmtpProvider:
     secret_variables: ClassVar[tuple[str, ...]] = builtin("smtp").secret_variables
     settings_schema: ClassVar[SettingsSchema] = {
         "host": Key((str,), "[providers.smtp] needs 'host', the SMTP server's name"),
-        "port": Key((int,), "'port' in [providers.smtp] must be a port number like 587"),
+        "port": Key((int,), must="a port number like 587"),
         "security": Key(
             (str,), f"'security' in [providers.smtp] must be one of {', '.join(SECURITY)}"
         ),
-        "username": Key((str,), "'username' in [providers.smtp] must be text"),
-        "subscribers": Key(
-            (str,), "'subscribers' in [providers.smtp] must be the path of a CSV file"
-        ),
-        "rate": Key(
-            (int, float), "'rate' in [providers.smtp] must be messages per second (0: no cap)"
-        ),
-        "timeout": Key((int, float), "'timeout' in [providers.smtp] must be seconds, like 30"),
-        "ca_file": Key((str,), "'ca_file' in [providers.smtp] must be a path"),
+        "username": Key((str,), must="text"),
+        "subscribers": Key((str,), must="the path of a CSV file"),
+        "rate": Key((int, float), must="messages per second (0: no cap)"),
+        "timeout": Key((int, float), must="seconds, like 30"),
+        "ca_file": Key((str,), must="a path"),
         "connections": Key((int,), CONNECTIONS_MESSAGE),
     }
 
