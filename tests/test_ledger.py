@@ -59,14 +59,14 @@ def test_recipients_in_flight_are_flagged_as_possible_duplicates(ledger: Ledger)
     send = ledger.begin("issue", "free", "smtp", content_hash="h")
     ledger.add_recipients(send.id, [("a@x.org", "free"), ("b@x.org", "free")])
     assert ledger.mark_sending(send.id, "a@x.org", "<id-a>") is False
-    ledger.mark_recipient(send.id, "a@x.org", "sent")
+    ledger.mark_sent(send.id, "a@x.org")
     assert ledger.mark_sending(send.id, "b@x.org", "<id-b>") is False
     # The process dies here; the next run finds b in 'sending'.
     ledger.add_recipients(send.id, [("a@x.org", "free"), ("b@x.org", "free")])  # keeps states
     states = ledger.recipients(send.id)
     assert states["a@x.org"].status == "sent" and states["b@x.org"].status == "sending"
     assert ledger.mark_sending(send.id, "b@x.org", "<id-b>") is True
-    ledger.mark_recipient(send.id, "b@x.org", "sent")
+    ledger.mark_sent(send.id, "b@x.org")
     counts = ledger.counts(send.id)
     assert (counts.total, counts.sent, counts.possibly_duplicate) == (2, 2, 1)
     assert ledger.recipients(send.id)["b@x.org"].attempts == 2
@@ -147,7 +147,7 @@ def test_status_command_table_json_and_exit_code(workspace: Path, run_cli) -> No
         ledger.add_recipients(good.id, [("a@x.org", "free"), ("b@x.org", "free")])
         for email in ("a@x.org", "b@x.org"):
             ledger.mark_sending(good.id, email, "<m>")
-            ledger.mark_recipient(good.id, email, "sent")
+            ledger.mark_sent(good.id, email)
         ledger.set_status(good.id, "sent")
     result = run_cli("-C", workspace, "status")
     assert result.exit_code == 0
@@ -156,7 +156,7 @@ def test_status_command_table_json_and_exit_code(workspace: Path, run_cli) -> No
         bad = ledger.begin("2026-12-08-open-weights-week", "premium", "smtp", content_hash="h")
         ledger.add_recipients(bad.id, [("c@x.org", "premium")])
         ledger.mark_sending(bad.id, "c@x.org", "<m>")
-        ledger.mark_recipient(bad.id, "c@x.org", "failed", error="550 no such user")
+        ledger.mark_failed(bad.id, "c@x.org", "550 no such user")
         ledger.set_status(bad.id, "failed", error="1 recipient failed; run again to retry")
     result = run_cli("-C", workspace, "status", "2026-12-08-open-weights-week", "--json")
     assert result.exit_code == 1
@@ -217,7 +217,7 @@ def test_recipients_are_looked_up_a_chunk_at_a_time_by_address_without_case(
             "lee@example.org",
             "park@example.org",
         ]
-        ledger.mark_recipient(record.id, "Kim@example.org", RecipientStatus.SENT)
+        ledger.mark_sent(record.id, "Kim@example.org")
         states = ledger.recipient_states(record.id, ["KIM@example.org", "nobody@example.org"])
         assert list(states) == ["kim@example.org"]
         assert states["kim@example.org"].email == "Kim@example.org"

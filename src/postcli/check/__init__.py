@@ -264,15 +264,7 @@ def _file_access(
 SITE_RULES = frozenset({"javascript-link", "unresolved-url", "premium-in-free-audience"})
 
 
-def site_checks(
-    issue: Issue,
-    published: str,
-    settings: Settings,
-    *,
-    where: str,
-    find_file: FindFile | None = None,
-    file_size: FileSize | None = None,
-) -> list[Finding]:
+def site_checks(issue: Issue, published: str, settings: Settings, *, where: str) -> list[Finding]:
     """The error-level findings that matter for the issue's page in the web edition:
     premium-leak over `published` (the page and its feed entry, everything the site shows of
     the issue; `where` names it), and the SITE_RULES of the issue's free variant.
@@ -281,7 +273,7 @@ def site_checks(
     independence from the variant filter as over the free email. An `audience: premium`
     issue's page shows no body, so its whole body counts as premium-only there.
     """
-    find_file, file_size = _file_access(issue, settings, find_file, file_size)
+    find_file, file_size = _file_access(issue, settings, None, None)
     doc = site_document(issue)
     findings = web_leaks(doc, published, settings, where)
     if issue.front.audience is not Audience.PREMIUM:

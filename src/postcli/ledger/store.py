@@ -400,25 +400,18 @@ class Ledger(HoldsMixin):
             )
         return in_flight
 
-    def mark_recipient(
-        self,
-        send_id: int,
-        email: str,
-        status: RecipientStatus,
-        *,
-        error: str | None = None,
-        possibly_duplicate: bool = False,
-    ) -> None:
-        """'sent' is committed right after the server's 250; 'failed' with the server's answer.
-        `possibly_duplicate`: the transport resent it after a lost reply."""
-        status = RecipientStatus(status)
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE recipients SET status = ?, error = ?, updated_at = ?,"
-                " possibly_duplicate = possibly_duplicate OR ?"
-                " WHERE send_id = ? AND email = ?",
-                (status.value, error, self._now(), int(possibly_duplicate), send_id, email),
-            )
+    def mark_sent(self, send_id: int, email: str, *, possibly_duplicate: bool = False) -> None:
+        """Committed right after the server's 250. `possibly_duplicate`: the transport resent it
+        after a lost reply."""
+        self.mark_recipients(send_id, [(email, RecipientStatus.SENT, None, possibly_duplicate)])
+
+    def mark_failed(self, send_id: int, email: str, error: str) -> None:
+        """Refused for good, with the server's answer: no later run sends it."""
+        self.mark_recipients(send_id, [(email, RecipientStatus.FAILED, error, False)])
+
+    def put_back(self, send_id: int, email: str, error: str | None) -> None:
+        """Not sent after all (the reason kept, if known): back to 'pending', for the next run."""
+        self.mark_recipients(send_id, [(email, RecipientStatus.PENDING, error, False)])
 
     def mark_sending_many(self, send_id: int, rows: Sequence[tuple[str, str]]) -> set[str]:
         """`mark_sending` for a batch of (email, message_id), in one commit, right before the one
@@ -449,8 +442,9 @@ class Ledger(HoldsMixin):
     def mark_recipients(
         self, send_id: int, outcomes: Iterable[tuple[str, RecipientStatus, str | None, bool]]
     ) -> None:
-        """`mark_recipient` for a batch of (email, status, error, possibly_duplicate), in one
-        commit, right after the provider's answer."""
+        """Recipients' outcomes, (email, status, error, possibly_duplicate) each, in one commit:
+        a bulk provider's answer to a batch, or one recipient's (mark_sent, mark_failed,
+        put_back)."""
         now = self._now()
         rows = [
             (RecipientStatus(status).value, error, now, int(duplicate), send_id, email)

@@ -227,7 +227,7 @@ def _deliver_one(
         )
     except RecipientRefused as refused:
         why = redact(str(refused.message))
-        ledger.mark_recipient(send_id, row, RecipientStatus.FAILED, error=why)
+        ledger.mark_failed(send_id, row, why)
         result.failed += 1
         result.failures.append((email, why))
         log.debug("refused: %s: %s", email, why)
@@ -240,15 +240,15 @@ def _deliver_one(
         if reply is not None and reply.maybe_delivered:
             pass  # stays 'sending': the next run resends it and reports it possibly twice
         elif reply is not None and reply.recipient == email:
-            ledger.mark_recipient(send_id, row, RecipientStatus.FAILED, error=why)
+            ledger.mark_failed(send_id, row, why)
             result.failed += 1
             result.failures.append((email, why))
         else:
-            ledger.mark_recipient(send_id, row, RecipientStatus.PENDING, error=why)
+            ledger.put_back(send_id, row, why)
         raise
     twice = accepted is not None and accepted.possibly_twice
     _faults.accepted()
-    ledger.mark_recipient(send_id, row, RecipientStatus.SENT, possibly_duplicate=twice)
+    ledger.mark_sent(send_id, row, possibly_duplicate=twice)
     _faults.committed()
     result.sent += 1
     if in_flight or twice:
@@ -471,9 +471,7 @@ class _Parallel:
     def _sent(self, job: _Job, accepted: Accepted | None) -> None:
         twice = job.twice or (accepted is not None and accepted.possibly_twice)
         _faults.accepted()
-        self.ledger.mark_recipient(
-            self.send_id, job.row, RecipientStatus.SENT, possibly_duplicate=twice
-        )
+        self.ledger.mark_sent(self.send_id, job.row, possibly_duplicate=twice)
         _faults.committed()
         self.result.sent += 1
         if job.in_flight or twice:
@@ -483,7 +481,7 @@ class _Parallel:
     def _refused(self, job: _Job, refused: RecipientRefused) -> None:
         email = job.subscriber.email
         why = redact(str(refused.message))
-        self.ledger.mark_recipient(self.send_id, job.row, RecipientStatus.FAILED, error=why)
+        self.ledger.mark_failed(self.send_id, job.row, why)
         self.result.failed += 1
         self.result.failures.append((email, why))
         log.debug("refused: %s: %s", email, why)
@@ -496,11 +494,11 @@ class _Parallel:
         if job.twice or (reply is not None and reply.maybe_delivered):
             pass  # stays 'sending': the next run resends it and reports it possibly twice
         elif reply is not None and reply.recipient == email:
-            self.ledger.mark_recipient(self.send_id, job.row, RecipientStatus.FAILED, error=why)
+            self.ledger.mark_failed(self.send_id, job.row, why)
             self.result.failed += 1
             self.result.failures.append((email, why))
         else:
-            self.ledger.mark_recipient(self.send_id, job.row, RecipientStatus.PENDING, error=why)
+            self.ledger.put_back(self.send_id, job.row, why)
 
     def _take_back_queued(self, stop: BaseException | None) -> int:
         """Jobs no worker took (every channel gone) back to 'pending'; how many."""
@@ -515,9 +513,7 @@ class _Parallel:
                 continue
             taken += 1
             if not (job.twice or job.in_flight):
-                self.ledger.mark_recipient(
-                    self.send_id, job.row, RecipientStatus.PENDING, error=why
-                )
+                self.ledger.put_back(self.send_id, job.row, why)
 
     def _commit_reported(self) -> None:
         """After an interruption: commit the acceptances already reported, so fewer
