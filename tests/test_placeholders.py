@@ -14,7 +14,7 @@ import pytest
 from postcli import config
 from postcli.check import design as design_checks
 from postcli.render import links
-from postcli.workspace import init_workspace, new_issue
+from postcli.workspace import NewIssue, init_workspace, new_issue
 
 KEYS = ["from", "url", "unsubscribe_url", "assets_url", "upgrade_url"]
 
@@ -24,7 +24,7 @@ def fresh(tmp_path: Path) -> Path:
     """A workspace exactly as `postcli init` writes it, with one issue."""
     root = tmp_path / "letter"
     init_workspace(root, name="Fresh Letter")
-    new_issue(config.load(root), "First issue")
+    new_issue(config.load(root), NewIssue("First issue"))
     return root
 
 

@@ -146,13 +146,13 @@ def test_anything_else_goes_to_pyyaml(text: str) -> None:
 
 def test_the_sample_issues_and_the_new_issue_template_skip_pyyaml(tmp_path: Path) -> None:
     from postcli.config import load
-    from postcli.workspace import new_issue
+    from postcli.workspace import NewIssue, new_issue
 
     texts = [p.read_text(encoding="utf-8") for p in sorted((REPO / "issues").glob("*.md"))]
     root = tmp_path / "n"
     root.mkdir()
     (root / "postcli.toml").write_text((REPO / "postcli.toml").read_text(encoding="utf-8"))
-    made = new_issue(load(root), "Week 12: 'quotes' & more", send_at="2026-12-09 09:00")
+    made = new_issue(load(root), NewIssue("Week 12: 'quotes' & more", send_at="2026-12-09 09:00"))
     texts.append(made.read_text(encoding="utf-8"))
     read_quickly = []
     for text in texts:

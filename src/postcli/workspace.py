@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -115,17 +116,21 @@ def slugify(title: str) -> str:
     return slug or "issue"
 
 
-def new_issue(
-    settings: Settings,
-    title: str,
-    *,
-    day: date | None = None,
-    send_at: str | None = None,
-    slug: str | None = None,
-) -> Path:
+@dataclass(frozen=True)
+class NewIssue:
+    """What `postcli new` asks for: the title, and the options that default from it or today."""
+
+    title: str
+    day: date | None = None  # --date; default: send_at's day, else today
+    send_at: str | None = None  # --send-at, as written
+    slug: str | None = None  # --slug; default: from the title
+
+
+def new_issue(settings: Settings, request: NewIssue) -> Path:
     """Write issues/DATE-slug.md from the issue template; refuse to overwrite."""
     from postcli.render import templates
 
+    title, day, send_at, slug = request.title, request.day, request.send_at, request.slug
     if not title.strip():
         raise UsageError("the title is empty", hint="postcli new 'Title of the issue'")
     if send_at is not None:

@@ -28,7 +28,8 @@ def new(
     ),
 ) -> None:
     """Create issues/DATE-slug.md from the issue template and print its path."""
-    from postcli.workspace import new_issue
+    from postcli.workspace import NewIssue, new_issue
 
-    path = new_issue(state(ctx).settings(), title, day=_parse_date(day), send_at=send_at, slug=slug)
+    request = NewIssue(title, _parse_date(day), send_at, slug)
+    path = new_issue(state(ctx).settings(), request)
     typer.echo(str(path))
