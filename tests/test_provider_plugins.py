@@ -167,3 +167,47 @@ def test_each_built_in_class_declares_what_the_registry_table_says(name: str) ->
     assert getattr(cls, "name", name) == name
     assert tuple(getattr(cls, "secret_variables", ())) == declared.secret_variables
     assert getattr(cls, "unsubscribe_tag", None) == declared.unsubscribe_tag
+
+
+@pytest.mark.parametrize(
+    ("name", "table", "message"),
+    [
+        # The right TOML type, a value the provider cannot take: the words of its schema entry.
+        ("mailgun", "domain = 5", "'domain' in [providers.mailgun] must be a domain name"),
+        ("mailgun", 'domain = "mg.example.org"\nregion = "ap"', 'must be "us" or "eu"'),
+        ("smtp", 'host = "127.0.0.1"\nport = 0', "'port' in [providers.smtp] must be a port"),
+        ("smtp", 'host = "127.0.0.1"\nrate = -1', "'rate' in [providers.smtp] must be messages"),
+        ("ses", 'region = "moon"', "'region' in [providers.ses] must be an AWS region"),
+        # A wrong type: the shared keys' messages name this provider's table.
+        ("buttondown", "timeout = true", "'timeout' in [providers.buttondown] must be seconds"),
+        ("postmark", "rate = []", "'rate' in [providers.postmark] must be messages per second"),
+    ],
+)
+def test_a_bad_value_is_named_in_its_providers_own_words(
+    workspace: Path, run_cli: Callable[..., Any], name: str, table: str, message: str
+) -> None:
+    write_issue(workspace)
+    (workspace / "subscribers.csv").write_text("email,name,tier\na@example.org,A,free\n")
+    extra = 'subscribers = "subscribers.csv"\n' if name in ("smtp", "ses", "mailgun") else ""
+    use_provider(workspace, name, f"[providers.{name}]\n{extra}{table}\n")
+    result = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_plugin_built_on_the_http_base_is_named_in_messages(workspace: Path) -> None:
+    """The shared keys' messages are made with the provider's own name, never the base's."""
+    from postcli.errors import ConfigError
+    from postcli.providers._campaigns import HttpCampaignProvider
+    from postcli.providers._settings import ProviderTable
+
+    class Letterbox(ProviderTable):  # the HTTP base's keys, inherited as they are
+        name = "letterbox"
+        title = "Letterbox"
+        settings_schema = HttpCampaignProvider.settings_schema
+
+    use_provider(workspace, "letterbox", '[providers.letterbox]\ntimeout = "soon"\n')
+    with pytest.raises(ConfigError) as refused:
+        Letterbox(config.load(workspace))
+    assert "'timeout' in [providers.letterbox] must be seconds, like 30" in str(refused.value)

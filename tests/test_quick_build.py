@@ -129,7 +129,9 @@ def test_an_escape_sequence_is_stripped_off_a_pipe_as_click_does() -> None:
     assert out.getvalue() == expected.getvalue() == "ared b\n"
 
 
-def test_build_as_a_process_imports_neither_typer_nor_click(workspace: Path) -> None:
+def test_build_as_a_process_imports_neither_typer_click_nor_yaml(workspace: Path) -> None:
+    """Typer and Click are most of a CLI's start-up; PyYAML a tenth of a build process (the sample
+    issues' front matter is plain enough for issues/plain_yaml.py)."""
     code = (
         "import sys\n"
         "from postcli.cli import main\n"
@@ -137,7 +139,7 @@ def test_build_as_a_process_imports_neither_typer_nor_click(workspace: Path) -> 
         f"    main(['-q', 'build', {ISSUE!r}])\n"
         "except SystemExit as done:\n"
         "    assert done.code in (0, None), done.code\n"
-        "heavy = ('typer', 'click', 'httpx')\n"
+        "heavy = ('typer', 'click', 'httpx', 'yaml')\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy)\n"
         "print('loaded:' + ','.join(loaded))\n"
     )

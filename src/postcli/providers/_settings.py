@@ -49,8 +49,7 @@ def check_table(settings: Settings, provider: str, schema: SettingsSchema) -> di
             problems.add(table, key, f"unknown key '{key}' in [{table}]; known: {known}")
         elif not isinstance(value, spec.types):
             only_unknown = False
-            must = spec.must or f"a {spec.types[0].__name__}"
-            problems.add(table, key, spec.message or f"'{key}' in [{table}] must be {must}")
+            problems.add(table, key, key_message(provider, key, spec))
     try:
         problems.raise_if_any()
     except ConfigError as error:
@@ -58,6 +57,12 @@ def check_table(settings: Settings, provider: str, schema: SettingsSchema) -> di
             error.hint = None  # the message lists the known keys already
         raise
     return options
+
+
+def key_message(provider: str, key: str, spec: Key) -> str:
+    """What to say when `key` of [providers.<provider>] has a value it cannot take."""
+    must = spec.must or f"a {spec.types[0].__name__}"
+    return spec.message or f"'{key}' in [providers.{provider}] must be {must}"
 
 
 def bad_key(
@@ -165,6 +170,10 @@ class ProviderTable:
         """A ConfigError pointing at `key` of [providers.<name>] (or the table) in postcli.toml."""
         hint = hint or f"see docs/providers/{self.name}.md"
         return bad_key(self.settings, self.name, key, message, hint)
+
+    def invalid(self, key: str) -> ConfigError:
+        """`key` has a value it cannot take: what its schema entry says (key_message)."""
+        return self.bad(key, key_message(self.name, key, self.settings_schema[key]))
 
     def require_secret(self, variable: str) -> str:
         return require_secret(variable, self.title)

@@ -76,10 +76,7 @@ class BeehiivProvider(SelfGatedHttpProvider, builtin="beehiiv"):
         if publication is not None and (
             not isinstance(publication, str) or not publication.strip()
         ):
-            raise self.bad(
-                "publication_id",
-                "'publication_id' in [providers.beehiiv] must be text, like pub_...",
-            )
+            raise self.invalid("publication_id")
         self.publication_id: str | None = publication.strip() if publication else None
         paywall = self.options.get("paywall_id")
         if paywall is not None and (not isinstance(paywall, str) or not paywall.strip()):
@@ -89,10 +86,7 @@ class BeehiivProvider(SelfGatedHttpProvider, builtin="beehiiv"):
         self.paywall_id: str | None = paywall.strip() if paywall else None
         tiers = self.options.get("tiers", DEFAULT_TIERS)
         if not isinstance(tiers, Mapping) or any(k not in DEFAULT_TIERS for k in tiers):
-            raise self.bad(
-                "tiers",
-                "'tiers' in [providers.beehiiv] must be { free = [TIER_ID, ...], premium = [...] }",
-            )
+            raise self.invalid("tiers")
         self.tiers: dict[str, list[str]] = {}
         for variant in DEFAULT_TIERS:
             ids = tiers.get(variant, DEFAULT_TIERS[variant])

@@ -68,19 +68,15 @@ class KitProvider(HttpCampaignProvider, builtin="kit"):
             self.audiences[variant] = self._filter(variant, value)
         public = self.options.get("public", False)
         if not isinstance(public, bool):
-            raise self.bad("public", "'public' in [providers.kit] must be true or false")
+            raise self.invalid("public")
         self.public: bool = public
         template = self.options.get("email_template_id")
         if template is not None and (isinstance(template, bool) or not isinstance(template, int)):
-            raise self.bad(
-                "email_template_id", "'email_template_id' in [providers.kit] must be a number"
-            )
+            raise self.invalid("email_template_id")
         self.email_template_id: int | None = template
         address = self.options.get("email_address")
         if address is not None and (not isinstance(address, str) or "@" not in address):
-            raise self.bad(
-                "email_address", "'email_address' in [providers.kit] must be an email address"
-            )
+            raise self.invalid("email_address")
         self.email_address: str | None = address
 
     def _filter(self, variant: str, value: Any) -> list[dict[str, Any]]:

@@ -70,9 +70,7 @@ class MailchimpProvider(HttpCampaignProvider, builtin="mailchimp"):
         super().__init__(settings, **kwargs)
         list_id = self.options.get("list_id")
         if list_id is not None and (not isinstance(list_id, str) or not list_id.strip()):
-            raise self.bad(
-                "list_id", "'list_id' in [providers.mailchimp] must be the audience id (text)"
-            )
+            raise self.invalid("list_id")
         self.list_id: str | None = list_id.strip() if list_id else None
         self.audiences: dict[str, int] = self.audiences_of(
             _segment_id, "a saved segment or tag id (a number)"

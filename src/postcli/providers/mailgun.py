@@ -170,10 +170,10 @@ class MailgunProvider(BulkSettings, builtin="mailgun"):
         self.domain = self.text_option("domain", required=True, what=", the sending domain")
         assert self.domain is not None
         if "/" in self.domain or " " in self.domain:
-            raise self.bad("domain", "'domain' in [providers.mailgun] must be a domain name")
+            raise self.invalid("domain")
         region = self.text_option("region") or "us"
         if region not in REGIONS:
-            raise self.bad("region", '\'region\' in [providers.mailgun] must be "us" or "eu"')
+            raise self.invalid("region")
         self.region = region
         self.base_url = self.base_url_setting or REGIONS[region]
 

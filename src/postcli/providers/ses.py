@@ -255,9 +255,7 @@ class SesProvider(BulkSettings, builtin="ses"):
         if self.region_setting is not None and not re.fullmatch(
             r"[a-z]{2}(-[a-z]+)+-\d", self.region_setting
         ):
-            raise self.bad(
-                "region", "'region' in [providers.ses] must be an AWS region, like us-east-1"
-            )
+            raise self.invalid("region")
         self.configuration_set = self.text_option("configuration_set")
 
     @property

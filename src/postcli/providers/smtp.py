@@ -34,6 +34,7 @@ from postcli.model import Variant
 from postcli.providers._settings import (
     bad_key,
     check_table,
+    key_message,
     require_unsubscribe_url,
     subscribers_path,
 )
@@ -176,6 +177,9 @@ class SmtpProvider:
             hint = "see the docs on sending: [providers.smtp]"
             return bad_key(settings, self.name, key, message, hint)
 
+        def invalid(key: str) -> ConfigError:
+            return bad(key, key_message(self.name, key, self.settings_schema[key]))
+
         host = options.get("host")
         if not isinstance(host, str) or not host.strip():
             raise bad("host", "[providers.smtp] needs 'host', the SMTP server's name")
@@ -188,21 +192,21 @@ class SmtpProvider:
         self.security: Security = SECURITY[SECURITY.index(str(security))]
         port = options.get("port", DEFAULT_PORTS[self.security])
         if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
-            raise bad("port", "'port' in [providers.smtp] must be a port number like 587")
+            raise invalid("port")
         self.port: int = port
         username = options.get("username")
         if username is not None and not isinstance(username, str):
-            raise bad("username", "'username' in [providers.smtp] must be text")
+            raise invalid("username")
         self.username: str | None = username
         rate = options.get("rate")
         if rate is not None and (
             isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0
         ):
-            raise bad("rate", "'rate' in [providers.smtp] must be messages per second (0: no cap)")
+            raise invalid("rate")
         self.rate = float(rate) if rate else None
         timeout = options.get("timeout", 10)  # connect, greeting, TLS and each reply
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise bad("timeout", "'timeout' in [providers.smtp] must be seconds, like 30")
+            raise invalid("timeout")
         self.timeout = float(timeout)
         connections = options.get("connections", 1)
         if (
@@ -216,7 +220,7 @@ class SmtpProvider:
         self.ca_file: Path | None = None
         if ca_file is not None:
             if not isinstance(ca_file, str):
-                raise bad("ca_file", "'ca_file' in [providers.smtp] must be a path")
+                raise invalid("ca_file")
             path = Path(ca_file).expanduser()
             self.ca_file = path if path.is_absolute() else settings.root / path
         self.subscribers_file = subscribers_path(settings, self.name, options)
