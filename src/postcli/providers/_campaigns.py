@@ -31,6 +31,7 @@ from typing import Any, ClassVar, TypeVar
 from postcli.config import Settings
 from postcli.errors import InputError, PostcliError, ProviderRefused, ProviderUnavailable
 from postcli.model import Delivered, RemoteStatus, SendStatus, Variant
+from postcli.providers._moves import CampaignMoves
 from postcli.providers._settings import ProviderTable, http_schema
 from postcli.providers.base import (
     Campaign,
@@ -86,7 +87,7 @@ def issue_of(name: str) -> str:
     return parts[1] if len(parts) > 2 and parts[0] == "postcli" else name
 
 
-class HttpCampaignProvider(ProviderTable, ABC):
+class HttpCampaignProvider(ProviderTable, CampaignMoves, ABC):
     """The shared part of an HTTP campaign provider; subclasses fill in the API calls."""
 
     features: ClassVar[Features] = Features(native_schedule=True, find_by_name=True, movable=True)
@@ -261,38 +262,6 @@ class HttpCampaignProvider(ProviderTable, ABC):
         """The time the provider can schedule for `when` (Mailchimp: the next quarter hour)."""
         return when
 
-    def unschedule(self, remote_id: str) -> None:
-        """Take the scheduled campaign back to a draft, or delete it, so it never goes out.
-        An adapter whose API cannot says so here (the default)."""
-        raise ProviderRefused(
-            f"{self.title} cannot cancel a scheduled campaign through its API ({remote_id})",
-            hint=f"cancel it in {self.title} itself",
-        )
-
-    def update_scheduled(
-        self, remote_id: str, campaign: Campaign, when: datetime, draft: bool
-    ) -> bool:
-        """Change the campaign in place to `campaign` at `when` and leave it scheduled (`draft`:
-        it is a draft now); False when the API cannot (Resend changes drafts only)."""
-        return False
-
-    def update_as_draft(
-        self,
-        remote_id: str,
-        campaign: Campaign,
-        when: datetime,
-        draft: bool,
-        update: Callable[[], object],
-    ) -> bool:
-        """update_scheduled for an API that changes only unscheduled campaigns (Mailchimp,
-        SendGrid): unschedule, `update()` the draft, schedule again. A run cut off in between
-        finds a draft and does the rest."""
-        if not draft:
-            self.unschedule(remote_id)
-        update()
-        self.schedule(remote_id, campaign, when)
-        return True
-
     # -- the Provider protocol -----------------------------------------------------------------
 
     def find_campaign(self, name: str) -> RemoteCampaign | None:
@@ -341,46 +310,6 @@ class HttpCampaignProvider(ProviderTable, ABC):
         self.prepare(remote_id, campaign)
         self.test(remote_id, campaign, address)
         return Delivery(SendStatus.SENT, remote_id)
-
-    def update_campaign(self, campaign: Campaign) -> Delivery | None:
-        assert campaign.remote_id is not None and campaign.send_at is not None
-        found = self.fetch(campaign.remote_id)
-        if found is None:
-            return None  # gone: a new one replaces it
-        if found.status is RemoteStatus.SENT:
-            raise self._went_out(found.remote_id)
-        when = self.schedule_time(campaign.send_at)
-        if not self.update_scheduled(
-            found.remote_id, campaign, when, found.status is RemoteStatus.DRAFT
-        ):
-            return None
-        return Delivery(SendStatus.SCHEDULED, found.remote_id, found.url, scheduled_for=when)
-
-    def cancel_campaign(self, remote_id: str) -> None:
-        found = self.fetch(remote_id)
-        if found is None or found.status is RemoteStatus.DRAFT:
-            return
-        if found.status is RemoteStatus.SENT:
-            raise self._went_out(remote_id)
-        self._until_done(
-            lambda: self.unschedule(remote_id), remote_id, (RemoteStatus.DRAFT,), gone=True
-        )
-
-    def _unschedulable(self, remote_id: str, what: str) -> RemoteCampaign | None:
-        """The `what` (post, broadcast) `remote_id` before it is unscheduled: None when it is
-        gone; ProviderRefused when it went out already."""
-        found = self.fetch(remote_id)
-        if found is not None and found.status is RemoteStatus.SENT:
-            raise ProviderRefused(
-                f"{self.title} {what} {remote_id} went out already; it cannot be unscheduled"
-            )
-        return found
-
-    def _went_out(self, remote_id: str) -> ProviderRefused:
-        return ProviderRefused(
-            f"{self.title} campaign {remote_id} went out already; it can no longer be changed",
-            hint="see 'postcli status'",
-        )
 
     # -- the careful steps -----------------------------------------------------------------------
 

@@ -30,8 +30,7 @@ from postcli.send.plan import (
     run_checks,
     sender_domain,
 )
-from postcli.send.recipients import Progress
-from postcli.send.report import SendReport, VariantReport
+from postcli.send.report import Progress, SendReport, VariantReport
 
 __all__ = [
     "SCHEDULE_SLACK",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,9 @@ from postcli.config import redact
 from postcli.errors import ExitCode, PostcliError
 from postcli.model import Edition, Outcome
 from postcli.send.plan import Plan
+
+# (variant, done, total): after each recipient, and once at the start of a variant.
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
