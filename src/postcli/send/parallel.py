@@ -25,8 +25,8 @@ from postcli.errors import PostcliError, RecipientRefused, ReplyError
 from postcli.ledger import Ledger, RecipientRecord, SendRecord
 from postcli.model import RecipientStatus
 from postcli.providers.base import Accepted, ParallelTransport
-from postcli.send import _faults
 from postcli.send.messages import message_id, personal_message
+from postcli.send.outcomes import Outcomes
 from postcli.send.plan import Plan, VariantPlan
 from postcli.send.report import Progress, VariantReport
 from postcli.subscribers import Subscriber
@@ -87,6 +87,7 @@ class ParallelLoop:
         self.reports: queue.Queue[_Report] = queue.Queue()
         self.stopping = threading.Event()
         self.done = 0
+        self.outcomes = Outcomes(ledger, record.id, result, v.variant)
 
     # -- the workers ---------------------------------------------------------------------------
 
@@ -221,42 +222,22 @@ class ParallelLoop:
     def _state(self, subscriber: Subscriber) -> RecipientRecord | None:
         return self.states.get(subscriber.email.lower())
 
+    def _sent(self, job: _Job, accepted: Accepted | None) -> None:
+        email = job.subscriber.email
+        self.outcomes.sent(
+            job.row, email, job.message_id, accepted, in_flight=job.in_flight, twice=job.twice
+        )
+
+    def _refused(self, job: _Job, refused: RecipientRefused) -> None:
+        self.outcomes.refused(job.row, job.subscriber.email, refused)
+
+    def _stopped(self, job: _Job, error: PostcliError) -> None:
+        self.outcomes.stopped(job.row, job.subscriber.email, error, twice=job.twice)
+
     def _step(self) -> None:
         self.done += 1
         if self.progress:
             self.progress(self.v.variant, self.done, self.result.total)
-
-    def _sent(self, job: _Job, accepted: Accepted | None) -> None:
-        twice = job.twice or (accepted is not None and accepted.possibly_twice)
-        _faults.accepted()
-        self.ledger.mark_sent(self.send_id, job.row, possibly_duplicate=twice)
-        _faults.committed()
-        self.result.sent += 1
-        if job.in_flight or twice:
-            self.result.possibly_duplicated.append(job.subscriber.email)
-        log.debug("sent %s to %s (%s)", self.v.variant, job.subscriber.email, job.message_id)
-
-    def _refused(self, job: _Job, refused: RecipientRefused) -> None:
-        email = job.subscriber.email
-        why = redact(str(refused.message))
-        self.ledger.mark_failed(self.send_id, job.row, why)
-        self.result.failed += 1
-        self.result.failures.append((email, why))
-        log.debug("refused: %s: %s", email, why)
-
-    def _stopped(self, job: _Job, error: PostcliError) -> None:
-        """The job's channel stopped the run: the same rules as the one-at-a-time loop."""
-        email = job.subscriber.email
-        why = redact(str(error.message))
-        reply = error if isinstance(error, ReplyError) else None
-        if job.twice or (reply is not None and reply.maybe_delivered):
-            pass  # stays 'sending': the next run resends it and reports it possibly twice
-        elif reply is not None and reply.recipient == email:
-            self.ledger.mark_failed(self.send_id, job.row, why)
-            self.result.failed += 1
-            self.result.failures.append((email, why))
-        else:
-            self.ledger.put_back(self.send_id, job.row, why)
 
     def _take_back_queued(self, stop: BaseException | None) -> int:
         """Jobs no worker took (every channel gone) back to 'pending'; how many."""

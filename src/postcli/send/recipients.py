@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from postcli.config import redact
-from postcli.errors import PostcliError, RecipientRefused, ReplyError
+from postcli.errors import PostcliError, RecipientRefused
 from postcli.ledger import Ledger, RecipientRecord, SendRecord
 from postcli.model import Outcome, RecipientStatus, SendStatus, Variant
 from postcli.providers._batch import is_batch_transport
@@ -27,8 +27,8 @@ from postcli.providers.base import (
     Transport,
     is_parallel,
 )
-from postcli.send import _faults
 from postcli.send.messages import message_id, personal_message
+from postcli.send.outcomes import Outcomes
 from postcli.send.parallel import ParallelLoop
 from postcli.send.plan import Plan, VariantPlan
 from postcli.send.report import Progress, VariantReport
@@ -125,24 +125,14 @@ def deliver_recipients(
                 recipients
             )
         else:
+            outcomes = Outcomes(ledger, record.id, result, v.variant)
             for subscriber in recipients:
                 state = states.get(subscriber.email.lower())
                 if state is not None and state.status is RecipientStatus.SENT:
                     result.skipped += 1
                 else:
                     row = state.email if state is not None else subscriber.email
-                    _deliver_one(
-                        plan,
-                        v,
-                        ledger,
-                        transport,
-                        record.id,
-                        generation,
-                        subscriber,
-                        result,
-                        now,
-                        row,
-                    )
+                    _deliver_one(plan, v, transport, outcomes, generation, subscriber, now, row)
                 done += 1
                 if progress:
                     progress(v.variant, done, total)
@@ -168,54 +158,27 @@ def deliver_recipients(
 def _deliver_one(
     plan: Plan,
     v: VariantPlan,
-    ledger: Ledger,
     transport: Transport,
-    send_id: int,
+    outcomes: Outcomes,
     generation: int,
     subscriber: Subscriber,
-    result: VariantReport,
     now: Callable[[], datetime],
     row: str,
 ) -> None:
-    """One recipient, with its ledger steps; `row` is the address as the ledger has it (an
-    earlier run may have written it with other capitals)."""
+    """One recipient, with its ledger steps; `row` is the address as the ledger has it."""
     from postcli import mime
 
-    newsletter = plan.settings.newsletter
     email = subscriber.email
     mid = message_id(plan, v.variant, email, generation)
     message = personal_message(plan, v, subscriber, mid, now)
-    in_flight = ledger.mark_sending(send_id, row, mid)
+    in_flight = outcomes.ledger.mark_sending(outcomes.send_id, row, mid)
+    sender = mime.envelope_address(plan.settings.newsletter.from_)
     try:
-        accepted = transport.deliver(
-            message, sender=mime.envelope_address(newsletter.from_), recipient=email
-        )
+        accepted = transport.deliver(message, sender=sender, recipient=email)
     except RecipientRefused as refused:
-        why = redact(str(refused.message))
-        ledger.mark_failed(send_id, row, why)
-        result.failed += 1
-        result.failures.append((email, why))
-        log.debug("refused: %s: %s", email, why)
+        outcomes.refused(row, email, refused)
         return
     except PostcliError as error:
-        # Nothing more can go now: the server is gone, defers, or refuses us all. A message the
-        # server deferred failed; one that never got as far as the server is still pending.
-        why = redact(str(error.message))
-        reply = error if isinstance(error, ReplyError) else None
-        if reply is not None and reply.maybe_delivered:
-            pass  # stays 'sending': the next run resends it and reports it possibly twice
-        elif reply is not None and reply.recipient == email:
-            ledger.mark_failed(send_id, row, why)
-            result.failed += 1
-            result.failures.append((email, why))
-        else:
-            ledger.put_back(send_id, row, why)
+        outcomes.stopped(row, email, error)
         raise
-    twice = accepted is not None and accepted.possibly_twice
-    _faults.accepted()
-    ledger.mark_sent(send_id, row, possibly_duplicate=twice)
-    _faults.committed()
-    result.sent += 1
-    if in_flight or twice:
-        result.possibly_duplicated.append(email)
-    log.debug("sent %s to %s (%s)", v.variant, email, mid)
+    outcomes.sent(row, email, mid, accepted, in_flight=in_flight)
