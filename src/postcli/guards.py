@@ -216,8 +216,11 @@ def check_token_depth(tokens: list[Any], line_of: Callable[[Any], int], path: Pa
         depth += token.nesting
         if depth > MAX_MARKDOWN_DEPTH:
             raise _too_deep(line_of(token), path)
+        children = token.children
+        if not children or depth + len(children) <= MAX_MARKDOWN_DEPTH:
+            continue  # each child opens at most one level: these cannot go too deep
         inner = depth
-        for child in token.children or ():
+        for child in children:
             inner += child.nesting
             if inner > MAX_MARKDOWN_DEPTH:
                 raise _too_deep(line_of(token), path)
