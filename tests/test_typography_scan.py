@@ -16,13 +16,14 @@ from hypothesis import strategies as st
 from postcli import config
 from postcli.issues import load_issue
 from postcli.render import render_issue, typography
+from postcli.render.html_fallback import TextHolders
 
 GOLDEN = Path(__file__).parent / "golden"
 REPO = Path(__file__).resolve().parent.parent
 
 
 def reference_holders(html: str) -> dict[int, str]:
-    parser = typography._TextHolders(html)
+    parser = TextHolders(html)
     parser.feed(html)
     parser.close()
     return parser.holders

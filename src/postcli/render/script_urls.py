@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 # What a neutralised link points to: harmless, and recognisable to `postcli check`.
 NEUTRALISED_URL = "#unsafe-link-removed"
-_URL_ATTRIBUTES = frozenset(
+URL_ATTRIBUTES = frozenset(
     {"href", "src", "action", "formaction", "xlink:href", "background", "poster", "cite", "data"}
 )
 _SAFE_DATA_RE = re.compile(r"data:image/(png|gif|jpe?g|webp|avif|bmp)[;,]")
@@ -60,27 +59,6 @@ def dangerous_scheme(url: str) -> str | None:
     return None
 
 
-class _ScriptUrlFinder(HTMLParser):
-    """Start tags with a URL attribute that has a dangerous scheme: (offset, raw tag, attrs)."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self._line_starts = [0]
-        for line in source.splitlines(keepends=True):
-            self._line_starts.append(self._line_starts[-1] + len(line))
-        self.found: list[tuple[int, str, list[tuple[str, str | None]]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if any(
-            name in _URL_ATTRIBUTES and value and dangerous_scheme(value) for name, value in attrs
-        ):
-            line, column = self.getpos()
-            raw = self.get_starttag_text() or ""
-            self.found.append((self._line_starts[line - 1] + column, raw, attrs))
-
-    handle_startendtag = handle_starttag
-
-
 def neutralise_script_urls(document: str) -> str:
     """The HTML with every javascript:, vbscript: and non-image data: URL in a link, image, form
     or frame attribute replaced by NEUTRALISED_URL, however it was spelled. The CSS inliner and
@@ -88,7 +66,9 @@ def neutralise_script_urls(document: str) -> str:
     come out as a live script link."""
     if not _may_hold_script_url(document):
         return document  # the common case: no parse
-    finder = _ScriptUrlFinder(document)
+    from postcli.render.html_fallback import ScriptUrlFinder
+
+    finder = ScriptUrlFinder(document)
     finder.feed(document)
     finder.close()
     out, done = [], 0
@@ -100,7 +80,7 @@ def neutralise_script_urls(document: str) -> str:
             if value is None:
                 parts.append(name)
                 continue
-            if name in _URL_ATTRIBUTES and dangerous_scheme(value):
+            if name in URL_ATTRIBUTES and dangerous_scheme(value):
                 value = NEUTRALISED_URL
             parts.append(f'{name}="{html.escape(value, quote=True)}"')
         closing = " />" if raw.rstrip().endswith("/>") else ">"

@@ -17,12 +17,11 @@ import re
 import sys
 from collections.abc import Callable
 from html import unescape
-from html.parser import HTMLParser
 
 KEEP_ALL_LANGS = ("ko", "ja", "zh")
 DECLARATION = "word-break:keep-all"
 
-_SKIP = {"head", "title", "style", "script", "template", "xml", "pre"}
+SKIPPED = {"head", "title", "style", "script", "template", "xml", "pre"}
 # HTML's void elements: no end tag, so never a parent of what follows.
 VOID_ELEMENTS = frozenset(
     {
@@ -65,7 +64,7 @@ def _is_cjk(char: str) -> bool:
     )
 
 
-def _holds_cjk(text: str, start: int = 0, end: int = sys.maxsize) -> bool:
+def holds_cjk(text: str, start: int = 0, end: int = sys.maxsize) -> bool:
     """Whether text[start:end] holds a Hangul, CJK ideograph or kana character."""
     found = _BEYOND_RE.search(text, start, end)
     while found is not None:
@@ -77,44 +76,6 @@ def _holds_cjk(text: str, start: int = 0, end: int = sys.maxsize) -> bool:
 
 def wants_keep_all(lang: str) -> bool:
     return lang.split("-")[0].lower() in KEEP_ALL_LANGS
-
-
-class _TextHolders(HTMLParser):
-    """Finds the start tags (as offsets into the HTML) of elements that hold text directly."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.line_starts = [0]
-        for match in re.finditer("\n", html):
-            self.line_starts.append(match.end())
-        self.stack: list[tuple[str, int, str, bool]] = []  # tag, offset, raw tag, skipped
-        self.holders: dict[int, str] = {}  # offset -> raw start tag
-
-    def _offset(self) -> int:
-        line, column = self.getpos()
-        return self.line_starts[line - 1] + column
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in VOID_ELEMENTS:
-            return
-        skipped = tag in _SKIP or bool(self.stack and self.stack[-1][3])
-        self.stack.append((tag, self._offset(), self.get_starttag_text() or "", skipped))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        pass  # <div/> holds nothing
-
-    def handle_endtag(self, tag: str) -> None:
-        for depth in range(len(self.stack) - 1, -1, -1):
-            if self.stack[depth][0] == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data: str) -> None:
-        if not self.stack or not _holds_cjk(data):
-            return
-        tag, offset, raw, skipped = self.stack[-1]
-        if not skipped and tag != "html" and tag != "body":
-            self.holders[offset] = raw
 
 
 def _with_keep_all(raw: str) -> str:
@@ -180,7 +141,9 @@ def text_holders(html: str) -> dict[int, str]:
     it leaves to the standard library's parser, whose reading it reproduces."""
     found = _scan(html)
     if found is None:
-        parser = _TextHolders(html)
+        from postcli.render.html_fallback import TextHolders
+
+        parser = TextHolders(html)
         parser.feed(html)
         parser.close()
         found = parser.holders
@@ -221,9 +184,9 @@ _RAW_TEXT = {"script", "style"}  # html.parser's CDATA elements
 
 
 def _scan(html: str) -> dict[int, str] | None:
-    """What _TextHolders finds, in one pass of regular expressions; None where a "<" is not
-    plain markup (a bogus comment, an unclosed comment or raw-text element, an odd attribute),
-    where the standard parser's error recovery would have to be copied.
+    """What html_fallback.TextHolders finds, in one pass of regular expressions; None where a
+    "<" is not plain markup (a bogus comment, an unclosed comment or raw-text element, an odd
+    attribute), where the standard parser's error recovery would have to be copied.
 
     Written for few Python steps per tag (MJML's output is mostly tags with nothing between
     them): the tag's own name is looked up lower-cased once per spelling, a closing tag that
@@ -243,11 +206,8 @@ def _scan(html: str) -> dict[int, str] | None:
                 return None  # a "<" that no pattern above reads
             first = beyond(html, position, lt)  # the first character from U+1100 on
             if stack and (
-                (
-                    first is not None
-                    and (_is_cjk(first.group()) or _holds_cjk(html, first.end(), lt))
-                )
-                or (find("&", position, lt) >= 0 and _holds_cjk(unescape(html[position:lt])))
+                (first is not None and (_is_cjk(first.group()) or holds_cjk(html, first.end(), lt)))
+                or (find("&", position, lt) >= 0 and holds_cjk(unescape(html[position:lt])))
             ):  # the innermost open element holds the text (as _note_holder)
                 holder, offset, tag_end, skipped = stack[-1]
                 if not skipped and holder != "html" and holder != "body":
@@ -261,7 +221,7 @@ def _scan(html: str) -> dict[int, str] | None:
             known = names.get(name)
             if known is None:
                 tag = name.lower()
-                known = names[name] = (tag, tag in VOID_ELEMENTS, tag in _SKIP)
+                known = names[name] = (tag, tag in VOID_ELEMENTS, tag in SKIPPED)
             tag, void, skips = known
             if tag in _RAW_TEXT:
                 return None  # never closed: html.parser reads the rest as its text
@@ -292,8 +252,8 @@ def _text_holds_cjk(
     beyond: Callable[[str, int, int], re.Match[str] | None],
 ) -> bool:
     """Whether the text html[start:end] holds CJK, written or as a character reference."""
-    return bool(beyond(html, start, end) and _holds_cjk(html, start, end)) or (
-        find("&", start, end) >= 0 and _holds_cjk(unescape(html[start:end]))
+    return bool(beyond(html, start, end) and holds_cjk(html, start, end)) or (
+        find("&", start, end) >= 0 and holds_cjk(unescape(html[start:end]))
     )
 
 
