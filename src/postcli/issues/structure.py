@@ -81,7 +81,9 @@ def _locate_markers(issue: Issue) -> None:
     tokens, path = issue.tokens, issue.path
     open_block: tuple[Variant, int, int] | None = None
     for index, token in enumerate(tokens):  # a token's line is worked out where it is needed
-        if token.type.startswith("container_") and token.type.endswith("_open"):
+        if token.type == "inline":  # the most common token: tested first
+            _check_inline_structure(issue, token, issue.line_of(token))
+        elif token.type.startswith("container_") and token.type.endswith("_open"):
             line = issue.line_of(token)
             kind = Variant(token.type.removeprefix("container_").removesuffix("_open"))
             if token.level != 0 or open_block is not None:
@@ -130,8 +132,6 @@ def _locate_markers(issue: Issue) -> None:
                     hint=f"an issue has one paywall; the first is on line {issue.paywall_line}",
                 )
             issue.paywall = index
-        elif token.type == "inline":
-            _check_inline_structure(issue, token, issue.line_of(token))
 
 
 def _refuse_block_ending_inside_code(issue: Issue, kind: Variant, index: int, line: int) -> None:
@@ -261,6 +261,8 @@ def _content_line(issue: Issue, token: Token, offset: int) -> int:
 
 
 def _check_inline_structure(issue: Issue, token: Token, line: int) -> None:
+    if "<" not in token.content and ":::" not in token.content:
+        return  # neither a paywall marker nor a ':::' line can be there (most paragraphs)
     for offset, text in enumerate(token.content.split("\n")):
         # `<!-- paywall -->` in code is fine; without a "<" no marker can be there at all
         if "<" in text and PAYWALL_ANYWHERE_RE.search(_CODE_SPAN_RE.sub("", text)):
