@@ -178,6 +178,8 @@ def test_each_built_in_class_declares_what_the_registry_table_says(name: str) ->
         ("smtp", 'host = "127.0.0.1"\nport = 0', "'port' in [providers.smtp] must be a port"),
         ("smtp", 'host = "127.0.0.1"\nrate = -1', "'rate' in [providers.smtp] must be messages"),
         ("ses", 'region = "moon"', "'region' in [providers.ses] must be an AWS region"),
+        ("buttondown", 'base_url = "ftp://x"', "'base_url' in [providers.buttondown] must be an"),
+        ("resend", "timeout = 0", "'timeout' in [providers.resend] must be seconds, like 30"),
         # A wrong type: the shared keys' messages name this provider's table.
         ("buttondown", "timeout = true", "'timeout' in [providers.buttondown] must be seconds"),
         ("postmark", "rate = []", "'rate' in [providers.postmark] must be messages per second"),

@@ -101,16 +101,12 @@ def subscribers_path(settings: Settings, provider: str, options: dict[str, objec
     return path if path.is_absolute() else settings.root / path
 
 
-URL_MUST = "an http(s) URL"
-TIMEOUT_MUST = "seconds, like 30"
-
-
 def http_schema(*, audiences: bool = False, **extra: Key) -> SettingsSchema:
     """The keys every HTTP provider takes (`base_url`, `timeout`, and `audiences` when asked),
     with the provider's own."""
     keys = {
-        "base_url": Key((str,), must=URL_MUST),
-        "timeout": Key((int, float), must=TIMEOUT_MUST),
+        "base_url": Key((str,), must="an http(s) URL"),
+        "timeout": Key((int, float), must="seconds, like 30"),
     }
     if audiences:
         keys["audiences"] = Key((dict,), must="a table like { free = ..., premium = ... }")
@@ -154,16 +150,15 @@ class ProviderTable:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.options: dict[str, Any] = check_table(settings, self.name, self.settings_schema)
-        table = f"[providers.{self.name}]"
         base_url = self.options.get("base_url")
         if base_url is not None and (
             not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))
         ):
-            raise self.bad("base_url", f"'base_url' in {table} must be {URL_MUST}")
+            raise self.invalid("base_url")
         self.base_url_setting: str | None = base_url.rstrip("/") if base_url else None
         timeout = self.options.get("timeout", 30)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            raise self.bad("timeout", f"'timeout' in {table} must be {TIMEOUT_MUST}")
+            raise self.invalid("timeout")
         self.timeout = float(timeout)
 
     def bad(self, key: str, message: str, hint: str | None = None) -> ConfigError:

@@ -151,12 +151,13 @@ def resolve_when(
                 hint="give a future time, or use --now to send now",
             )
         send_at = issue.front.send_at
-        if send_at is not None and schedule.resolve(send_at, tz).utc != when.utc:
+        file_at = schedule.resolve(send_at, tz).utc if send_at is not None else None
+        if file_at is not None and file_at != when.utc:
             # The file is the truth for schedules: cron (and a later `postcli send`) follows
             # send_at, so a different --at would be a time nothing keeps to.
             raise UsageError(
                 f"--at {options.at} is not the issue's send_at "
-                f"({schedule.resolve(send_at, tz).utc.astimezone(tz):%Y-%m-%d %H:%M %Z})",
+                f"({file_at.astimezone(tz):%Y-%m-%d %H:%M %Z})",
                 path=issue.path,
                 line=issue.front.lines.get("send_at"),
                 hint="change send_at in the issue (the file is the truth for schedules), or "
