@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,10 +25,9 @@ from fakes.ghost import GHOST_KEY, GhostFake
 from fakes.kit import KitFake
 from fakes.sendgrid_fake import SendgridFake
 from helpers.fake_api import FakeProvider, serve
+from helpers.moving import ISSUE_ID, days_ahead, live_schedules, write_moving
 from helpers.workspace import publishable
 
-SEOUL = ZoneInfo("Asia/Seoul")
-ISSUE_ID = "2026-12-03-moving"
 ISSUE = """---
 title: "움직이는 호"
 subtitle: An issue whose schedule moves
@@ -137,20 +135,24 @@ SPECS = {
 NAMES = tuple(SPECS)
 
 
-def _at(days: int) -> datetime:
-    now = datetime.now(SEOUL)
-    return (now + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
-
-
 def _shown(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M KST")
 
 
 def _write(root: Path, when: datetime, marker: str) -> None:
-    for old in (root / "issues").glob("*.md"):
-        old.unlink()
-    text = ISSUE.format(send_at=when.replace(tzinfo=None).isoformat(sep=" "), marker=marker)
-    (root / "issues" / f"{ISSUE_ID}.md").write_text(text, encoding="utf-8")
+    write_moving(root, ISSUE, when, marker)
+
+
+def _scheduled_then_edited(
+    run_cli: Callable[..., Any], root: Path, days: int = 3
+) -> tuple[datetime, datetime]:
+    """The issue sent for two days ahead with "old words", then edited to `days` ahead with
+    "new words" (not sent again): the two times."""
+    first, second = days_ahead(2), days_ahead(days)
+    _write(root, first, "old words")
+    assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
+    _write(root, second, "new words")
+    return first, second
 
 
 @pytest.fixture
@@ -175,10 +177,6 @@ def provider(
     assert fake.violations == []
 
 
-def _live(fake: Any) -> list[Any]:
-    return list(fake.sends("schedule"))
-
-
 def _states(run_cli: Callable[..., Any], root: Path) -> list[tuple[str, str | None]]:
     result = run_cli("-C", root, "status", ISSUE_ID, "--json")
     rows = json.loads(result.stdout)["sends"]
@@ -186,7 +184,7 @@ def _states(run_cli: Callable[..., Any], root: Path) -> list[tuple[str, str | No
 
 
 def _assert_holds(spec: Spec, fake: Any, when: datetime, marker: str) -> None:
-    live = _live(fake)
+    live = live_schedules(fake)
     assert len(live) == spec.audiences, live
     assert {d.at for d in live} == {when}
     paid = 0
@@ -202,36 +200,36 @@ def test_an_edit_moves_the_scheduled_post_in_place_and_unschedule_cancels_it(
     provider: tuple[Spec, Any, Path], run_cli: Callable[..., Any]
 ) -> None:
     spec, fake, root = provider
-    first, second = _at(2), _at(3)
+    first, second = days_ahead(2), days_ahead(3)
     _write(root, first, "old words")
     scheduled = run_cli("-C", root, "send", ISSUE_ID, "--yes")
     assert scheduled.exit_code == 0, scheduled.output
     _assert_holds(spec, fake, first, "old words")
     assert {s for s, _ in _states(run_cli, root)} == {"scheduled"}
-    made = {d.object_id for d in _live(fake)}
+    made = {d.object_id for d in live_schedules(fake)}
 
     _write(root, second, "new words")
     due = run_cli("-C", root, "send", "--due")
     assert due.exit_code == 1 and "changed" in due.stdout, due.output  # cron says so, sends none
-    assert fake.sends("send") == [] and {d.at for d in _live(fake)} == {first}
+    assert fake.sends("send") == [] and {d.at for d in live_schedules(fake)} == {first}
 
     moved = run_cli("-C", root, "send", ISSUE_ID, "--yes")
     assert moved.exit_code == 0, moved.output
     assert f"moved from {_shown(first)} to {_shown(second)}" in moved.stdout
     assert "updated in place" in moved.stdout
     _assert_holds(spec, fake, second, "new words")
-    assert {d.object_id for d in _live(fake)} == made  # the same posts: nothing made anew
+    assert {d.object_id for d in live_schedules(fake)} == made  # the same posts: nothing made anew
     assert all("old words" not in spec.text(fake, i) for i in made)
     assert _states(run_cli, root) == [("scheduled", second.strftime("%Y-%m-%d %H:%M"))] * len(made)
     assert "nothing to do" in run_cli("-C", root, "send", ISSUE_ID, "--yes").output
 
     held = run_cli("-C", root, "unschedule", ISSUE_ID)
     assert held.exit_code == 0, held.output
-    assert "cancelled" in held.stdout and _live(fake) == []
+    assert "cancelled" in held.stdout and live_schedules(fake) == []
     _assert_cancel_request(spec, fake, made)
     assert {s for s, _ in _states(run_cli, root)} == {"held"}
     assert run_cli("-C", root, "send", "--due").exit_code == 0
-    assert _live(fake) == [] and fake.sends("send") == []
+    assert live_schedules(fake) == [] and fake.sends("send") == []
     again = run_cli("-C", root, "unschedule", ISSUE_ID)
     assert again.exit_code == 1 and "held already" in again.stderr
 
@@ -280,10 +278,7 @@ def test_a_fault_on_the_move_is_retried_and_the_move_completes(
     if kind == "timeout":
         config = root / "postcli.toml"
         config.write_text(config.read_text("utf-8") + "timeout = 1\n", encoding="utf-8")
-    first, second = _at(2), _at(3)
-    _write(root, first, "old words")
-    assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
-    _write(root, second, "new words")
+    _, second = _scheduled_then_edited(run_cli, root)
     _transient(spec, fake, kind)
     moved = run_cli("-C", root, "send", ISSUE_ID, "--yes")
     assert moved.exit_code == 0, moved.output
@@ -298,10 +293,7 @@ def test_a_move_the_provider_keeps_refusing_is_exit_3_or_4_and_the_ledger_keeps_
     provider: tuple[Spec, Any, Path], kind: str, run_cli: Callable[..., Any]
 ) -> None:
     spec, fake, root = provider
-    first, second = _at(2), _at(3)
-    _write(root, first, "old words")
-    assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
-    _write(root, second, "new words")
+    first, second = _scheduled_then_edited(run_cli, root)
     method, path = spec.move
     if kind == "429":
         fake.throttle(50, retry_after=1, method=method, path=path)
@@ -340,7 +332,7 @@ def test_unschedule_the_provider_keeps_refusing_is_exit_4_held_and_finished_by_a
     provider: tuple[Spec, Any, Path], run_cli: Callable[..., Any]
 ) -> None:
     spec, fake, root = provider
-    first = _at(2)
+    first = days_ahead(2)
     _write(root, first, "old words")
     assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
     fake.fail(50, status=503, method=None, path=spec.cancel)
@@ -351,7 +343,7 @@ def test_unschedule_the_provider_keeps_refusing_is_exit_4_held_and_finished_by_a
     fake.faults.clear()
     finished = run_cli("-C", root, "unschedule", ISSUE_ID)
     assert finished.exit_code == 0, finished.output
-    assert _live(fake) == [] and {s for s, _ in _states(run_cli, root)} == {"held"}
+    assert live_schedules(fake) == [] and {s for s, _ in _states(run_cli, root)} == {"held"}
 
 
 @pytest.mark.parametrize("provider", ["sendgrid"], indirect=True)
@@ -361,16 +353,13 @@ def test_an_update_that_fails_after_sendgrid_unscheduled_says_nothing_goes_out(
     """SendGrid (like Mailchimp) unschedules before it updates: when the update then fails, the
     provider holds a draft, and the ledger and the message say that nothing goes out."""
     spec, fake, root = provider
-    first, second = _at(2), _at(3)
-    _write(root, first, "old words")
-    assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
-    _write(root, second, "new words")
+    first, second = _scheduled_then_edited(run_cli, root)
     fake.fail(50, status=503, method="PATCH")
     failed = run_cli("-C", root, "send", ISSUE_ID, "--yes")
     assert failed.exit_code == 4, failed.output
     assert "as a draft, so it does not go out" in failed.output
     # The free Single Send is a draft now; the run stopped there, so premium's is untouched.
-    assert [d.at for d in _live(fake)] == [first]
+    assert [d.at for d in live_schedules(fake)] == [first]
     status = run_cli("-C", root, "status", ISSUE_ID, "--json")
     assert status.exit_code == 1  # failed: a person has to run it again
     states = {r["variant"]: r["state"] for r in json.loads(status.stdout)["sends"]}
@@ -402,14 +391,11 @@ def test_a_kill_at_each_step_of_a_move_leaves_one_live_post_and_a_rerun_finishes
     from helpers.send import run_postcli
 
     spec, fake, root = provider
-    first, second = _at(2), _at(4)
-    _write(root, first, "old words")
-    assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
-    _write(root, second, "new words")
+    _, second = _scheduled_then_edited(run_cli, root, days=4)
     env = {**spec.env, "POSTCLI_TEST_KILL_AT_STEP": step}
     killed = run_postcli(root, "send", ISSUE_ID, "--yes", env=env)
     assert killed.returncode == -9, killed.stdout + killed.stderr
-    assert len(_live(fake)) == spec.audiences  # never two, never none
+    assert len(live_schedules(fake)) == spec.audiences  # never two, never none
     assert "interrupted" in {s for s, _ in _states(run_cli, root)}
     rerun = run_cli("-C", root, "send", ISSUE_ID, "--yes")
     assert rerun.exit_code == 0, rerun.output
@@ -425,7 +411,7 @@ def test_a_kill_during_unschedule_is_finished_by_running_it_again(
     from helpers.send import run_postcli
 
     spec, fake, root = provider
-    _write(root, _at(2), "old words")
+    _write(root, days_ahead(2), "old words")
     assert run_cli("-C", root, "send", ISSUE_ID, "--yes").exit_code == 0
     env = {**spec.env, "POSTCLI_TEST_KILL_AT_STEP": step}
     killed = run_postcli(root, "unschedule", ISSUE_ID, env=env)
@@ -436,8 +422,8 @@ def test_a_kill_during_unschedule_is_finished_by_running_it_again(
     # (Kit: the kill came at the first variant; the other is not held yet.)
     assert sum("run 'postcli unschedule ISSUE' again" in r["next"] for r in rows) == 1
     if step == "unschedule-held":
-        assert len(_live(fake)) == spec.audiences  # the kill came before the cancel
+        assert len(live_schedules(fake)) == spec.audiences  # the kill came before the cancel
     finished = run_cli("-C", root, "unschedule", ISSUE_ID)
     assert finished.exit_code == 0, finished.output
-    assert _live(fake) == [] and {s for s, _ in _states(run_cli, root)} == {"held"}
+    assert live_schedules(fake) == [] and {s for s, _ in _states(run_cli, root)} == {"held"}
     assert run_cli("-C", root, "send", "--due").exit_code == 0 and fake.sends("send") == []

@@ -9,21 +9,19 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from fakes import FAKES
 from helpers.fake_api import FakeProvider, serve
+from helpers.moving import ISSUE_ID, days_ahead, live_schedules, write_moving
 from helpers.send import run_postcli
 from test_adapters import SPECS, _configure
 
 NAMES = ("buttondown", "resend", "mailchimp", "listmonk")
-ISSUE_ID = "2026-12-03-moving"
-SEOUL = ZoneInfo("Asia/Seoul")
 
 ISSUE = """---
 title: "움직이는 호: {name}"
@@ -43,21 +41,8 @@ IN_PLACE_STEPS = ("move-begun", "move-updated")
 REPLACE_STEPS = ("move-begun", "move-cancelled", "move-forgotten", "move-created")
 
 
-def _at(days: int) -> datetime:
-    """A whole hour `days` ahead, Seoul time (a quarter hour, so Mailchimp takes it as is)."""
-    now = datetime.now(SEOUL)
-    return (now + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
-
-
 def _write(root: Path, name: str, when: datetime, marker: str) -> Path:
-    for old in (root / "issues").glob("*.md"):
-        old.unlink()
-    path = root / "issues" / f"{ISSUE_ID}.md"
-    text = ISSUE.format(
-        name=name, send_at=when.replace(tzinfo=None).isoformat(sep=" "), marker=marker
-    )
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_moving(root, ISSUE, when, marker, name=name)
 
 
 def _own_addresses(root: Path) -> None:
@@ -68,13 +53,8 @@ def _own_addresses(root: Path) -> None:
     config.write_text(text, encoding="utf-8")
 
 
-def _live(fake: FakeProvider) -> list[Any]:
-    """The schedules the provider would carry out (a cancelled one is dropped by the fake)."""
-    return list(fake.sends("schedule"))
-
-
 def _assert_follows(fake: FakeProvider, name: str, when: datetime, marker: str) -> None:
-    live = _live(fake)
+    live = live_schedules(fake)
     spec = SPECS[name]
     assert sorted(map(str, (d.audience for d in live))) == sorted(map(str, spec.audience.values()))
     assert all(d.at == when for d in live), [d.at for d in live]
@@ -102,14 +82,14 @@ def test_an_edit_moves_the_providers_campaign_and_unschedule_cancels_it(
 ) -> None:
     provider_env(name)
     fake = FAKES[name]()
-    first, second = _at(2), _at(3)
+    first, second = days_ahead(2), days_ahead(3)
     path = _write(workspace, name, first, "old words")
     _own_addresses(workspace)
     with serve(fake) as server:
         _configure(workspace, name, server.base_url)
         scheduled = run_cli("-C", workspace, "send", ISSUE_ID, "--yes")
         assert scheduled.exit_code == 0, scheduled.output
-        assert len(_live(fake)) == 2
+        assert len(live_schedules(fake)) == 2
 
         _write(workspace, name, second, "new words")
         due = run_cli("-C", workspace, "send", "--due")
@@ -129,11 +109,11 @@ def test_an_edit_moves_the_providers_campaign_and_unschedule_cancels_it(
 
         held = run_cli("-C", workspace, "unschedule", ISSUE_ID)
         assert held.exit_code == 0, held.output
-        assert "cancelled" in held.stdout and _live(fake) == []
+        assert "cancelled" in held.stdout and live_schedules(fake) == []
         status = json.loads(run_cli("-C", workspace, "status", "--json").stdout)["sends"]
         assert {r["state"] for r in status} == {"held"}
         assert run_cli("-C", workspace, "send", "--due").exit_code == 0
-        assert _live(fake) == [] and fake.sends("send") == []
+        assert live_schedules(fake) == [] and fake.sends("send") == []
         again = run_cli("-C", workspace, "unschedule", ISSUE_ID)
         assert again.exit_code == 1 and "held already" in again.stderr
 
@@ -156,7 +136,7 @@ def test_a_kill_at_any_step_of_a_move_never_leaves_two_live_campaigns(
 ) -> None:
     env = provider_env(name)
     fake = FAKES[name]()
-    first, second = _at(2), _at(4)
+    first, second = days_ahead(2), days_ahead(4)
     _write(workspace, name, first, "old words")
     _own_addresses(workspace)
     with serve(fake) as server:
@@ -167,7 +147,7 @@ def test_a_kill_at_any_step_of_a_move_never_leaves_two_live_campaigns(
             workspace, "send", ISSUE_ID, "--yes", env={**env, "POSTCLI_TEST_KILL_AT_STEP": step}
         )
         assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
-        live = _live(fake)
+        live = live_schedules(fake)
         assert len(live) <= 2
         assert len({str(d.audience) for d in live}) == len(live)  # never two of one variant
 

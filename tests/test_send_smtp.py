@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,9 +17,16 @@ from helpers.send import (
     ISSUE_ID,
     SECRET,
     SUBJECT,
+    assert_already_sent,
+    assert_exactly_once,
+    assert_status_interrupted,
     parse,
     parts,
+    resume_send,
+    retarget,
     run_postcli,
+    send_killed,
+    send_twice_at_once,
     smtp_config,
     write_issue,
     write_subscribers,
@@ -35,16 +39,6 @@ from smtp_server import SmtpTestServer, kill_a_send_when_received
 PASSWORD = "pw-Zq8vX3kL9mN2"
 
 
-def retarget(root: Path, server: SmtpTestServer) -> None:
-    """Point [providers.smtp] at another server (a fresh one, without the faults)."""
-    config = root / "postcli.toml"
-    lines = [
-        f"port = {server.port}" if line.startswith("port = ") else line
-        for line in config.read_text("utf-8").splitlines()
-    ]
-    config.write_text("\n".join(lines) + "\n", "utf-8")
-
-
 @pytest.fixture
 def newsletter(workspace: Path) -> Path:
     clear_send_at(workspace)  # the sample issues' send_at may be overdue by today's clock
@@ -54,12 +48,6 @@ def newsletter(workspace: Path) -> Path:
 
 def tiers(rows: list[tuple[str, str]]) -> dict[str, str]:
     return dict(rows)
-
-
-def assert_exactly_once(server: SmtpTestServer, rows: list[tuple[str, str]]) -> None:
-    counts = server.count_by_recipient()
-    assert set(counts) == {email for email, _ in rows}
-    assert [e for e, n in counts.items() if n != 1] == []
 
 
 def test_each_tier_gets_its_variant_over_starttls_with_auth(
@@ -204,15 +192,10 @@ def test_a_send_to_2000_killed_after_a_commit_resumes_with_exactly_one_copy_each
     rows = write_subscribers(newsletter, 2000)
     with SmtpTestServer() as server:
         smtp_config(newsletter, server)
-        killed = run_postcli(
-            newsletter, "send", ISSUE_ID, "--yes", env={"POSTCLI_TEST_KILL_AFTER_SENT": "700"}
-        )
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        send_killed(newsletter, "POSTCLI_TEST_KILL_AFTER_SENT", 700)
         assert len(server.messages) == 700
-        status = run_postcli(newsletter, "status")
-        assert status.returncode == 0 and "interrupted" in status.stdout  # DESIGN: not a problem
-        resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert resumed.returncode == 0, resumed.stderr
+        assert_status_interrupted(newsletter)  # DESIGN: not a problem
+        resumed = resume_send(newsletter)
         server.wait_for(2000)
     assert_exactly_once(server, rows)
     assert "possibly delivered twice" not in resumed.stdout
@@ -234,17 +217,13 @@ def test_a_kill_between_the_250_and_its_commit_resends_one_message_with_the_same
     rows = write_subscribers(newsletter, 300)
     with SmtpTestServer() as server:
         smtp_config(newsletter, server)
-        killed = run_postcli(
-            newsletter, "send", ISSUE_ID, "--yes", env={"POSTCLI_TEST_KILL_BEFORE_COMMIT": "120"}
-        )
-        assert killed.returncode == -signal.SIGKILL
+        send_killed(newsletter, "POSTCLI_TEST_KILL_BEFORE_COMMIT", 120)
         in_flight = server.messages[-1].rcpt_tos[0]
         cut = assert_interrupted_is_no_problem(
             lambda *args: run_postcli(newsletter, *args), ISSUE_ID
         )
         assert [r["recipients"]["sending"] for r in cut] == [1]  # the one message in flight
-        resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert resumed.returncode == 0, resumed.stderr
+        resumed = resume_send(newsletter)
         server.wait_for(301)
         status = run_postcli(newsletter, "status")
     counts = server.count_by_recipient()
@@ -282,31 +261,11 @@ def test_two_processes_sending_the_same_issue_at_once_deliver_each_once(newslett
     rows = write_subscribers(newsletter, 400)
     with SmtpTestServer() as server:
         smtp_config(newsletter, server)
-        command = [
-            sys.executable,
-            "-m",
-            "postcli",
-            "-C",
-            str(newsletter),
-            "send",
-            ISSUE_ID,
-            "--yes",
-        ]
-        with (
-            subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            ) as one,
-            subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            ) as two,
-        ):
-            outputs = [p.communicate(timeout=120) for p in (one, two)]
-            codes = [one.returncode, two.returncode]
+        codes, outputs = send_twice_at_once(newsletter)
         assert sorted(codes) in ([0, 0], [0, 4]), outputs
         said = "".join(out + err for out, err in outputs)
         assert "another postcli process is sending" in said or "already sent" in said
-        final = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert final.returncode == 0 and "already sent" in final.stderr + final.stdout
+        assert_already_sent(newsletter)
         server.wait_for(len(rows))
     assert_exactly_once(server, rows)
 

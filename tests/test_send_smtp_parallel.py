@@ -14,7 +14,6 @@ import json
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -26,8 +25,16 @@ import pytest
 
 from helpers.send import (
     ISSUE_ID,
+    assert_already_sent,
+    assert_exactly_once,
+    assert_status_interrupted,
     configure,
+    resume_send,
+    retarget,
     run_postcli,
+    send_command,
+    send_killed,
+    send_twice_at_once,
     smtp_config,
     write_issue,
     write_subscribers,
@@ -51,13 +58,10 @@ def parallel(root: Path, server: SmtpTestServer, extra: str = "") -> None:
     configure(root, f"connections = {N}\n{extra}")  # into [providers.smtp], the last table
 
 
-def retarget(root: Path, server: SmtpTestServer) -> None:
-    config = root / "postcli.toml"
-    lines = [
-        f"port = {server.port}" if line.startswith("port = ") else line
-        for line in config.read_text("utf-8").splitlines()
-    ]
-    config.write_text("\n".join(lines) + "\n", "utf-8")
+def send_over_n(root: Path, server: SmtpTestServer, run_cli: Callable[..., Any]) -> Any:
+    """`postcli send ISSUE_ID --yes` in this process, to `server` over N connections."""
+    parallel(root, server)
+    return run_cli("-C", root, "send", ISSUE_ID, "--yes")
 
 
 def ledger_rows(root: Path) -> Counter[str]:
@@ -99,15 +103,14 @@ def test_a_send_goes_over_n_connections_at_once_and_each_subscriber_gets_one_cop
 ) -> None:
     rows = write_subscribers(newsletter, 240)
     with SmtpTestServer(delay=0.002) as server:
-        parallel(newsletter, server)
-        result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+        result = send_over_n(newsletter, server, run_cli)
         assert result.exit_code == 0, result.output
         server.wait_for(len(rows))
         assert server.connections == N  # one per worker, none reopened
         assert server.max_concurrent == N  # and all of them at once
         by_connection = Counter(m.connection for m in server.messages)
         assert len(by_connection) == N and min(by_connection.values()) > 0
-        assert server.count_by_recipient() == {email: 1 for email, _ in rows}
+        assert_exactly_once(server, rows)
         # Each tier its own variant, as over one connection.
         subjects = {m.rcpt_tos[0]: str(m.message["Subject"]) for m in server.messages}
         premium = {e for e, tier in rows if tier == "premium"}
@@ -126,8 +129,7 @@ def test_refused_recipients_are_failed_with_the_reason_and_the_rest_goes_out(
     rows = write_subscribers(newsletter, 40)
     refused = {rows[3][0], rows[17][0], rows[31][0]}
     with SmtpTestServer(refuse=refused) as server:
-        parallel(newsletter, server)
-        result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+        result = send_over_n(newsletter, server, run_cli)
         server.wait_for(len(rows) - len(refused))
         assert result.exit_code == 3, result.output
         for email in refused:
@@ -142,13 +144,12 @@ def test_a_421_on_one_connection_reconnects_that_one_and_skips_nobody(
 ) -> None:
     rows = write_subscribers(newsletter, 60)
     with SmtpTestServer(refuse_connections={2}, delay=0.001) as server:
-        parallel(newsletter, server)
-        result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+        result = send_over_n(newsletter, server, run_cli)
         assert result.exit_code == 0, result.output
         server.wait_for(len(rows))
         assert server.connections > N  # the refused one was replaced
         assert 2 not in {m.connection for m in server.messages}
-    assert server.count_by_recipient() == {email: 1 for email, _ in rows}
+    assert_exactly_once(server, rows)
 
 
 def test_454_throttling_is_waited_out_and_retried_on_its_connection(
@@ -156,11 +157,10 @@ def test_454_throttling_is_waited_out_and_retried_on_its_connection(
 ) -> None:
     rows = write_subscribers(newsletter, 30)
     with SmtpTestServer(throttle_at={3, 4, 9}) as server:
-        parallel(newsletter, server)
-        result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+        result = send_over_n(newsletter, server, run_cli)
         assert result.exit_code == 0, result.output
         server.wait_for(len(rows))
-    assert server.count_by_recipient() == {email: 1 for email, _ in rows}
+    assert_exactly_once(server, rows)
     assert "possibly delivered twice" not in result.output  # a 454 kept nothing
 
 
@@ -171,8 +171,7 @@ def test_a_connection_dropped_mid_data_reconnects_and_a_lost_250_is_reported(
     # 5 and 17: the server hangs up in the middle of DATA and keeps nothing; 30: it keeps the
     # message but hangs up before its 250, so the sender cannot know.
     with SmtpTestServer(drop_in_data_at={5, 17}, drop_before_reply_at={30}) as server:
-        parallel(newsletter, server)
-        result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+        result = send_over_n(newsletter, server, run_cli)
         assert result.exit_code == 0, result.output
         server.wait_for(len(rows) + 1)
     counts = server.count_by_recipient()
@@ -192,12 +191,11 @@ def test_connections_the_server_will_not_serve_hand_their_recipients_to_the_othe
     rows = write_subscribers(newsletter, 40)
     # Like a relay that takes two connections of a client and answers 421 to the rest.
     with SmtpTestServer(refuse_connections=range(3, 1000)) as server:
-        parallel(newsletter, server)
-        result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+        result = send_over_n(newsletter, server, run_cli)
         assert result.exit_code == 0, result.output
         server.wait_for(len(rows))
         assert {m.connection for m in server.messages} == {1, 2}
-    assert server.count_by_recipient() == {email: 1 for email, _ in rows}
+    assert_exactly_once(server, rows)
     assert ledger_rows(newsletter) == {"sent": len(rows)}
 
 
@@ -206,8 +204,7 @@ def test_when_every_connection_fails_the_run_exits_4_and_the_next_one_sends_ever
 ) -> None:
     rows = write_subscribers(newsletter, 20)
     with SmtpTestServer(refuse_connections=range(1, 1000)) as server:
-        parallel(newsletter, server)
-        result = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
+        result = send_over_n(newsletter, server, run_cli)
         assert server.messages == []
     assert result.exit_code == 4, result.output
     assert "Traceback" not in result.output and "run again" in result.stderr
@@ -220,7 +217,7 @@ def test_when_every_connection_fails_the_run_exits_4_and_the_next_one_sends_ever
         again = run_cli("-C", newsletter, "send", ISSUE_ID, "--yes")
         assert again.exit_code == 0, again.output
         fixed.wait_for(len(rows))
-    assert fixed.count_by_recipient() == {email: 1 for email, _ in rows}
+    assert_exactly_once(fixed, rows)
 
 
 @pytest.mark.parametrize(
@@ -258,23 +255,17 @@ def test_killed_after_a_commit_with_n_connections_the_rerun_leaves_everyone_with
     rows = write_subscribers(newsletter, 2000)
     with SmtpTestServer() as server:
         parallel(newsletter, server)
-        killed = run_postcli(
-            newsletter, "send", ISSUE_ID, "--yes", env={"POSTCLI_TEST_KILL_AFTER_SENT": "700"}
-        )
-        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        send_killed(newsletter, "POSTCLI_TEST_KILL_AFTER_SENT", 700)
         # 700 committed; the other connections had at most one message each on the way.
         assert 700 <= len(server.messages) <= 700 + N - 1
         states = ledger_rows(newsletter)
         assert states["sent"] == 700 and states["sending"] <= N - 1
-        status = run_postcli(newsletter, "status")
-        assert status.returncode == 0 and "interrupted" in status.stdout
-        resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert resumed.returncode == 0, resumed.stderr
+        assert_status_interrupted(newsletter)
+        resumed = resume_send(newsletter)
         server.wait_for(2000)
         assert_once_but_the_window(server, rows, resumed.stdout)
         before = len(server.messages)
-        again = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert again.returncode == 0 and "already sent" in again.stdout + again.stderr
+        assert_already_sent(newsletter)
         time.sleep(0.2)
         assert len(server.messages) == before  # a rerun sends nothing
     assert ledger_rows(newsletter) == {"sent": 2000}
@@ -286,14 +277,10 @@ def test_killed_between_a_250_and_its_commit_the_window_is_at_most_n_and_reporte
     rows = write_subscribers(newsletter, 300)
     with SmtpTestServer(delay=0.001) as server:
         parallel(newsletter, server)
-        killed = run_postcli(
-            newsletter, "send", ISSUE_ID, "--yes", env={"POSTCLI_TEST_KILL_BEFORE_COMMIT": "120"}
-        )
-        assert killed.returncode == -signal.SIGKILL
+        send_killed(newsletter, "POSTCLI_TEST_KILL_BEFORE_COMMIT", 120)
         states = ledger_rows(newsletter)
         assert states["sent"] == 119 and 1 <= states["sending"] <= N
-        resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert resumed.returncode == 0, resumed.stderr
+        resumed = resume_send(newsletter)
         server.wait_for(len(rows) + 1)
         status = run_postcli(newsletter, "status")
     assert_once_but_the_window(server, rows, resumed.stdout)
@@ -331,7 +318,7 @@ def test_ctrl_c_with_n_connections_exits_130_and_the_next_run_finishes(newslette
     with SmtpTestServer(delay=0.01) as server:
         parallel(newsletter, server)
         with subprocess.Popen(
-            [sys.executable, "-m", "postcli", "-C", str(newsletter), "send", ISSUE_ID, "--yes"],
+            send_command(newsletter),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -346,10 +333,8 @@ def test_ctrl_c_with_n_connections_exits_130_and_the_next_run_finishes(newslette
         states = ledger_rows(newsletter)
         assert states["sending"] <= N  # the rest is either sent or still pending
         assert states["sent"] >= 60 - N
-        status = run_postcli(newsletter, "status")
-        assert status.returncode == 0 and "interrupted" in status.stdout
-        resumed = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert resumed.returncode == 0, resumed.stderr
+        assert_status_interrupted(newsletter)
+        resumed = resume_send(newsletter)
         server.wait_for(len(rows))
     assert_once_but_the_window(server, rows, resumed.stdout)
     assert ledger_rows(newsletter) == {"sent": len(rows)}
@@ -361,31 +346,11 @@ def test_two_processes_with_n_connections_each_sending_the_same_issue_deliver_ea
     rows = write_subscribers(newsletter, 400)
     with SmtpTestServer() as server:
         parallel(newsletter, server)
-        command = [
-            sys.executable,
-            "-m",
-            "postcli",
-            "-C",
-            str(newsletter),
-            "send",
-            ISSUE_ID,
-            "--yes",
-        ]
-        with (
-            subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            ) as one,
-            subprocess.Popen(
-                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-            ) as two,
-        ):
-            outputs = [p.communicate(timeout=120) for p in (one, two)]
-            codes = [one.returncode, two.returncode]
+        codes, outputs = send_twice_at_once(newsletter)
         assert sorted(codes) in ([0, 0], [0, 4]), outputs
-        final = run_postcli(newsletter, "send", ISSUE_ID, "--yes")
-        assert final.returncode == 0 and "already sent" in final.stderr + final.stdout
+        assert_already_sent(newsletter)
         server.wait_for(len(rows))
-    assert server.count_by_recipient() == {email: 1 for email, _ in rows}
+    assert_exactly_once(server, rows)
 
 
 # -- the one rate cap ------------------------------------------------------------------------------

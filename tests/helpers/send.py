@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import signal
 import subprocess
 import sys
 from email.message import EmailMessage
@@ -111,3 +112,65 @@ def smtp_config(root: Path, server: SmtpTestServer, *, username: str | None = No
         lines.append(f'ca_file = "{server.ca_path}"')
     set_provider(root, "smtp")
     configure(root, "\n".join(lines))
+
+
+def retarget(root: Path, server: SmtpTestServer) -> None:
+    """Point [providers.smtp] at another server (a fresh one, without the faults)."""
+    config = root / "postcli.toml"
+    lines = [
+        f"port = {server.port}" if line.startswith("port = ") else line
+        for line in config.read_text("utf-8").splitlines()
+    ]
+    config.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def assert_exactly_once(server: SmtpTestServer, rows: list[tuple[str, str]]) -> None:
+    """Every subscriber of `rows` got one copy, and nobody else got any."""
+    counts = server.count_by_recipient()
+    assert set(counts) == {email for email, _ in rows}
+    assert [e for e, n in counts.items() if n != 1] == []
+
+
+def send_command(root: Path) -> list[str]:
+    """`postcli send ISSUE_ID --yes` as the argv of a process of its own."""
+    return [sys.executable, "-m", "postcli", "-C", str(root), "send", ISSUE_ID, "--yes"]
+
+
+def send_twice_at_once(root: Path) -> tuple[list[int], list[tuple[str, str]]]:
+    """Two `postcli send ISSUE_ID --yes` processes started together: their exit codes and
+    (stdout, stderr) pairs, once both have ended."""
+    command = send_command(root)
+    with (
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as one,
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as two,
+    ):
+        outputs = [p.communicate(timeout=120) for p in (one, two)]
+        codes = [one.returncode, two.returncode]
+    return codes, outputs
+
+
+def send_killed(root: Path, hook: str, at: int) -> subprocess.CompletedProcess[str]:
+    """`postcli send ISSUE_ID --yes` SIGKILLed by the test hook `hook` (an environment
+    variable such as POSTCLI_TEST_KILL_AFTER_SENT) at message `at`; checks it was killed."""
+    killed = run_postcli(root, "send", ISSUE_ID, "--yes", env={hook: str(at)})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    return killed
+
+
+def assert_status_interrupted(root: Path) -> None:
+    """DESIGN section 3: after a kill, `postcli status` says interrupted and exits 0."""
+    status = run_postcli(root, "status")
+    assert status.returncode == 0 and "interrupted" in status.stdout, status.stdout + status.stderr
+
+
+def resume_send(root: Path) -> subprocess.CompletedProcess[str]:
+    """Run `postcli send ISSUE_ID --yes` again after a cut-off send; it must succeed."""
+    resumed = run_postcli(root, "send", ISSUE_ID, "--yes")
+    assert resumed.returncode == 0, resumed.stderr
+    return resumed
+
+
+def assert_already_sent(root: Path) -> None:
+    """One more `postcli send ISSUE_ID --yes` succeeds and says the issue went out already."""
+    again = run_postcli(root, "send", ISSUE_ID, "--yes")
+    assert again.returncode == 0 and "already sent" in again.stdout + again.stderr
