@@ -159,7 +159,7 @@ def run(messages: int = 10_000, chunk: int = 250) -> Result:
                     message = one(recipient)
                     ledger.mark_sending(record.id, recipient, message["Message-ID"])
                     session.send(message, sender=sender, recipient=recipient)
-                    ledger.mark_recipient(record.id, recipient, "sent")
+                    ledger.mark_sent(record.id, recipient)
                 postcli_seconds += time.perf_counter() - began
         bare.quit()
     finally:
