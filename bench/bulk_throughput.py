@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -86,14 +85,6 @@ class Result:
         return self.calls * 1000 / self.recipients
 
 
-def start_sink() -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    assert process.stdout is not None
-    return process, int(process.stdout.readline())
-
-
 def _workspace(folder: Path, provider: str, port: int) -> Path:
     for name in ("postcli.toml",):
         shutil.copy2(REPO / name, folder / name)
@@ -120,6 +111,7 @@ def run(provider: str, recipients: int = 10_000) -> Result:
 
     import httpx
 
+    from bench import start_sink
     from postcli import config, mime, providers
     from postcli.build import render
     from postcli.issues import Variant
@@ -128,7 +120,7 @@ def run(provider: str, recipients: int = 10_000) -> Result:
 
     os.environ.setdefault("POSTMARK_SERVER_TOKEN", "bench-token")
     os.environ.setdefault("MAILGUN_API_KEY", "key-bench")
-    process, port = start_sink()
+    process, port = start_sink(SINK)
     scratch = Path(tempfile.mkdtemp(prefix="postcli-bench-bulk-"))
     try:
         root = _workspace(scratch, provider, port)
@@ -238,5 +230,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO / "src"))
+    sys.path[:0] = [str(REPO / "src"), str(REPO)]  # postcli, and bench for start_sink
     raise SystemExit(main())

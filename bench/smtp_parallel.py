@@ -102,18 +102,12 @@ class Result:
         return self.big.peak_rss_kb / self.small.peak_rss_kb
 
 
-def start_sink(kind: str) -> tuple[subprocess.Popen[str], int]:
+def sink_source(kind: str) -> str:
     if kind == "minimal":
         from bench.smtp_throughput import SINK as MINIMAL
 
-        source = MINIMAL
-    else:
-        source = SINK
-    process = subprocess.Popen(
-        [sys.executable, "-c", source], stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    assert process.stdout is not None
-    return process, int(process.stdout.readline())
+        return MINIMAL
+    return SINK
 
 
 def subscribers_csv(path: Path, count: int) -> None:
@@ -228,9 +222,10 @@ def run(
     sink: str = "aiosmtpd",
     bare_messages: int = 20_000,
 ) -> Result:
+    from bench import start_sink
     from postcli import mime
 
-    process, port = start_sink(sink)
+    process, port = start_sink(sink_source(sink))
     scratch = Path(tempfile.mkdtemp(prefix="postcli-bench-parallel-"))
     try:
         small_root = workspace(scratch / "small", port, connections, small)
@@ -288,5 +283,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO / "src"))
+    sys.path[:0] = [str(REPO / "src"), str(REPO)]  # postcli, and bench for start_sink
     raise SystemExit(main())

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import smtplib
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -84,15 +83,8 @@ class Result:
         return self.postcli_rate / self.bare_rate
 
 
-def start_sink() -> tuple[subprocess.Popen[str], int]:
-    process = subprocess.Popen(
-        [sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True, bufsize=1
-    )
-    assert process.stdout is not None
-    return process, int(process.stdout.readline())
-
-
 def run(messages: int = 10_000, chunk: int = 250) -> Result:
+    from bench import start_sink
     from postcli import config
     from postcli.build import render
     from postcli.issues import Variant
@@ -135,7 +127,7 @@ def run(messages: int = 10_000, chunk: int = 250) -> Result:
         record.id, [(f"reader{i}@example.com", "premium") for i in range(messages)]
     )
 
-    process, port = start_sink()
+    process, port = start_sink(SINK)
     postcli_seconds = bare_seconds = 0.0
     try:
         session = SmtpSession(
@@ -167,7 +159,7 @@ def run(messages: int = 10_000, chunk: int = 250) -> Result:
                     message = one(recipient)
                     ledger.mark_sending(record.id, recipient, message["Message-ID"])
                     session.send(message, sender=sender, recipient=recipient)
-                    ledger.mark_recipient(record.id, recipient, "sent")
+                    ledger.mark_sent(record.id, recipient)
                 postcli_seconds += time.perf_counter() - began
         bare.quit()
     finally:
@@ -196,5 +188,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO / "src"))
+    sys.path[:0] = [str(REPO / "src"), str(REPO)]  # postcli, and bench for start_sink
     raise SystemExit(main())
